@@ -1,0 +1,36 @@
+# Quick start: `make run` and `make test`. Everything else bootstraps itself into .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYTEST := $(PY) -m pytest
+
+.PHONY: run test test-unit test-integration lint migrate seed bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Lingpao needs Python 3.11 or newer")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "could not create $(VENV): install the venv module (Debian: apt-get install python3-venv)"; exit 1; }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+migrate: $(STAMP)
+	$(PY) -m server migrate
+
+seed: migrate
+	$(PY) -m server seed-demo
+
+# The API on :8000 beside the mock gateway on :8100; Ctrl-C or SIGTERM stops both.
+run: seed
+	@bash scripts/run-dev.sh "$(PY)"
+
+test: $(STAMP)
+	$(PYTEST) tests/unit tests/api
+	$(PYTEST) tests/integration
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

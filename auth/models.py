@@ -1,0 +1,1 @@
+"""Tables of the auth layer (users arrive with the login issue)."""

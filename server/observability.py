@@ -1,0 +1,120 @@
+"""Request ids, the JSON access log, Prometheus metrics and the log redaction filter."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from sanic import Sanic
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+access_log = logging.getLogger("lingpao.access")
+
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# An 18-character resident ID number anywhere in a log line: mask it before it is written.
+_ID_NUMBER = re.compile(r"(?<![0-9])([1-9][0-9]{3})[0-9]{10}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])")
+# Bearer tokens and JWTs, in case one reaches an exception message.
+_TOKEN = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
+
+
+def redact(text: str) -> str:
+    text = _ID_NUMBER.sub(lambda m: f"{m.group(1)}**********{m.group(2)}", text)
+    return _TOKEN.sub("<token>", text)
+
+
+class RedactingFilter(logging.Filter):
+    """Masks ID numbers and tokens in every record, whoever logged it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        clean = redact(message)
+        if clean != message or record.args:
+            record.msg, record.args = clean, None
+        return True
+
+
+def configure_logging(level: str, stream=None) -> logging.Handler:
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_lingpao", False)]:
+        root.removeHandler(old)
+    handler._lingpao = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # httpx logs every URL it calls at INFO; gateway URLs may carry identifiers.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Sanic's own loggers write to their own handlers; route them through ours instead.
+    for name in ("sanic.root", "sanic.error", "sanic.server", "sanic.access"):
+        sanic_logger = logging.getLogger(name)
+        sanic_logger.handlers.clear()
+        sanic_logger.propagate = True
+    return handler
+
+
+def request_id_of(request: Request) -> str:
+    rid = getattr(request.ctx, "request_id", None)
+    if rid is None:
+        sent = request.headers.get("x-request-id", "")
+        rid = sent if _SANE_REQUEST_ID.match(sent) else uuid.uuid4().hex
+        request.ctx.request_id = rid
+    return rid
+
+
+def route_label(request: Request) -> str:
+    # The route pattern, never the raw path: a path may carry an identifier.
+    route = getattr(request, "route", None)
+    return route.path if route is not None else "<unmatched>"
+
+
+class Metrics:
+    """Per-app registry, so two apps in one test process keep separate counts."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "lingpao_http_requests_total", "HTTP requests", ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "lingpao_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
+            registry=self.registry,
+        )
+
+
+def install_observability(app: Sanic) -> None:
+    app.ctx.metrics = Metrics()
+
+    @app.on_request(priority=1000)
+    async def start(request: Request) -> None:
+        request.ctx.started = time.perf_counter()
+        request_id_of(request)
+
+    @app.on_response(priority=1000)
+    async def finish(request: Request, response: HTTPResponse) -> None:
+        rid = request_id_of(request)
+        response.headers["X-Request-ID"] = rid
+        started = getattr(request.ctx, "started", None)
+        duration = time.perf_counter() - started if started is not None else 0.0
+        route = route_label(request)
+        metrics: Metrics = request.app.ctx.metrics
+        metrics.requests.labels(request.method, route, str(response.status)).inc()
+        metrics.latency.labels(request.method, route).observe(duration)
+        access_log.info(json.dumps({
+            "method": request.method,
+            "route": route,
+            "status": response.status,
+            "duration_ms": round(duration * 1000, 2),
+            "request_id": rid,
+        }))

@@ -1,0 +1,61 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sanic import Blueprint
+from sanic.request import Request
+from sanic.response import HTTPResponse, json, raw
+from sanic_ext import openapi
+
+from services import db, kv
+
+bp = Blueprint("health")
+log = logging.getLogger("lingpao.health")
+CHECK_TIMEOUT_SECONDS = 2.0
+
+
+@bp.get("/healthz")
+@openapi.summary("Liveness: 200 while the process runs")
+async def healthz(request: Request) -> HTTPResponse:
+    return json({"status": "ok"})
+
+
+@bp.get("/readyz")
+@openapi.summary("Readiness: 200 when database, cache and gateway answer; 503 naming what is down")
+async def readyz(request: Request) -> HTTPResponse:
+    checks = {
+        "database": db.ping_database(),
+        "redis": kv.ping_redis(request.app.ctx.redis),
+    }
+    results = await asyncio.gather(
+        *(asyncio.wait_for(c, CHECK_TIMEOUT_SECONDS) for c in checks.values()),
+        return_exceptions=True,
+    )
+    status = {}
+    for name, result in zip(checks, results, strict=True):
+        if isinstance(result, BaseException):
+            log.warning("readiness check %s failed: %s", name, type(result).__name__)
+            status[name] = "down"
+        else:
+            status[name] = "ok"
+    down = [name for name, state in status.items() if state != "ok"]
+    if down:
+        return json(
+            {"status": "unavailable", "down": down, "checks": status,
+             "error": {"code": "not_ready", "message": "依赖不可用 Not ready: " + ", ".join(down),
+                       "request_id": request.ctx.request_id}},
+            status=503,
+            headers={"Retry-After": "5"},
+        )
+    return json({"status": "ok", "checks": status})
+
+
+@bp.get("/metrics")
+@openapi.summary("Prometheus metrics")
+async def metrics(request: Request) -> HTTPResponse:
+    return raw(generate_latest(request.app.ctx.metrics.registry),
+               content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,79 @@
+"""Liveness, readiness naming what is down, metrics, the OpenAPI document and the access log."""
+
+from __future__ import annotations
+
+import json
+
+from server.app import create_app
+from services.db import apply_migrations
+from tests.conftest import make_settings, serve_in_process
+
+
+async def test_healthz_answers_ok(client):
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_is_ok_when_database_and_redis_answer(client):
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+async def test_readyz_names_redis_when_redis_is_down_and_healthz_stays_up(tmp_path):
+    settings = make_settings(tmp_path, redis_url="redis://127.0.0.1:1/0")
+    await apply_migrations(settings.database_url)
+    async with serve_in_process(create_app(settings)) as client:
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["down"] == ["redis"]
+        assert ready.json()["error"]["code"] == "not_ready"
+        assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_readyz_names_the_database_when_it_is_down_and_healthz_stays_up(tmp_path):
+    settings = make_settings(tmp_path, database_url="postgres://nobody@127.0.0.1:1/none")
+    async with serve_in_process(create_app(settings)) as client:
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["down"] == ["database"]
+        assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_metrics_count_requests_per_route_pattern(client):
+    await client.get("/healthz")
+    await client.get("/no/such/thing")
+    text = (await client.get("/metrics")).text
+    assert 'lingpao_http_requests_total{method="GET",route="healthz",status="200"}' in text
+    assert 'route="<unmatched>",status="404"' in text
+    assert "lingpao_http_request_duration_seconds_bucket" in text
+
+
+async def test_openapi_document_describes_the_health_routes(client):
+    response = await client.get("/docs/openapi.json")
+    assert response.status_code == 200
+    doc = response.json()
+    assert doc["openapi"].startswith("3.")
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert path in doc["paths"]
+
+
+async def test_access_log_is_one_json_line_per_request_without_body_or_token(client, log_output):
+    await client.post(
+        "/_test/echo",
+        json={"name": "330402199001011230"},
+        headers={"authorization": "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIxMjM0NTYifQ.sig",
+                 "x-request-id": "log-check-1"},
+    )
+    lines = [line for line in log_output.getvalue().splitlines() if "lingpao.access" in line]
+    assert len(lines) == 1
+    entry = json.loads(lines[0].split("lingpao.access ", 1)[1])
+    assert entry["method"] == "POST"
+    assert entry["route"] == "_test/echo"
+    assert entry["status"] == 200
+    assert entry["request_id"] == "log-check-1"
+    assert isinstance(entry["duration_ms"], float)
+    everything = log_output.getvalue()
+    assert "330402199001011230" not in everything
+    assert "eyJhbGci" not in everything

@@ -1,0 +1,126 @@
+"""Settings: development generates its keys once, production refuses missing or dev secrets."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from server.settings import ConfigError, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def prod_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    key = tmp_path / "prod_token.pem"
+    dev = Settings.from_env({"KEYS_DIR": str(tmp_path / "dev")}).ensure_secrets()
+    assert dev.token_key_path == str(tmp_path / "dev" / "token_signing.pem")
+    key.write_bytes(Path(dev.token_key_path).read_bytes())
+    env = {
+        "LINGPAO_ENV": "production",
+        "KEYS_DIR": str(tmp_path / "no-dev-keys"),
+        "GATEWAY_APP_KEY": "jiaxing-lingpao",
+        "GATEWAY_APP_SECRET": "a-real-secret-from-the-vault-0001",
+        "PII_KEY": base64.b64encode(b"k" * 32).decode(),
+        "TOKEN_KEY_PATH": str(key),
+    }
+    env.update(extra)
+    return env
+
+
+def test_environment_variables_fill_the_settings():
+    s = Settings.from_env({"DATABASE_URL": "postgres://x/y", "WORKERS": "3", "LOG_LEVEL": "debug",
+                           "MAX_BODY_BYTES": "2048", "REDIS_URL": "redis://h:1/2"})
+    assert (s.database_url, s.workers, s.max_body_bytes, s.redis_url) == (
+        "postgres://x/y", 3, 2048, "redis://h:1/2")
+
+
+def test_a_non_numeric_number_is_a_clear_config_error():
+    with pytest.raises(ConfigError, match="WORKERS must be a number"):
+        Settings.from_env({"WORKERS": "many"})
+
+
+def test_development_generates_missing_keys_once_and_reuses_them(tmp_path):
+    env = {"KEYS_DIR": str(tmp_path), "TOKEN_KEY_PATH": str(tmp_path / "t.pem")}
+    first = Settings.from_env(env).ensure_secrets()
+    second = Settings.from_env(env).ensure_secrets()
+    assert set(first.generated) == {"GATEWAY_APP_SECRET", "PII_KEY", "TOKEN_KEY_PATH"}
+    assert first.gateway_app_secret == second.gateway_app_secret
+    assert first.pii_key == second.pii_key
+    assert len(first.pii_key_bytes()) == 32
+    assert (tmp_path / "t.pem").read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert oct((tmp_path / "pii.key").stat().st_mode & 0o777) == "0o600"
+
+
+def test_production_with_every_secret_configured_is_accepted(tmp_path):
+    s = Settings.from_env(prod_env(tmp_path)).ensure_secrets()
+    assert s.production and s.generated == []
+
+
+@pytest.mark.parametrize(
+    ("drop", "says"),
+    [("GATEWAY_APP_SECRET", "GATEWAY_APP_SECRET is not set"),
+     ("PII_KEY", "PII_KEY is not set")],
+)
+def test_production_refuses_a_missing_secret_and_names_it(tmp_path, drop, says):
+    env = prod_env(tmp_path)
+    del env[drop]
+    with pytest.raises(ConfigError, match=says):
+        Settings.from_env(env).ensure_secrets()
+
+
+def test_production_refuses_the_development_app_key(tmp_path):
+    env = prod_env(tmp_path, GATEWAY_APP_KEY="lingpao-dev")
+    with pytest.raises(ConfigError, match="GATEWAY_APP_KEY is still the development value"):
+        Settings.from_env(env).ensure_secrets()
+
+
+def test_production_refuses_a_secret_generated_for_development(tmp_path):
+    dev = Settings.from_env({"KEYS_DIR": str(tmp_path / "dev"),
+                             "TOKEN_KEY_PATH": str(tmp_path / "dev" / "t.pem")}).ensure_secrets()
+    env = prod_env(tmp_path, KEYS_DIR=str(tmp_path / "dev"), PII_KEY=dev.pii_key,
+                   TOKEN_KEY_PATH=dev.token_key_path)
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env).ensure_secrets()
+    assert "PII_KEY is the development value" in str(info.value)
+    assert "TOKEN_KEY_PATH points into the development key folder" in str(info.value)
+
+
+def test_a_pii_key_of_the_wrong_length_is_refused(tmp_path):
+    env = prod_env(tmp_path, PII_KEY=base64.b64encode(b"short").decode())
+    with pytest.raises(ConfigError, match="32 bytes"):
+        Settings.from_env(env).ensure_secrets()
+
+
+def test_two_workers_without_redis_are_refused_with_the_reason():
+    with pytest.raises(ConfigError, match="WORKERS=2 needs REDIS_URL"):
+        Settings.from_env({"WORKERS": "2"}).check_can_serve()
+    Settings.from_env({"WORKERS": "2", "REDIS_URL": "redis://x"}).check_can_serve()
+
+
+def run_cli(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    full_env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args], cwd=ROOT, env=full_env,
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_serve_in_production_with_a_missing_secret_exits_with_a_clear_message(tmp_path):
+    env = prod_env(tmp_path)
+    del env["PII_KEY"]
+    done = run_cli(tmp_path, env, "serve")
+    assert done.returncode == 2
+    assert "refusing to start in production" in done.stderr
+    assert "PII_KEY is not set" in done.stderr
+
+
+def test_serve_with_two_workers_and_the_stand_in_exits_with_a_clear_message(tmp_path):
+    done = run_cli(tmp_path, {"WORKERS": "2", "KEYS_DIR": str(tmp_path / "k"),
+                              "TOKEN_KEY_PATH": str(tmp_path / "k" / "t.pem")}, "serve")
+    assert done.returncode == 2
+    assert "WORKERS=2 needs REDIS_URL" in done.stderr

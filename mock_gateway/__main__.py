@@ -1,0 +1,19 @@
+"""`python -m mock_gateway`: the provincial gateway stand-in on 127.0.0.1:8100."""
+
+from __future__ import annotations
+
+import logging
+
+from mock_gateway.app import create_app
+from mock_gateway.config import MockConfig
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config = MockConfig.from_env()
+    app = create_app(config)
+    app.run(host=config.host, port=config.port, single_process=True, access_log=False, motd=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""The mock provincial gateway as a Sanic app: IdP, register, certificates, catalog, intake."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+from sanic import Sanic
+from sanic.request import Request
+from sanic.response import HTTPResponse, json
+
+from mock_gateway import catalog, certificates, population, signing
+from mock_gateway.config import MockConfig
+from mock_gateway.faults import Faults
+from mock_gateway.idp import TOKEN_LIFETIME_SECONDS, IdentityProvider
+from mock_gateway.intake import Intake, IntakeError
+
+UNSIGNED_PREFIXES = ("/idp/", "/_admin/", "/healthz")
+
+
+def error(status: int, code: str, message: str) -> HTTPResponse:
+    # The real gateway's own error shape, not Lingpao's: the backend must translate it.
+    return json({"error": code, "message": message}, status=status, ensure_ascii=False)
+
+
+def create_app(
+    config: MockConfig,
+    *,
+    name: str = "mock_gateway",
+    callback_transport: httpx.AsyncBaseTransport | None = None,
+) -> Sanic:
+    app = Sanic(name, configure_logging=False)
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.ctx.config = config
+    people = population.generate(config.seed)
+    app.ctx.register = population.Register(people)
+    app.ctx.library = certificates.build(people, config.seed)
+    app.ctx.items = {item["code"]: item for item in catalog.build()}
+    app.ctx.idp = IdentityProvider(config.issuer, config.seed)
+    app.ctx.faults = Faults()
+    app.ctx.rng = random.Random(config.seed)
+    app.ctx.verifier = signing.Verifier({config.app_key: config.app_secret})
+
+    @app.before_server_start
+    async def start(app: Sanic) -> None:
+        app.ctx.callback_http = httpx.AsyncClient(transport=callback_transport, timeout=5.0)
+        app.ctx.intake = Intake(
+            app.ctx.items, _certificate_checker(app), _deliverer(app), config.intake_delay_seconds
+        )
+
+    @app.after_server_stop
+    async def stop(app: Sanic) -> None:
+        await app.ctx.intake.close()
+        await app.ctx.callback_http.aclose()
+
+    @app.on_request
+    async def faults_then_signature(request: Request):
+        if request.path.startswith("/_admin/"):
+            return None
+        faults: Faults = app.ctx.faults
+        if faults.down:
+            if request.transport is not None and hasattr(request.transport, "abort"):
+                request.transport.abort()  # what an unreachable host looks like on a socket
+            return error(503, "down", "gateway down")
+        if faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        if faults.should_fail(app.ctx.rng):
+            return error(503, "service_busy", "系统繁忙，请稍后再试")
+        if request.path.startswith(UNSIGNED_PREFIXES):
+            return None
+        path_qs = request.path + (f"?{request.query_string}" if request.query_string else "")
+        problem = app.ctx.verifier.check(request.method, path_qs, request.headers, request.body)
+        if problem:
+            return error(401, problem, "签名校验失败")
+        return None
+
+    _routes(app)
+    return app
+
+
+def _certificate_checker(app: Sanic):
+    def check(certificate_id: str, holder: str, type_code: str) -> bool:
+        document = app.ctx.library.get(certificate_id, holder)
+        return bool(
+            document and document["status"] == "valid" and document["type_code"] == type_code
+        )
+
+    return check
+
+
+def _deliverer(app: Sanic):
+    config: MockConfig = app.ctx.config
+
+    async def deliver(url: str, payload: dict) -> bool:
+        body = orjson.dumps(payload)
+        parts = urlsplit(url)
+        path_qs = parts.path + (f"?{parts.query}" if parts.query else "")
+        headers = signing.signed_headers(config.app_key, config.app_secret, "POST", path_qs, body)
+        headers["Content-Type"] = "application/json"
+        response = await app.ctx.callback_http.post(url, content=body, headers=headers)
+        return 200 <= response.status_code < 300
+
+    return deliver
+
+
+def _json_object(request: Request) -> dict | None:
+    try:
+        body = orjson.loads(request.body or b"null")
+    except orjson.JSONDecodeError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _routes(app: Sanic) -> None:
+    @app.get("/healthz")
+    async def healthz(request: Request):
+        return json({"status": "ok"})
+
+    @app.post("/idp/token")
+    async def idp_token(request: Request):
+        body = _json_object(request)
+        if body is None:
+            return error(400, "bad_request", "请求体必须是 JSON 对象")
+        assurance = body.get("assurance", "face")
+        if assurance not in ("face", "sms"):
+            return error(400, "bad_assurance", "assurance must be face or sms")
+        person = app.ctx.register.find(str(body.get("id_number", "")))
+        if person is None or person.name != body.get("name"):
+            return error(401, "unknown_person", "身份信息核验未通过")
+        token = app.ctx.idp.issue(person, assurance, app.ctx.config.app_key)
+        return json({"identity_token": token, "expires_in": TOKEN_LIFETIME_SECONDS})
+
+    @app.get("/idp/jwks.json")
+    async def idp_jwks(request: Request):
+        return json(app.ctx.idp.jwks())
+
+    @app.get("/ping")
+    async def ping(request: Request):
+        return json({"status": "ok"})
+
+    @app.get("/catalog/items")
+    async def catalog_items(request: Request):
+        return json({"items": list(app.ctx.items.values())}, ensure_ascii=False)
+
+    @app.get("/certs/issuers")
+    async def cert_issuers(request: Request):
+        return json({"issuers": app.ctx.library.issuer_keys()}, ensure_ascii=False)
+
+    @app.post("/certs/list")
+    async def certs_list(request: Request):
+        body = _json_object(request)
+        if not body or not body.get("holder_id_number") or not body.get("purpose"):
+            return error(400, "purpose_required", "查询证照须提供持证人和用证事由")
+        documents = app.ctx.library.list_for(str(body["holder_id_number"]))
+        return json({"certificates": documents}, ensure_ascii=False)
+
+    @app.post("/certs/get")
+    async def certs_get(request: Request):
+        body = _json_object(request)
+        if (
+            not body
+            or not body.get("holder_id_number")
+            or not body.get("purpose")
+            or not body.get("certificate_id")
+        ):
+            return error(400, "purpose_required", "调取证照须提供证照标识、持证人和用证事由")
+        document = app.ctx.library.get(str(body["certificate_id"]), str(body["holder_id_number"]))
+        if document is None:
+            return error(404, "certificate_not_found", "证照不存在")
+        return json({"certificate": document}, ensure_ascii=False)
+
+    @app.post("/intake/applications")
+    async def intake_submit(request: Request):
+        key = request.headers.get("idempotency-key", "")
+        body = _json_object(request)
+        if not key or body is None:
+            return error(400, "bad_request", "缺少幂等键或申请内容")
+        try:
+            application, created = app.ctx.intake.submit(request.headers["x-app-key"], key, body)
+        except IntakeError as exc:
+            return error(exc.status, exc.code, exc.message)
+        return json(
+            app.ctx.intake.public(application), status=201 if created else 200, ensure_ascii=False
+        )
+
+    @app.get("/intake/applications/<application_id:str>")
+    async def intake_get(request: Request, application_id: str):
+        application = app.ctx.intake.by_id.get(application_id)
+        if application is None:
+            return error(404, "application_not_found", "办件不存在")
+        return json(app.ctx.intake.public(application), ensure_ascii=False)
+
+    _admin_routes(app)
+
+
+def _admin_routes(app: Sanic) -> None:
+    def development_only() -> HTTPResponse | None:
+        if not app.ctx.config.development:
+            return error(404, "not_found", "not found")
+        return None
+
+    @app.get("/_admin/faults")
+    async def get_faults(request: Request):
+        return development_only() or json(app.ctx.faults.as_dict())
+
+    @app.put("/_admin/faults")
+    async def put_faults(request: Request):
+        if refused := development_only():
+            return refused
+        body = _json_object(request)
+        if body is None:
+            return error(400, "bad_request", "body must be a JSON object")
+        problem = app.ctx.faults.update(body)
+        if problem:
+            return error(400, "bad_fault", problem)
+        return json(app.ctx.faults.as_dict())
+
+    @app.post("/_admin/idp/rotate")
+    async def rotate(request: Request):
+        if refused := development_only():
+            return refused
+        return json({"kid": app.ctx.idp.rotate()})
+
+    @app.post("/_admin/certificates/tamper")
+    async def tamper(request: Request):
+        if refused := development_only():
+            return refused
+        body = _json_object(request) or {}
+        document = app.ctx.library.tamper(str(body.get("certificate_id", "")))
+        if document is None:
+            return error(404, "certificate_not_found", "证照不存在")
+        return json({"tampered": document["id"]})
+
+    @app.get("/_admin/callbacks")
+    async def callbacks(request: Request):
+        return development_only() or json({"callbacks": app.ctx.intake.callbacks})

@@ -11,12 +11,15 @@ from server.observability import configure_logging, install_observability
 from server.routes import health
 from server.settings import Settings
 from services import db, kv
-from services.gateway import GatewayClient
+from services.gateway import GatewayClient, Transport
+from services.issuers import IssuerKeys
 
 APP_NAME = "lingpao"
 
 
-def create_app(settings: Settings, *, name: str = APP_NAME) -> Sanic:
+def create_app(settings: Settings, *, name: str = APP_NAME,
+               gateway_transport: Transport | None = None) -> Sanic:
+    """Builds the app; `gateway_transport` lets tests put the mock gateway in-process."""
     # Sanic would dictConfig its own loggers and disable ours; logging is configured here.
     app = Sanic(name, configure_logging=False)
     app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
@@ -36,7 +39,7 @@ def create_app(settings: Settings, *, name: str = APP_NAME) -> Sanic:
     install_observability(app)
     register_errors(app)
     _install_body_limit(app, settings.max_body_bytes)
-    _install_resources(app, settings)
+    _install_resources(app, settings, gateway_transport)
     app.blueprint(health.bp)
     return app
 
@@ -51,7 +54,8 @@ def _install_body_limit(app: Sanic, max_bytes: int) -> None:
             raise PayloadTooLarge("body too large")
 
 
-def _install_resources(app: Sanic, settings: Settings) -> None:
+def _install_resources(app: Sanic, settings: Settings,
+                       gateway_transport: Transport | None) -> None:
     @app.before_server_start
     async def open_resources(app: Sanic) -> None:
         if not app.test_mode:
@@ -63,7 +67,10 @@ def _install_resources(app: Sanic, settings: Settings) -> None:
             settings.gateway_app_key,
             settings.gateway_app_secret,
             timeout_seconds=settings.gateway_timeout_seconds,
+            transport=gateway_transport,
+            on_outcome=app.ctx.metrics.gateway_outcome,
         )
+        app.ctx.issuer_keys = IssuerKeys(app.ctx.gateway.certificate_issuers)
 
     @app.after_server_stop
     async def close_resources(app: Sanic) -> None:

@@ -91,6 +91,13 @@ class Metrics:
             "lingpao_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
             registry=self.registry,
         )
+        self.gateway_calls = Counter(
+            "lingpao_gateway_calls_total", "Gateway calls by endpoint and outcome",
+            ["endpoint", "outcome"], registry=self.registry,
+        )
+
+    def gateway_outcome(self, endpoint: str, outcome: str) -> None:
+        self.gateway_calls.labels(endpoint, outcome).inc()
 
 
 def install_observability(app: Sanic) -> None:

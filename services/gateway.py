@@ -1,29 +1,249 @@
-"""The one client of the provincial gateway. Nothing else in the backend calls httpx."""
+"""The one client of the provincial gateway. Nothing else in the backend calls httpx.
+
+It signs every request, keeps one pooled connection, bounds connect and read time,
+retries idempotent calls with backoff and jitter (tenacity), fails fast through a circuit
+breaker while the gateway is down, refuses redirects and oversized answers, and turns every
+failure into one of our GatewayError classes. The gateway's own text stays in our logs.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
 import httpx
+import orjson
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from services import signing
+from services.breaker import CircuitBreaker
+from services.errors import (
+    GatewayBadAnswer,
+    GatewayError,
+    GatewayRejected,
+    GatewayTimeout,
+    GatewayUnavailable,
+)
+
+log = logging.getLogger("lingpao.gateway")
+
+MAX_RESPONSE_BYTES = 2 * 1024 * 1024
+# Failures that say "the gateway is not well" (count for the breaker, worth a retry);
+# a rejection or a bad answer says nothing about its health.
+TRANSIENT = (GatewayUnavailable, GatewayTimeout)
+
+Outcome = Callable[[str, str], None]
+Transport = httpx.AsyncBaseTransport  # what tests hand in to reach a gateway in-process
 
 
 class GatewayClient:
-    """Owns the pooled HTTP connection to the gateway; signing and retries join it later."""
-
     def __init__(
         self,
         base_url: str,
         app_key: str,
         app_secret: str,
+        *,
         timeout_seconds: float = 5.0,
+        connect_timeout_seconds: float = 2.0,
+        attempts: int = 3,
+        backoff_initial: float = 0.1,
+        backoff_max: float = 2.0,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        breaker: CircuitBreaker | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+        on_outcome: Outcome | None = None,
     ) -> None:
         self.app_key = app_key
-        self._secret = app_secret.encode()
+        self._secret = app_secret
+        self.attempts = attempts
+        self._wait = wait_exponential_jitter(initial=backoff_initial, max=backoff_max)
+        self.max_response_bytes = max_response_bytes
+        self.breaker = breaker or CircuitBreaker()
+        self._clock = clock
+        self._on_outcome = on_outcome or (lambda endpoint, outcome: None)
+        self._deadline = timeout_seconds + connect_timeout_seconds
         self._http = httpx.AsyncClient(
             base_url=base_url,
-            timeout=httpx.Timeout(timeout_seconds, connect=2.0),
+            timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds),
             follow_redirects=False,
             transport=transport,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         )
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    # The gateway's endpoints -------------------------------------------------------------
+
+    async def ping(self) -> None:
+        await self._call("GET", "/ping", idempotent=False)
+
+    async def idp_jwks(self) -> dict:
+        return await self._call("GET", "/idp/jwks.json", signed=False)
+
+    async def catalog_items(self) -> list[dict]:
+        return _list_of_dicts(await self._call("GET", "/catalog/items"), "items")
+
+    async def certificate_issuers(self) -> list[dict]:
+        return _list_of_dicts(await self._call("GET", "/certs/issuers"), "issuers")
+
+    async def list_certificates(self, holder_id_number: str, purpose: str) -> list[dict]:
+        body = {"holder_id_number": holder_id_number, "purpose": purpose}
+        return _list_of_dicts(await self._call("POST", "/certs/list", body), "certificates")
+
+    async def get_certificate(self, certificate_id: str, holder_id_number: str,
+                              purpose: str) -> dict | None:
+        body = {"certificate_id": certificate_id, "holder_id_number": holder_id_number,
+                "purpose": purpose}
+        answer = await self._call("POST", "/certs/get", body, not_found_ok=True)
+        if answer is None:
+            return None
+        document = answer.get("certificate")
+        if not isinstance(document, dict):
+            raise GatewayBadAnswer()
+        return document
+
+    async def submit_application(self, idempotency_key: str, body: dict) -> dict:
+        # Safe to retry: the gateway keys intake on our idempotency key.
+        return await self._call("POST", "/intake/applications", body,
+                                headers={"Idempotency-Key": idempotency_key})
+
+    async def get_application(self, application_id: str) -> dict | None:
+        return await self._call("GET", f"/intake/applications/{application_id}",
+                                not_found_ok=True)
+
+    # The wire ----------------------------------------------------------------------------
+
+    async def _call(self, method: str, path: str, body: Any = None, *, signed: bool = True,
+                    idempotent: bool = True, not_found_ok: bool = False,
+                    headers: dict[str, str] | None = None) -> Any:
+        endpoint = path.split("?")[0] if "/intake/applications/" not in path \
+            else "/intake/applications/{id}"
+        raw = b"" if body is None else orjson.dumps(body)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.attempts if idempotent else 1),
+            wait=self._wait,
+            retry=retry_if_exception_type(TRANSIENT),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    result = await self._attempt(method, path, raw, signed, not_found_ok,
+                                                 headers or {})
+        except GatewayError as exc:
+            self._on_outcome(endpoint, type(exc).__name__)
+            raise
+        self._on_outcome(endpoint, "ok")
+        return result
+
+    async def _attempt(self, method: str, path: str, raw: bytes, signed: bool,
+                       not_found_ok: bool, extra_headers: dict[str, str]) -> Any:
+        if not self.breaker.allow():
+            raise GatewayUnavailable(retry_after=self.breaker.retry_after())
+        try:
+            result = await self._exchange(method, path, raw, signed, not_found_ok, extra_headers)
+        except TRANSIENT:
+            self.breaker.record_failure()
+            raise
+        except GatewayError:
+            self.breaker.record_success()  # it answered: it is up, whatever it said
+            raise
+        except BaseException:
+            self.breaker.release_trial()  # cancelled: neither a success nor a failure
+            raise
+        self.breaker.record_success()
+        return result
+
+    async def _exchange(self, method: str, path: str, raw: bytes, signed: bool,
+                        not_found_ok: bool, extra_headers: dict[str, str]) -> Any:
+        headers = {"Accept": "application/json", **extra_headers}
+        if raw:
+            headers["Content-Type"] = "application/json"
+        if signed:
+            # Signed per attempt: a retry carries a fresh timestamp and nonce.
+            headers.update(signing.sign_headers(self.app_key, self._secret, method, path, raw,
+                                                self._clock()))
+        request = self._http.build_request(method, path, content=raw or None, headers=headers)
+        try:
+            # httpx bounds each socket operation; this bounds the whole exchange, so a
+            # gateway that trickles bytes cannot hold a request for longer either.
+            async with asyncio.timeout(self._deadline):
+                response = await self._http.send(request, stream=True)
+                try:
+                    content = await self._read_bounded(response)
+                finally:
+                    await response.aclose()
+        except (httpx.TimeoutException, TimeoutError) as exc:
+            log.warning("gateway %s %s timed out", method, _path_only(path))
+            raise GatewayTimeout() from exc
+        except (httpx.TransportError, OSError) as exc:
+            log.warning("gateway %s %s unreachable: %s", method, _path_only(path),
+                        type(exc).__name__)
+            raise GatewayUnavailable() from exc
+        return self._interpret(method, path, response.status_code, content, not_found_ok)
+
+    async def _read_bounded(self, response: httpx.Response) -> bytes:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_response_bytes:
+            raise GatewayBadAnswer()
+        chunks, size = [], 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_response_bytes:
+                raise GatewayBadAnswer()
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _interpret(self, method: str, path: str, status: int, content: bytes,
+                   not_found_ok: bool) -> Any:
+        where = f"{method} {_path_only(path)}"
+        if 300 <= status < 400:
+            log.warning("gateway %s answered a redirect (%d); refused", where, status)
+            raise GatewayBadAnswer()
+        if status == 404 and not_found_ok:
+            return None
+        if status >= 500:
+            log.warning("gateway %s answered %d", where, status)
+            raise GatewayUnavailable()
+        if status >= 400:
+            upstream = _upstream_code(content)
+            log.warning("gateway %s refused (%d %s)", where, status, upstream)
+            error = GatewayRejected()
+            error.upstream_status, error.upstream_code = status, upstream
+            raise error
+        try:
+            return orjson.loads(content)
+        except orjson.JSONDecodeError as exc:
+            log.warning("gateway %s answered something that is not JSON", where)
+            raise GatewayBadAnswer() from exc
+
+
+def _path_only(path: str) -> str:
+    # Query strings may carry identifiers; logs get the path alone.
+    return path.split("?")[0]
+
+
+def _upstream_code(content: bytes) -> str:
+    try:
+        body = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return "unparseable"
+    code = body.get("error") if isinstance(body, dict) else None
+    return code if isinstance(code, str) and len(code) < 64 else "unknown"
+
+
+def _list_of_dicts(answer: Any, key: str) -> list[dict]:
+    values = answer.get(key) if isinstance(answer, dict) else None
+    if not isinstance(values, list) or not all(isinstance(v, dict) for v in values):
+        raise GatewayBadAnswer()
+    return values

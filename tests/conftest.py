@@ -1,11 +1,15 @@
-"""Fixtures shared by every suite: settings in a temporary folder and an app in-process."""
+"""Fixtures shared by every suite: settings in a temporary folder, the app and the mock
+gateway both served in-process."""
 
 from __future__ import annotations
 
 import base64
+import io
+import logging
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -13,9 +17,15 @@ import pytest
 from asgi_lifespan import LifespanManager
 from sanic import Sanic
 
+from mock_gateway.app import create_app as create_gateway
+from mock_gateway.config import MockConfig
+from mock_gateway.inprocess import MockGatewayTransport
+from server.app import create_app
 from server.settings import Settings
 
 Sanic.test_mode = True  # lets every test build a fresh app under the same name
+
+BACKEND_URL = "http://lingpao.test"
 
 
 def make_settings(tmp: Path, **overrides) -> Settings:
@@ -25,6 +35,8 @@ def make_settings(tmp: Path, **overrides) -> Settings:
         token_key_path=str(keys / "token_signing.pem"),
         database_url=f"sqlite://{tmp / 'lingpao.sqlite3'}",
         redis_url=None,
+        gateway_url="http://gateway.test",
+        gateway_app_key="lingpao-test",
         gateway_app_secret="test-gateway-secret-0123456789",
         pii_key=base64.b64encode(secrets.token_bytes(32)).decode(),
     )
@@ -33,20 +45,47 @@ def make_settings(tmp: Path, **overrides) -> Settings:
 
 
 @asynccontextmanager
-async def serve_in_process(app: Sanic) -> AsyncIterator[httpx.AsyncClient]:
+async def serve_in_process(app: Sanic, base_url: str = BACKEND_URL
+                           ) -> AsyncIterator[httpx.AsyncClient]:
     """Run the app's startup and shutdown listeners around an httpx client bound to it."""
     async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
         transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://lingpao.test") as c:
-            yield c
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            yield client
+
+
+@dataclass
+class Stack:
+    """The backend and the mock gateway, wired to each other in-process."""
+
+    client: httpx.AsyncClient  # speaks to the backend
+    gateway: httpx.AsyncClient  # speaks to the mock gateway (admin knobs, IdP)
+    app: Sanic
+    gateway_app: Sanic
+
+
+@asynccontextmanager
+async def backend_with_gateway(settings: Settings, *, app_hook=None, gateway_transport=None
+                               ) -> AsyncIterator[Stack]:
+    gateway_app = create_gateway(
+        MockConfig(app_key=settings.gateway_app_key, app_secret=settings.gateway_app_secret,
+                   intake_delay_seconds=0.0),
+        name="mock_gateway",
+    )
+    app = create_app(settings, gateway_transport=gateway_transport
+                     or MockGatewayTransport(gateway_app))
+    if app_hook:
+        app_hook(app)
+    async with AsyncExitStack() as stack:
+        gateway = await stack.enter_async_context(
+            serve_in_process(gateway_app, base_url="http://gateway.test"))
+        client = await stack.enter_async_context(serve_in_process(app))
+        yield Stack(client, gateway, app, gateway_app)
 
 
 @pytest.fixture
 def log_output():
     """Everything logged during the test, through the same handler setup as the server."""
-    import io
-    import logging
-
     from server.observability import configure_logging
 
     buffer = io.StringIO()

@@ -30,6 +30,7 @@ async def readyz(request: Request) -> HTTPResponse:
     checks = {
         "database": db.ping_database(),
         "redis": kv.ping_redis(request.app.ctx.redis),
+        "gateway": request.app.ctx.gateway.ping(),
     }
     results = await asyncio.gather(
         *(asyncio.wait_for(c, CHECK_TIMEOUT_SECONDS) for c in checks.values()),

@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from pydantic import BaseModel, Field
 from sanic.response import json
 
-from server.app import create_app
 from server.body import parse_body
 from services.db import apply_migrations
-from tests.conftest import serve_in_process
+from tests.conftest import backend_with_gateway
 
 
 class Echo(BaseModel):
@@ -31,11 +28,12 @@ def add_probe_routes(app) -> None:
 
 
 @pytest.fixture
-async def client(settings):
+async def stack(settings):
     await apply_migrations(settings.database_url)
-    app = create_app(settings)
-    add_probe_routes(app)
-    async with serve_in_process(app) as c:
-        c.app = app
-        yield c
-    await asyncio.sleep(0)
+    async with backend_with_gateway(settings, app_hook=add_probe_routes) as running:
+        yield running
+
+
+@pytest.fixture
+def client(stack):
+    return stack.client

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from server.app import create_app
 from services.db import apply_migrations
-from tests.conftest import make_settings, serve_in_process
+from tests.conftest import backend_with_gateway, make_settings
 
 
 async def test_healthz_answers_ok(client):
@@ -15,16 +14,27 @@ async def test_healthz_answers_ok(client):
     assert response.json() == {"status": "ok"}
 
 
-async def test_readyz_is_ok_when_database_and_redis_answer(client):
+async def test_readyz_is_ok_when_database_redis_and_gateway_answer(client):
     response = await client.get("/readyz")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
+    assert response.json()["checks"] == {"database": "ok", "redis": "ok", "gateway": "ok"}
+
+
+async def test_readyz_names_the_gateway_when_it_is_down_and_healthz_stays_up(stack):
+    await stack.gateway.put("/_admin/faults", json={"down": True})
+    ready = await stack.client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["down"] == ["gateway"]
+    assert (await stack.client.get("/healthz")).status_code == 200
+    await stack.gateway.put("/_admin/faults", json={"down": False})
+    assert (await stack.client.get("/readyz")).status_code == 200
 
 
 async def test_readyz_names_redis_when_redis_is_down_and_healthz_stays_up(tmp_path):
     settings = make_settings(tmp_path, redis_url="redis://127.0.0.1:1/0")
     await apply_migrations(settings.database_url)
-    async with serve_in_process(create_app(settings)) as client:
+    async with backend_with_gateway(settings) as stack:
+        client = stack.client
         ready = await client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["down"] == ["redis"]
@@ -34,7 +44,8 @@ async def test_readyz_names_redis_when_redis_is_down_and_healthz_stays_up(tmp_pa
 
 async def test_readyz_names_the_database_when_it_is_down_and_healthz_stays_up(tmp_path):
     settings = make_settings(tmp_path, database_url="postgres://nobody@127.0.0.1:1/none")
-    async with serve_in_process(create_app(settings)) as client:
+    async with backend_with_gateway(settings) as stack:
+        client = stack.client
         ready = await client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["down"] == ["database"]
@@ -77,3 +88,12 @@ async def test_access_log_is_one_json_line_per_request_without_body_or_token(cli
     everything = log_output.getvalue()
     assert "330402199001011230" not in everything
     assert "eyJhbGci" not in everything
+
+
+async def test_metrics_count_gateway_call_outcomes(stack):
+    await stack.client.get("/readyz")
+    await stack.gateway.put("/_admin/faults", json={"down": True})
+    await stack.client.get("/readyz")
+    text = (await stack.client.get("/metrics")).text
+    assert 'lingpao_gateway_calls_total{endpoint="/ping",outcome="ok"} 1.0' in text
+    assert 'lingpao_gateway_calls_total{endpoint="/ping",outcome="GatewayUnavailable"} 1.0' in text

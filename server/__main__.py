@@ -47,12 +47,60 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    from services import demo
+    from server import admin
 
     settings = _settings()
-    summary = asyncio.run(demo.seed(settings.database_url))
-    print("demo data:", ", ".join(f"{k}={v}" for k, v in summary.items()) or "nothing to add")
+    summary = asyncio.run(admin.seed_demo(settings))
+    added = ", ".join(f"{k}={v}" for k, v in summary.items())
+    print("demo data:", added or "already present")
     return 0
+
+
+def _user_command(args: argparse.Namespace, action) -> int:
+    """Runs one user-administration action and says what became of the user."""
+    from auth.identity import is_valid, mask
+    from auth.users import UnknownUser
+
+    if not is_valid(args.id_number):
+        print("lingpao: that is not a valid resident ID number", file=sys.stderr)
+        return 2
+    settings = _settings()
+    try:
+        result = asyncio.run(action(settings, args.id_number))
+    except UnknownUser:
+        print(f"lingpao: no user {mask(args.id_number)} (they have never logged in)",
+              file=sys.stderr)
+        return 1
+    print(f"{mask(args.id_number)}: {result}")
+    if not settings.redis_url:
+        print("note: without REDIS_URL a running server keeps its own revocation list; "
+              "access tokens it issued stay valid until they expire", file=sys.stderr)
+    return 0
+
+
+async def _grant_ops(settings, id_number):
+    from server import admin
+
+    return "roles " + ",".join((await admin.set_role(settings, id_number, "ops", True))["roles"])
+
+
+async def _revoke_ops(settings, id_number):
+    from server import admin
+
+    return "roles " + ",".join((await admin.set_role(settings, id_number, "ops", False))["roles"])
+
+
+async def _disable(settings, id_number):
+    from server import admin
+
+    return f"disabled, {await admin.set_disabled(settings, id_number, True)} sessions ended"
+
+
+async def _enable(settings, id_number):
+    from server import admin
+
+    await admin.set_disabled(settings, id_number, False)
+    return "enabled"
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -60,6 +108,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     settings.check_can_serve()
     print(f"configuration ok ({settings.env})")
     return 0
+
+
+USER_COMMANDS = (
+    ("grant-ops", _grant_ops, "give a user the ops role (ends their sessions)"),
+    ("revoke-ops", _revoke_ops, "take the ops role away (ends their sessions)"),
+    ("disable-user", _disable, "disable a user and end all their sessions"),
+    ("enable-user", _enable, "enable a disabled user"),
+)
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -78,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         func=cmd_seed_demo)
     sub.add_parser("check-config", help="validate settings and exit").set_defaults(
         func=cmd_check_config)
+    for name, action, text in USER_COMMANDS:
+        command = sub.add_parser(name, help=text)
+        command.add_argument("id_number")
+        command.set_defaults(func=partial(_user_command, action=action))
     args = parser.parse_args(argv)
     try:
         return args.func(args)

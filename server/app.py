@@ -8,8 +8,9 @@ from sanic.request import Request
 
 from server.errors import register_errors
 from server.observability import configure_logging, install_observability
-from server.routes import health
+from server.routes import auth, health
 from server.settings import Settings
+from server.wiring import build_auth
 from services import db, kv
 from services.gateway import GatewayClient, Transport
 from services.issuers import IssuerKeys
@@ -29,6 +30,7 @@ def create_app(settings: Settings, *, name: str = APP_NAME,
     app.config.OAS_UI_DEFAULT = "redoc"
     app.config.OAS_UI_SWAGGER = False
     app.config.CORS = False
+    app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
     app.ext.openapi.describe(
         "Lingpao 零跑 API",
         version="1.0",
@@ -41,6 +43,7 @@ def create_app(settings: Settings, *, name: str = APP_NAME,
     _install_body_limit(app, settings.max_body_bytes)
     _install_resources(app, settings, gateway_transport)
     app.blueprint(health.bp)
+    app.blueprint(auth.bp)
     return app
 
 
@@ -71,6 +74,7 @@ def _install_resources(app: Sanic, settings: Settings,
             on_outcome=app.ctx.metrics.gateway_outcome,
         )
         app.ctx.issuer_keys = IssuerKeys(app.ctx.gateway.certificate_issuers)
+        build_auth(app, settings)
 
     @app.after_server_stop
     async def close_resources(app: Sanic) -> None:

@@ -15,6 +15,7 @@ from sanic import exceptions as sanic_exc
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
 
+from auth import errors as auth
 from server.observability import request_id_of
 from services import errors as domain
 
@@ -62,11 +63,24 @@ DOMAIN_STATUS: dict[type[domain.LingpaoError], int] = {
     domain.InvalidRequest: 400,
     domain.NotFound: 404,
     domain.Conflict: 409,
+    domain.RateLimited: 429,
     domain.Unavailable: 503,
     domain.GatewayError: 503,
     domain.GatewayTimeout: 503,
     domain.GatewayRejected: 502,
     domain.GatewayBadAnswer: 502,
+}
+
+
+AUTH_STATUS: dict[type[auth.AuthError], int] = {
+    auth.AuthError: 401,
+    auth.InvalidIdentityToken: 401,
+    auth.InvalidToken: 401,
+    auth.RefreshTokenReused: 401,
+    auth.AccountDisabled: 403,
+    auth.AssuranceTooLow: 403,
+    auth.Forbidden: 403,
+    auth.IdentityProviderUnavailable: 503,
 }
 
 
@@ -84,10 +98,10 @@ def envelope(
     return json(body, status=status, headers=all_headers, ensure_ascii=False)
 
 
-def _status_for(exc: domain.LingpaoError) -> int:
+def _status_for(exc: Exception, table: dict) -> int:
     for cls in type(exc).__mro__:
-        if cls in DOMAIN_STATUS:
-            return DOMAIN_STATUS[cls]
+        if cls in table:
+            return table[cls]
     return 400
 
 
@@ -95,9 +109,23 @@ def register_errors(app: Sanic) -> None:
     @app.exception(domain.LingpaoError)
     async def domain_error(request: Request, exc: domain.LingpaoError):
         headers = {}
-        if isinstance(exc, domain.Unavailable):
+        if isinstance(exc, domain.Unavailable | domain.RateLimited):
             headers["Retry-After"] = str(exc.retry_after)
-        return envelope(request, _status_for(exc), exc.code, exc.message, headers, **exc.details)
+        return envelope(request, _status_for(exc, DOMAIN_STATUS), exc.code, exc.message, headers,
+                        **exc.details)
+
+    @app.exception(auth.AuthError)
+    async def auth_error(request: Request, exc: auth.AuthError):
+        status = _status_for(exc, AUTH_STATUS)
+        headers = {}
+        if status == 401:
+            headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        elif status == 503:
+            headers["Retry-After"] = "5"
+        if exc.reason:
+            log.info("auth refused: %s (%s)", exc.code, exc.reason,
+                     extra={"request_id": request_id_of(request)})
+        return envelope(request, status, exc.code, exc.message, headers)
 
     @app.exception(HttpError)
     async def http_error(request: Request, exc: HttpError):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from limits import parse_many
 
 DEV_DIR = Path("var")
 DEV_KEYS_DIR = DEV_DIR / "keys"
@@ -47,6 +48,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GATEWAY_APP_KEY", "our app key at the gateway (also the IdP audience)", "lingpao-dev"),
     Setting("GATEWAY_APP_SECRET", "HMAC secret shared with the gateway", secret=True),
     Setting("GATEWAY_TIMEOUT_SECONDS", "read timeout for one gateway call", "5"),
+    Setting("IDP_ISSUER", "the `iss` identity tokens must carry",
+            "https://idp.mock-gateway.zj.example"),
+    Setting("ACCESS_TOKEN_TTL_SECONDS", "lifetime of our access tokens", "900"),
+    Setting("REFRESH_TOKEN_TTL_DAYS", "absolute lifetime of a refresh family", "30"),
+    Setting("LOGIN_RATE_LIMIT", "logins per client address and per person (`limits` syntax)",
+            "20/minute"),
+    Setting("REFRESH_RATE_LIMIT", "refreshes per client address and per family", "30/minute"),
     Setting("TOKEN_KEY_PATH", "PEM file of our EC P-256 token-signing key",
             "var/keys/token_signing.pem (development)", secret=True),
     Setting("PII_KEY", "base64 of 32 bytes: encrypts ID numbers at rest and keys their hash",
@@ -73,6 +81,11 @@ class Settings:
     gateway_app_key: str = "lingpao-dev"
     gateway_app_secret: str = ""
     gateway_timeout_seconds: float = 5.0
+    idp_issuer: str = "https://idp.mock-gateway.zj.example"
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_days: int = 30
+    login_rate_limit: str = "20/minute"
+    refresh_rate_limit: str = "30/minute"
     token_key_path: str = ""  # empty: token_signing.pem in keys_dir (development only)
     pii_key: str = ""
     log_level: str = "INFO"
@@ -111,6 +124,11 @@ class Settings:
             raise ConfigError("WORKERS must be at least 1")
         if self.max_body_bytes < 1:
             raise ConfigError("MAX_BODY_BYTES must be positive")
+        for name in ("login_rate_limit", "refresh_rate_limit"):
+            try:
+                parse_many(getattr(self, name))
+            except ValueError as exc:
+                raise ConfigError(f"{name.upper()} {getattr(self, name)!r} is not a rate") from exc
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ConfigError(f"LOG_LEVEL {self.log_level!r} is not a log level")
 

@@ -6,7 +6,7 @@ from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate as _migrate
 
 APP_LABEL = "lingpao"
-MODEL_MODULES = ["services.models"]
+MODEL_MODULES = ["services.models", "auth.models"]
 
 
 def tortoise_config(database_url: str) -> dict:

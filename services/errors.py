@@ -7,6 +7,7 @@ status and the contract's envelope in one place. Upstream text never travels in 
     ├── InvalidRequest            the request is well-formed JSON but not a valid ask
     ├── NotFound                  no such thing for this caller
     ├── Conflict                  the ask contradicts the current state
+    ├── RateLimited               too many requests from this client or for this person
     ├── Unavailable               a dependency we need is not answering
     └── GatewayError              the provincial gateway failed us
         ├── GatewayUnavailable    unreachable, refusing, or its breaker is open
@@ -49,6 +50,17 @@ class Conflict(LingpaoError):
 
     code = "conflict"
     message = "状态冲突 Conflict"
+
+
+class RateLimited(LingpaoError):
+    """Too many requests; try again after `retry_after` seconds."""
+
+    code = "rate_limited"
+    message = "请求过于频繁，请稍后再试 Too many requests"
+
+    def __init__(self, retry_after: int = 60) -> None:
+        super().__init__()
+        self.retry_after = retry_after
 
 
 class Unavailable(LingpaoError):

@@ -5,6 +5,7 @@ from pydantic import BaseModel, Field
 from sanic.response import json
 
 from server.body import parse_body
+from server.guards import require_face, require_ops
 from services.db import apply_migrations
 from tests.conftest import backend_with_gateway
 
@@ -23,8 +24,18 @@ def add_probe_routes(app) -> None:
     async def boom(request):
         raise RuntimeError("secret detail 330402199001011230 must not leak")
 
+    @require_face
+    async def face_only(request):
+        return json({"ok": True})
+
+    @require_ops
+    async def ops_only(request):
+        return json({"ok": True})
+
     app.add_route(echo, "/_test/echo", methods=["POST"])
     app.add_route(boom, "/_test/boom")
+    app.add_route(face_only, "/_test/face")
+    app.add_route(ops_only, "/_test/ops")
 
 
 @pytest.fixture

@@ -1,0 +1,49 @@
+"""Route guards: who may call. 401 when we do not know the caller, 403 when we do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from sanic.request import Request
+
+from auth.errors import AssuranceTooLow, Forbidden, InvalidToken
+from auth.tokens import Principal
+
+
+async def authenticate(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken(reason="missing_bearer")
+    principal = await request.app.ctx.sessions.authenticate(token.strip())
+    request.ctx.principal = principal
+    return principal
+
+
+def require_user(handler: Callable) -> Callable:
+    @wraps(handler)
+    async def guarded(request: Request, *args, **kwargs):
+        await authenticate(request)
+        return await handler(request, *args, **kwargs)
+    return guarded
+
+
+def require_face(handler: Callable) -> Callable:
+    @wraps(handler)
+    async def guarded(request: Request, *args, **kwargs):
+        principal = await authenticate(request)
+        if principal.assurance != "face":
+            raise AssuranceTooLow()
+        return await handler(request, *args, **kwargs)
+    return guarded
+
+
+def require_ops(handler: Callable) -> Callable:
+    @wraps(handler)
+    async def guarded(request: Request, *args, **kwargs):
+        principal = await authenticate(request)
+        if "ops" not in principal.roles:
+            raise Forbidden()
+        return await handler(request, *args, **kwargs)
+    return guarded

@@ -1,0 +1,88 @@
+"""Identity-token login, refresh, logout, the caller's profile and our public keys."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from sanic import Blueprint
+from sanic.request import Request
+from sanic.response import HTTPResponse, empty, json
+from sanic_ext import openapi
+
+from server.body import parse_body
+from server.guards import require_user
+from server.ratelimit import client_address
+
+bp = Blueprint("auth")
+
+
+class LoginBody(BaseModel):
+    identity_token: str = Field(min_length=1, max_length=8192)
+    device_id: str = Field(default="", max_length=128)
+
+
+class RefreshBody(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=256)
+
+
+def _tokens(pair, user: dict) -> HTTPResponse:
+    return json({
+        "access_token": pair.access_token,
+        "refresh_token": pair.refresh_token,
+        "token_type": "Bearer",
+        "expires_in": pair.expires_in,
+        "user": user,
+    }, headers={"Cache-Control": "no-store"}, ensure_ascii=False)
+
+
+async def _limit(request: Request, rate: str, *key: str) -> None:
+    await request.app.ctx.limiter.hit(rate, *key)
+
+
+@bp.post("/api/v1/auth/login")
+@openapi.summary("Exchange the provincial identity token for our access and refresh tokens")
+@openapi.body({"application/json": LoginBody.model_json_schema()})
+async def login(request: Request) -> HTTPResponse:
+    settings = request.app.ctx.settings
+    await _limit(request, settings.login_rate_limit, "login-ip",
+                 client_address(request, settings.trusted_proxies))
+    body = parse_body(request, LoginBody)
+    pair, user = await request.app.ctx.auth.login(body.identity_token, body.device_id,
+                                                  request.ctx.request_id)
+    return _tokens(pair, user)
+
+
+@bp.post("/api/v1/auth/refresh")
+@openapi.summary("Rotate the refresh token; the old one stops working")
+@openapi.body({"application/json": RefreshBody.model_json_schema()})
+async def refresh(request: Request) -> HTTPResponse:
+    settings = request.app.ctx.settings
+    await _limit(request, settings.refresh_rate_limit, "refresh-ip",
+                 client_address(request, settings.trusted_proxies))
+    body = parse_body(request, RefreshBody)
+    pair, user = await request.app.ctx.auth.refresh(body.refresh_token, request.ctx.request_id)
+    return _tokens(pair, user)
+
+
+@bp.post("/api/v1/auth/logout")
+@openapi.summary("End this session: the access token and its refresh family stop working")
+@openapi.secured("bearer")
+@require_user
+async def logout(request: Request) -> HTTPResponse:
+    await request.app.ctx.auth.logout(request.ctx.principal, request.ctx.request_id)
+    return empty(status=204)
+
+
+@bp.get("/api/v1/me")
+@openapi.summary("The caller")
+@openapi.secured("bearer")
+@require_user
+async def me(request: Request) -> HTTPResponse:
+    p = request.ctx.principal
+    return json({"id": p.user_id, "name": p.name, "id_number_masked": p.id_number_masked,
+                 "roles": list(p.roles), "assurance": p.assurance}, ensure_ascii=False)
+
+
+@bp.get("/.well-known/jwks.json")
+@openapi.summary("Our token-signing public keys, to verify our tokens and presentations")
+async def jwks(request: Request) -> HTTPResponse:
+    return json(request.app.ctx.tokens.jwks(), headers={"Cache-Control": "public, max-age=300"})

@@ -33,6 +33,10 @@ def create_app(
     callback_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Sanic:
     app = Sanic(name, configure_logging=False)
+    # No automatic OPTIONS/HEAD routes: they slow every start and the backend sends neither.
+    app.config.HTTP_AUTO_OPTIONS = False
+    app.config.HTTP_AUTO_HEAD = False
+    app.config.CORS_AUTOMATIC_OPTIONS = False
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.config = config
     people = population.generate(config.seed)
@@ -148,6 +152,10 @@ def _routes(app: Sanic) -> None:
     @app.get("/certs/issuers")
     async def cert_issuers(request: Request):
         return json({"issuers": app.ctx.library.issuer_keys()}, ensure_ascii=False)
+
+    @app.get("/certs/types")
+    async def cert_types(request: Request):
+        return json({"types": certificates.type_list()}, ensure_ascii=False)
 
     @app.post("/certs/list")
     async def certs_list(request: Request):

@@ -185,6 +185,12 @@ class Library:
         return copy.deepcopy(document)
 
 
+def type_list() -> list[dict]:
+    """The certificate types this library issues, with their issuers."""
+    return [{"code": t.code, "name": t.name, "issuer_code": t.issuer.code,
+             "issuer_name": t.issuer.name} for t in TYPES.values()]
+
+
 def _add_years(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year + years)

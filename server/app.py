@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from sanic import Sanic
 from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 
 from server.errors import register_errors
 from server.observability import configure_logging, install_observability
-from server.routes import auth, health
+from server.routes import auth, health, items, ops
 from server.settings import Settings
-from server.wiring import build_auth
+from server.wiring import build_auth, catalog_bootstrap
 from services import db, kv
+from services.cache import CatalogVersion
 from services.gateway import GatewayClient, Transport
 from services.issuers import IssuerKeys
 
@@ -30,6 +34,11 @@ def create_app(settings: Settings, *, name: str = APP_NAME,
     app.config.OAS_UI_DEFAULT = "redoc"
     app.config.OAS_UI_SWAGGER = False
     app.config.CORS = False
+    # Automatic OPTIONS/HEAD routes re-render the router once per route at every start,
+    # which costs more than the rest of the start-up; the mobile API needs neither.
+    app.config.HTTP_AUTO_OPTIONS = False
+    app.config.HTTP_AUTO_HEAD = False
+    app.config.CORS_AUTOMATIC_OPTIONS = False
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
     app.ext.openapi.describe(
         "Lingpao 零跑 API",
@@ -44,6 +53,8 @@ def create_app(settings: Settings, *, name: str = APP_NAME,
     _install_resources(app, settings, gateway_transport)
     app.blueprint(health.bp)
     app.blueprint(auth.bp)
+    app.blueprint(items.bp)
+    app.blueprint(ops.bp)
     return app
 
 
@@ -75,6 +86,21 @@ def _install_resources(app: Sanic, settings: Settings,
         )
         app.ctx.issuer_keys = IssuerKeys(app.ctx.gateway.certificate_issuers)
         build_auth(app, settings)
+        app.ctx.catalog_version = CatalogVersion(app.ctx.redis)
+        await app.ctx.catalog_version.start()
+
+    @app.after_server_start
+    async def bootstrap_catalog(app: Sanic) -> None:
+        app.ctx.stopping = asyncio.Event()
+        app.ctx.bootstrap = asyncio.get_running_loop().create_task(
+            catalog_bootstrap(app, app.ctx.stopping))
+
+    @app.before_server_stop
+    async def stop_tasks(app: Sanic) -> None:
+        app.ctx.stopping.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(app.ctx.bootstrap), 30)
+        await app.ctx.catalog_version.stop()
 
     @app.after_server_stop
     async def close_resources(app: Sanic) -> None:

@@ -50,6 +50,14 @@ class MalformedJson(HttpError):
     message = "请求体不是合法的 JSON Body is not valid JSON"
 
 
+class PreconditionRequired(HttpError):
+    """A conditional write came without If-Match."""
+
+    status = 428
+    code = "if_match_required"
+    message = "修改须带 If-Match 版本号 If-Match with the item version is required"
+
+
 class EmptyBody(HttpError):
     """A JSON body was required and none was sent."""
 
@@ -63,6 +71,7 @@ DOMAIN_STATUS: dict[type[domain.LingpaoError], int] = {
     domain.InvalidRequest: 400,
     domain.NotFound: 404,
     domain.Conflict: 409,
+    domain.VersionMismatch: 412,
     domain.RateLimited: 429,
     domain.Unavailable: 503,
     domain.GatewayError: 503,

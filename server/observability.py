@@ -9,7 +9,7 @@ import sys
 import time
 import uuid
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -95,6 +95,11 @@ class Metrics:
             "lingpao_gateway_calls_total", "Gateway calls by endpoint and outcome",
             ["endpoint", "outcome"], registry=self.registry,
         )
+
+        self.kpi = Gauge("lingpao_kpi_value", "City indicator value (ratio)", ["key"],
+                         registry=self.registry)
+        self.kpi_target = Gauge("lingpao_kpi_target", "City indicator target (ratio)", ["key"],
+                                registry=self.registry)
 
     def gateway_outcome(self, endpoint: str, outcome: str) -> None:
         self.gateway_calls.labels(endpoint, outcome).inc()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from datetime import timedelta
 from functools import partial
 
@@ -16,7 +19,9 @@ from auth.tokens import AccessTokens
 from auth.users import UserDirectory
 from server.ratelimit import RateLimiter
 from server.settings import Settings
-from services import audit
+from services import audit, catalog
+
+log = logging.getLogger("lingpao.wiring")
 
 
 def build_auth(app: Sanic, settings: Settings) -> None:
@@ -37,3 +42,31 @@ def build_auth(app: Sanic, settings: Settings) -> None:
         identity_limiter=partial(limiter.hit, settings.login_rate_limit, "login-person"),
         family_limiter=partial(limiter.hit, settings.refresh_rate_limit, "refresh-family"),
     )
+
+
+async def catalog_bootstrap(app: Sanic, stopping: asyncio.Event, pause: float = 2.0,
+                            max_pause: float = 60.0) -> None:
+    """Fills an empty catalog from the gateway, retrying until the gateway answers.
+
+    Runs beside the server rather than before it, so a gateway that starts after us (as
+    under `make run`) delays the catalog, not the API. It is stopped between attempts,
+    never cancelled inside one: a sync cut off mid-transaction would hold the database.
+    """
+    synced = False
+    while not stopping.is_set():
+        try:
+            if not synced:
+                if not await catalog.is_empty():
+                    return
+                counts = await catalog.sync(app.ctx.gateway)
+                synced = True
+                log.info("catalog synced from the gateway: %s", counts)
+            # Until the version moves, other processes keep serving their empty catalog.
+            await app.ctx.catalog_version.bump()
+            return
+        except Exception as exc:  # noqa: BLE001 - gateway, database or Redis: try again later
+            log.warning("catalog bootstrap failed (%s); retrying in %.0f s",
+                        getattr(exc, "code", type(exc).__name__), pause)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), pause)
+        pause = min(max_pause, pause * 2)

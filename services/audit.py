@@ -3,6 +3,10 @@ there is deliberately no way to change or remove one."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from tortoise.expressions import Q
+
 from services.models import AuditEntry
 
 
@@ -13,3 +17,36 @@ async def record(*, actor: str, action: str, target: str, outcome: str = "ok", r
         actor=actor[:64], action=action, target=target[:128], outcome=outcome,
         reason=reason[:500], actor_user_id=actor_user_id, request_id=request_id[:128],
         purpose=purpose[:200], before=before, after=after, using_db=connection)
+
+
+def view(entry: AuditEntry) -> dict:
+    return {
+        "id": entry.id, "at": entry.at.isoformat().replace("+00:00", "Z"), "actor": entry.actor,
+        "action": entry.action, "target": entry.target, "outcome": entry.outcome,
+        "before": entry.before, "after": entry.after, "reason": entry.reason,
+        "purpose": entry.purpose, "request_id": entry.request_id,
+    }
+
+
+async def query(*, actor: str | None = None, action: str | None = None,
+                target: str | None = None, since: datetime | None = None,
+                until: datetime | None = None, before_id: int | None = None,
+                limit: int = 20) -> tuple[list[dict], int | None]:
+    """Newest first; returns the page and the id to continue before (None at the end)."""
+    rows = AuditEntry.all()
+    if actor:
+        rows = rows.filter(Q(actor=actor) | Q(actor_user_id=actor))
+    if action:
+        rows = rows.filter(action=action)
+    if target:
+        rows = rows.filter(target=target)
+    if since:
+        rows = rows.filter(at__gte=since)
+    if until:
+        rows = rows.filter(at__lt=until)
+    if before_id is not None:
+        rows = rows.filter(id__lt=before_id)
+    found = await rows.order_by("-id").limit(limit + 1)
+    more = len(found) > limit
+    found = found[:limit]
+    return [view(e) for e in found], (found[-1].id if more else None)

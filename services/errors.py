@@ -6,7 +6,10 @@ status and the contract's envelope in one place. Upstream text never travels in 
     LingpaoError
     ├── InvalidRequest            the request is well-formed JSON but not a valid ask
     ├── NotFound                  no such thing for this caller
+    │   └── ItemNotFound          no service item with that code
     ├── Conflict                  the ask contradicts the current state
+    │   └── ModeBlocked           the item cannot take that handling mode
+    ├── VersionMismatch           the resource changed since the caller read it
     ├── RateLimited               too many requests from this client or for this person
     ├── Unavailable               a dependency we need is not answering
     └── GatewayError              the provincial gateway failed us
@@ -61,6 +64,27 @@ class RateLimited(LingpaoError):
     def __init__(self, retry_after: int = 60) -> None:
         super().__init__()
         self.retry_after = retry_after
+
+
+class ItemNotFound(NotFound):
+    """No service item has that code."""
+
+    code = "item_not_found"
+    message = "事项不存在 No such service item"
+
+
+class ModeBlocked(Conflict):
+    """The item cannot be switched to that mode; `blockers` says why."""
+
+    code = "mode_blocked"
+    message = "该事项暂不能切换为此办理方式 The item cannot take this handling mode"
+
+
+class VersionMismatch(LingpaoError):
+    """The caller's version is not the current one: someone changed it first."""
+
+    code = "version_mismatch"
+    message = "事项已被他人修改，请刷新后重试 The item changed; reload and retry"
 
 
 class Unavailable(LingpaoError):

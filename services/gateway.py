@@ -96,6 +96,9 @@ class GatewayClient:
     async def certificate_issuers(self) -> list[dict]:
         return _list_of_dicts(await self._call("GET", "/certs/issuers"), "issuers")
 
+    async def certificate_types(self) -> list[dict]:
+        return _list_of_dicts(await self._call("GET", "/certs/types"), "types")
+
     async def list_certificates(self, holder_id_number: str, purpose: str) -> list[dict]:
         body = {"holder_id_number": holder_id_number, "purpose": purpose}
         return _list_of_dicts(await self._call("POST", "/certs/list", body), "certificates")

@@ -26,3 +26,58 @@ class AuditEntry(Model):
     class Meta:
         table = "audit_entry"
         ordering = ["-id"]
+
+
+MODES = ("in_person", "one_trip", "zero_trip")
+
+
+class Item(Model):
+    """A service item from the provincial catalog, with the handling mode ops chose."""
+
+    code = fields.CharField(max_length=32, primary_key=True)
+    name = fields.CharField(max_length=128)
+    category = fields.CharField(max_length=32, db_index=True)
+    department = fields.CharField(max_length=128)
+    livelihood = fields.BooleanField(default=False)
+    secret = fields.BooleanField(default=False)
+    handheld = fields.BooleanField(default=False)
+    online = fields.BooleanField(default=False)
+    guide_address = fields.CharField(max_length=256, default="")
+    guide_hours = fields.CharField(max_length=256, default="")
+    mode = fields.CharField(max_length=16, db_index=True)
+    version = fields.IntField(default=1)
+    mode_set_by_ops = fields.BooleanField(default=False)
+    mode_changed_by = fields.CharField(max_length=64, default="")
+    mode_changed_at = fields.DatetimeField(null=True)
+    mode_reason = fields.CharField(max_length=500, default="")
+    synced_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "item"
+
+
+class Material(Model):
+    """One material an item asks for: a certificate, an upload or a paper original."""
+
+    id = fields.BigIntField(primary_key=True)
+    item = fields.ForeignKeyField("lingpao.Item", related_name="materials")
+    code = fields.CharField(max_length=64)
+    name = fields.CharField(max_length=128)
+    source = fields.CharField(max_length=16)
+    certificate_type = fields.CharField(max_length=16, null=True)
+    position = fields.IntField(default=0)
+
+    class Meta:
+        table = "item_material"
+        unique_together = (("item", "code"),)
+
+
+class CertificateType(Model):
+    """A certificate type the provincial certificate library issues."""
+
+    code = fields.CharField(max_length=16, primary_key=True)
+    name = fields.CharField(max_length=64)
+    issuer_name = fields.CharField(max_length=128, default="")
+
+    class Meta:
+        table = "certificate_type"

@@ -11,7 +11,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, json, raw
 from sanic_ext import openapi
 
-from services import db, kv
+from services import catalog, db, kpis, kv
 
 bp = Blueprint("health")
 log = logging.getLogger("lingpao.health")
@@ -58,5 +58,19 @@ async def readyz(request: Request) -> HTTPResponse:
 @bp.get("/metrics")
 @openapi.summary("Prometheus metrics")
 async def metrics(request: Request) -> HTTPResponse:
+    await _refresh_kpi_gauges(request)
     return raw(generate_latest(request.app.ctx.metrics.registry),
                content_type=CONTENT_TYPE_LATEST)
+
+
+async def _refresh_kpi_gauges(request: Request) -> None:
+    try:
+        indicators = kpis.compute(await catalog.all_items(),
+                                  await catalog.issued_certificate_types())
+    except Exception as exc:  # noqa: BLE001 - metrics must answer even when the DB does not
+        log.warning("KPI gauges not refreshed: %s", type(exc).__name__)
+        return
+    for indicator in indicators:
+        request.app.ctx.metrics.kpi.labels(indicator.key).set(
+            indicator.value if indicator.value is not None else float("nan"))
+        request.app.ctx.metrics.kpi_target.labels(indicator.key).set(indicator.target)

@@ -61,13 +61,15 @@ async def test_metrics_count_requests_per_route_pattern(client):
     assert "lingpao_http_request_duration_seconds_bucket" in text
 
 
-async def test_openapi_document_describes_the_health_routes(client):
+async def test_openapi_document_describes_every_route(client):
     response = await client.get("/docs/openapi.json")
     assert response.status_code == 200
     doc = response.json()
     assert doc["openapi"].startswith("3.")
-    for path in ("/healthz", "/readyz", "/metrics"):
-        assert path in doc["paths"]
+    for path in ("/healthz", "/readyz", "/metrics", "/api/v1/auth/login", "/api/v1/auth/refresh",
+                 "/api/v1/auth/logout", "/api/v1/me", "/.well-known/jwks.json"):
+        assert path in doc["paths"], path
+    assert "bearer" in doc["components"]["securitySchemes"]
 
 
 async def test_access_log_is_one_json_line_per_request_without_body_or_token(client, log_output):

@@ -1,0 +1,78 @@
+"""The public catalog: the hottest path of the app, served from an in-process cache."""
+
+from __future__ import annotations
+
+import hashlib
+
+import orjson
+from sanic import Blueprint
+from sanic.request import Request
+from sanic.response import HTTPResponse, empty, raw
+from sanic_ext import openapi
+
+from services import catalog, listing
+from services.errors import ItemNotFound
+
+bp = Blueprint("items")
+
+
+async def snapshot(request: Request) -> list[catalog.ItemView]:
+    """Every item, loaded once per catalog version per process."""
+    cache = request.app.ctx.catalog_version
+    await cache.current()
+    items = cache.get("snapshot")
+    if items is None:
+        items = await catalog.all_items()
+        cache.put("snapshot", items)
+    return items
+
+
+def _serialised(body: dict) -> tuple[bytes, str]:
+    data = orjson.dumps(body)
+    return data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+
+
+def _answer(request: Request, data: bytes, etag: str) -> HTTPResponse:
+    sent = request.headers.get("if-none-match", "")
+    if etag in (t.strip().removeprefix("W/") for t in sent.split(",")):
+        return empty(status=304, headers={"ETag": etag})
+    return raw(data, content_type="application/json", headers={"ETag": etag,
+                                                                "Cache-Control": "no-cache"})
+
+
+@bp.get("/api/v1/items")
+@openapi.summary("Service items: search q (name, department), filters category and mode")
+@openapi.parameter("q", str)
+@openapi.parameter("category", str)
+@openapi.parameter("mode", str)
+@openapi.parameter("cursor", str)
+@openapi.parameter("limit", int)
+async def list_items(request: Request) -> HTTPResponse:
+    args = request.args
+    key = ("list", args.get("q"), args.get("category"), args.get("mode"), args.get("cursor"),
+           args.get("limit"))
+    cache = request.app.ctx.catalog_version
+    items = await snapshot(request)  # also refreshes the version the cache answers for
+    cached = cache.get(key)
+    if cached is None:
+        limit = listing.parse_limit(args.get("limit"))
+        found = listing.search(items, args.get("q"), args.get("category"), args.get("mode"))
+        chosen, next_cursor = listing.page(found, lambda i: i.code, args.get("cursor"), limit)
+        cached = _serialised({"items": [i.summary() for i in chosen], "next_cursor": next_cursor})
+        cache.put(key, cached)
+    return _answer(request, *cached)
+
+
+@bp.get("/api/v1/items/<code:str>")
+@openapi.summary("One service item with its materials, guide and version")
+async def get_item(request: Request, code: str) -> HTTPResponse:
+    cache = request.app.ctx.catalog_version
+    items = await snapshot(request)
+    cached = cache.get(("item", code))
+    if cached is None:
+        found = next((i for i in items if i.code == code), None)
+        if found is None:
+            raise ItemNotFound()
+        cached = _serialised(found.detail())
+        cache.put(("item", code), cached)
+    return _answer(request, *cached)

@@ -1,0 +1,121 @@
+"""Ops: item modes with their blockers, mode switches, the audit log and the KPIs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+from sanic import Blueprint
+from sanic.request import Request
+from sanic.response import HTTPResponse, json
+from sanic_ext import openapi
+
+from server.body import parse_body
+from server.errors import PreconditionRequired
+from server.guards import require_ops
+from services import audit, catalog, kpis, listing
+from services.errors import InvalidRequest
+
+bp = Blueprint("ops")
+
+
+class ModeBody(BaseModel):
+    mode: str = Field(min_length=1, max_length=16)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+def _ops_view(item: catalog.ItemView) -> dict:
+    return {
+        **item.detail(),
+        "zero_trip_blockers": catalog.zero_trip_blockers(item),
+        "mode_changed_by": item.mode_changed_by or None,
+        "mode_changed_at": item.mode_changed_at.isoformat().replace("+00:00", "Z")
+        if item.mode_changed_at else None,
+        "mode_reason": item.mode_reason or None,
+    }
+
+
+def _if_match_version(request: Request) -> int:
+    sent = request.headers.get("if-match")
+    if sent is None:
+        raise PreconditionRequired()
+    value = sent.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise InvalidRequest("If-Match 须为事项版本号 If-Match must be the item version",
+                             fields=[{"field": "If-Match", "problem": "not a version"}])
+    return int(value)
+
+
+@bp.get("/api/v1/ops/items")
+@openapi.summary("Items with mode, version and zero-trip blockers (ops)")
+@openapi.secured("bearer")
+@require_ops
+async def ops_items(request: Request) -> HTTPResponse:
+    args = request.args
+    limit = listing.parse_limit(args.get("limit"))
+    found = listing.search(await catalog.all_items(), args.get("q"), args.get("category"),
+                           args.get("mode"))
+    chosen, next_cursor = listing.page(found, lambda i: i.code, args.get("cursor"), limit)
+    return json({"items": [_ops_view(i) for i in chosen], "next_cursor": next_cursor},
+                ensure_ascii=False)
+
+
+@bp.put("/api/v1/ops/items/<code:str>/mode")
+@openapi.summary("Switch an item's handling mode; If-Match: <version> and a reason required")
+@openapi.secured("bearer")
+@openapi.body({"application/json": ModeBody.model_json_schema()})
+@require_ops
+async def switch_mode(request: Request, code: str) -> HTTPResponse:
+    version = _if_match_version(request)
+    body = parse_body(request, ModeBody)
+    principal = request.ctx.principal
+    item = await catalog.switch_mode(
+        code, body.mode, body.reason, version, actor=principal.id_number_masked,
+        actor_user_id=principal.user_id, request_id=request.ctx.request_id)
+    # Every worker and instance drops its cached catalog when it hears the new version.
+    await request.app.ctx.catalog_version.bump()
+    return json(_ops_view(item), headers={"ETag": f'"{item.version}"'}, ensure_ascii=False)
+
+
+def _time_arg(request: Request, name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidRequest(fields=[{"field": name, "problem": "not an RFC 3339 time"}]) from exc
+
+
+@bp.get("/api/v1/ops/audit")
+@openapi.summary("Audit entries, newest first; filters actor, action, target, since, until")
+@openapi.secured("bearer")
+@require_ops
+async def audit_log(request: Request) -> HTTPResponse:
+    args = request.args
+    cursor = args.get("cursor")
+    before_id = None
+    if cursor:
+        decoded = listing.decode_cursor(cursor)
+        if not decoded.isdigit():
+            raise InvalidRequest(fields=[{"field": "cursor", "problem": "not a cursor"}])
+        before_id = int(decoded)
+    entries, next_id = await audit.query(
+        actor=args.get("actor"), action=args.get("action"), target=args.get("target"),
+        since=_time_arg(request, "since"), until=_time_arg(request, "until"),
+        before_id=before_id, limit=listing.parse_limit(args.get("limit")))
+    next_cursor = listing.encode_cursor(str(next_id)) if next_id is not None else None
+    return json({"items": entries, "next_cursor": next_cursor}, ensure_ascii=False)
+
+
+async def current_indicators() -> list[kpis.Indicator]:
+    return kpis.compute(await catalog.all_items(), await catalog.issued_certificate_types())
+
+
+@bp.get("/api/v1/ops/kpis")
+@openapi.summary("The city's five indicators, live, with numerators and denominators")
+@openapi.secured("bearer")
+@require_ops
+async def indicators(request: Request) -> HTTPResponse:
+    return json({"indicators": [i.as_dict() for i in await current_indicators()]},
+                ensure_ascii=False)

@@ -1,0 +1,101 @@
+"""A catalog version shared through Redis, and an in-process cache kept coherent with it.
+
+Reading Redis on every request would cost more than the whole rest of a catalog request,
+so each process keeps serialised answers in memory, tagged with the catalog version they
+were built from. A change bumps the version (INCR) and publishes it; every process hears
+the message and drops its stale answers at once. As a safety net against a lost message
+(a reconnect), a process also re-reads the version when it has not done so for
+`recheck_seconds`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis.asyncio as redis
+
+log = logging.getLogger("lingpao.cache")
+
+VERSION_KEY = "lp:catalog:version"
+CHANNEL = "lp:catalog:changed"
+
+
+class CatalogVersion:
+    def __init__(self, client: redis.Redis, recheck_seconds: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.redis = client
+        self.recheck_seconds = recheck_seconds
+        self._clock = clock
+        self.value = 0
+        self._checked_at = float("-inf")
+        self._listener: asyncio.Task | None = None
+        self._entries: dict[Any, tuple[int, Any]] = {}
+
+    async def start(self) -> None:
+        # Redis may be down at start: serve with version 0 and let the listener catch up.
+        with contextlib.suppress(Exception):
+            await self._reread()
+        self._listener = asyncio.get_running_loop().create_task(self._listen())
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+
+    async def _reread(self) -> None:
+        raw = await self.redis.get(VERSION_KEY)
+        self._observe(int(raw or 0))
+        self._checked_at = self._clock()
+
+    def _observe(self, version: int) -> None:
+        if version != self.value:
+            self.value = version
+            self._entries.clear()
+
+    async def current(self) -> int:
+        """The version to serve from; touches Redis at most once per `recheck_seconds`."""
+        if self._clock() - self._checked_at >= self.recheck_seconds:
+            try:
+                await self._reread()
+            except Exception as exc:  # noqa: BLE001 - serve what we have; Redis may come back
+                log.warning("catalog version could not be read: %s", type(exc).__name__)
+                self._checked_at = self._clock()
+        return self.value
+
+    async def bump(self) -> int:
+        version = int(await self.redis.incr(VERSION_KEY))
+        self._observe(version)
+        await self.redis.publish(CHANNEL, str(version))
+        return version
+
+    def get(self, key: Any) -> Any | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != self.value:
+            return None
+        return entry[1]
+
+    def put(self, key: Any, value: Any) -> None:
+        if len(self._entries) > 5000:  # bounded: query strings are the client's to choose
+            self._entries.clear()
+        self._entries[key] = (self.value, value)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                pubsub = self.redis.pubsub()
+                await pubsub.subscribe(CHANNEL)
+                await self._reread()  # anything published while we were not listening
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        self._observe(int(message["data"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - reconnect after a pause
+                log.warning("catalog change feed lost (%s); reconnecting", type(exc).__name__)
+                await asyncio.sleep(1.0)

@@ -110,6 +110,48 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync_items(args: argparse.Namespace) -> int:
+    from server import admin
+
+    counts = asyncio.run(admin.sync_items(_settings()))
+    print("catalog synced:", ", ".join(f"{k}={v}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_items(args: argparse.Namespace) -> int:
+    from server import admin
+    from services.errors import LingpaoError
+
+    settings = _settings()
+    try:
+        if args.items_command == "list":
+            for item in asyncio.run(admin.list_items(settings, args.mode)):
+                blockers = ",".join(item["blockers"]) or "-"
+                print(f"{item['code']:8} {item['mode']:10} v{item['version']:<3} "
+                      f"{item['category']:6} {item['name']}  [blockers: {blockers}]")
+        else:
+            item = asyncio.run(admin.set_mode(settings, args.code, args.mode, args.reason))
+            print(f"{item['code']} is now {item['mode']} (version {item['version']})")
+    except LingpaoError as exc:
+        extra = exc.details.get("blockers")
+        print(f"lingpao: {exc.code}: {exc.message}", file=sys.stderr)
+        for blocker in extra or []:
+            print(f"  blocked by {blocker['reason']}: {blocker['name']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_kpis(args: argparse.Namespace) -> int:
+    from server import admin
+
+    for i in asyncio.run(admin.indicators(_settings())):
+        value = "n/a" if i["value"] is None else f"{i['value']:.1%}"
+        mark = "met" if i["met"] else "SHORT"
+        print(f"{i['key']:18} {i['name']:8} {value:>7} of target {i['target']:.0%}  "
+              f"({i['numerator']}/{i['denominator']})  {mark}")
+    return 0
+
+
 USER_COMMANDS = (
     ("grant-ops", _grant_ops, "give a user the ops role (ends their sessions)"),
     ("revoke-ops", _revoke_ops, "take the ops role away (ends their sessions)"),
@@ -134,6 +176,18 @@ def main(argv: list[str] | None = None) -> int:
         func=cmd_seed_demo)
     sub.add_parser("check-config", help="validate settings and exit").set_defaults(
         func=cmd_check_config)
+    sub.add_parser("sync-items", help="sync the item catalog from the gateway").set_defaults(
+        func=cmd_sync_items)
+    items = sub.add_parser("items", help="list items or switch an item's handling mode")
+    items_sub = items.add_subparsers(dest="items_command", required=True)
+    listing = items_sub.add_parser("list", help="items with mode, version and blockers")
+    listing.add_argument("--mode", choices=["in_person", "one_trip", "zero_trip"])
+    setting = items_sub.add_parser("set-mode", help="switch one item (audited)")
+    setting.add_argument("code")
+    setting.add_argument("mode", choices=["in_person", "one_trip", "zero_trip"])
+    setting.add_argument("--reason", required=True)
+    items.set_defaults(func=cmd_items)
+    sub.add_parser("kpis", help="the city's indicators, live").set_defaults(func=cmd_kpis)
     for name, action, text in USER_COMMANDS:
         command = sub.add_parser(name, help=text)
         command.add_argument("id_number")

@@ -19,7 +19,11 @@ def encode_cursor(value: str) -> str:
 
 def decode_cursor(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        value = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_",
+                                 validate=True).decode()
+        if not value or encode_cursor(value) != cursor:
+            raise ValueError("not a cursor we issued")
+        return value
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest("cursor 无效 Invalid cursor",
                              fields=[{"field": "cursor", "problem": "not a cursor"}]) from exc

@@ -44,3 +44,13 @@ def forged(stack, audience: str, *, drop=(), headers=None, key=None, algorithm="
         claims.pop(name, None)
     return jwt.encode(claims, key if key is not None else signing_key, algorithm=algorithm,
                       headers={"kid": kid, **(headers or {})})
+
+
+async def ops_login(stack) -> dict:
+    await stack.app.ctx.users.ensure(WANG[0], WANG[1], ["citizen", "ops"])
+    return await login(stack, WANG)
+
+
+async def catalog_ready(stack) -> None:
+    """Waits for the start-up sync of the catalog from the gateway."""
+    await stack.app.ctx.bootstrap

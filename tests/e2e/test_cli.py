@@ -1,0 +1,59 @@
+"""The ops command line against a real mock gateway process and a SQLite file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.conftest import ROOT
+
+
+@pytest.fixture
+def cli(tmp_path, mock_gateway_process):
+    env = {
+        "PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
+        "DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}", "KEYS_DIR": str(tmp_path / "k"),
+        "GATEWAY_URL": mock_gateway_process["url"],
+        "GATEWAY_APP_KEY": mock_gateway_process["app_key"],
+        "GATEWAY_APP_SECRET": mock_gateway_process["secret"],
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "server", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    assert run("migrate").returncode == 0
+    return run
+
+
+def test_ops_can_sync_list_switch_and_read_kpis_from_a_terminal(cli):
+    synced = cli("sync-items")
+    assert synced.returncode == 0 and "created=46" in synced.stdout
+    listed = cli("items", "list", "--mode", "in_person")
+    assert listed.returncode == 0
+    assert "HJ004" in listed.stdout and "paper_original" in listed.stdout
+    assert "YB001" not in listed.stdout
+    blocked = cli("items", "set-mode", "HJ004", "zero_trip", "--reason", "试试")
+    assert blocked.returncode == 1 and "mode_blocked" in blocked.stderr
+    before = cli("kpis").stdout
+    assert "(14/46)" in before
+    switched = cli("items", "set-mode", "HJ001", "zero_trip", "--reason", "可全程网办")
+    assert switched.returncode == 0 and "version 2" in switched.stdout
+    assert "(15/46)" in cli("kpis").stdout
+
+
+def test_demo_data_grants_ops_and_the_cli_manages_roles_and_disabling(cli):
+    assert cli("seed-demo").returncode == 0
+    revoked = cli("revoke-ops", "330402197803203454")
+    assert revoked.returncode == 0 and "roles citizen" in revoked.stdout
+    assert "330402197803203454" not in revoked.stdout
+    granted = cli("grant-ops", "330402197803203454")
+    assert "citizen,ops" in granted.stdout
+    assert "disabled" in cli("disable-user", "330402197803203454").stdout
+    unknown = cli("grant-ops", "330411198506152348")
+    assert unknown.returncode == 1 and "never logged in" in unknown.stderr
+    invalid = cli("grant-ops", "330411198506152349")
+    assert invalid.returncode == 2

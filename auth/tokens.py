@@ -53,16 +53,16 @@ class AccessTokens:
         key = serialization.load_pem_private_key(private_key_pem, password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
             raise ValueError("the token-signing key must be an EC P-256 private key")
-        self._private = key
-        self._public = key.public_key()
-        self.kid = _kid(self._public)
+        self.private_key = key
+        self.public_key = key.public_key()
+        self.kid = _kid(self.public_key)
         self.ttl = ttl_seconds
         self._clock = clock
         self._cache: OrderedDict[str, Principal] = OrderedDict()
         self._cache_size = cache_size
 
     def jwks(self) -> dict:
-        jwk = json.loads(ECAlgorithm.to_jwk(self._public))
+        jwk = json.loads(ECAlgorithm.to_jwk(self.public_key))
         jwk.update({"kid": self.kid, "alg": "ES256", "use": "sig"})
         return {"keys": [jwk]}
 
@@ -76,7 +76,7 @@ class AccessTokens:
             "jti": principal.jti, "fam": family_id, "roles": list(roles), "amr": assurance,
             "name": name, "idm": id_number_masked,
         }
-        token = jwt.encode(claims, self._private, algorithm="ES256",
+        token = jwt.encode(claims, self.private_key, algorithm="ES256",
                            headers={"kid": self.kid, "typ": "at+jwt"})
         return token, principal
 
@@ -98,7 +98,7 @@ class AccessTokens:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != "ES256" or header.get("kid") != self.kid:
                 raise InvalidToken(reason="header")
-            claims = jwt.decode(token, self._public, algorithms=["ES256"], issuer=ISSUER,
+            claims = jwt.decode(token, self.public_key, algorithms=["ES256"], issuer=ISSUER,
                                 options={"require": ["exp", "iat", "jti", "sub", "typ", "fam"]})
         except jwt.PyJWTError as exc:
             raise InvalidToken(reason=type(exc).__name__) from exc

@@ -11,9 +11,9 @@ from sanic.request import Request
 
 from server.errors import register_errors
 from server.observability import configure_logging, install_observability
-from server.routes import auth, health, items, ops
+from server.routes import auth, certificates, health, items, ops
 from server.settings import Settings
-from server.wiring import build_auth, catalog_bootstrap
+from server.wiring import build_auth, build_certificates, catalog_bootstrap
 from services import db, kv
 from services.cache import CatalogVersion
 from services.gateway import GatewayClient, Transport
@@ -55,6 +55,7 @@ def create_app(settings: Settings, *, name: str = APP_NAME,
     app.blueprint(auth.bp)
     app.blueprint(items.bp)
     app.blueprint(ops.bp)
+    app.blueprint(certificates.bp)
     return app
 
 
@@ -86,6 +87,7 @@ def _install_resources(app: Sanic, settings: Settings,
         )
         app.ctx.issuer_keys = IssuerKeys(app.ctx.gateway.certificate_issuers)
         build_auth(app, settings)
+        build_certificates(app)
         app.ctx.catalog_version = CatalogVersion(app.ctx.redis)
         await app.ctx.catalog_version.start()
 

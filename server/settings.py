@@ -55,6 +55,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOGIN_RATE_LIMIT", "logins per client address and per person (`limits` syntax)",
             "20/minute"),
     Setting("REFRESH_RATE_LIMIT", "refreshes per client address and per family", "30/minute"),
+    Setting("VERIFY_RATE_LIMIT", "presentation checks per client address", "60/minute"),
     Setting("TOKEN_KEY_PATH", "PEM file of our EC P-256 token-signing key",
             "var/keys/token_signing.pem (development)", secret=True),
     Setting("PII_KEY", "base64 of 32 bytes: encrypts ID numbers at rest and keys their hash",
@@ -86,6 +87,7 @@ class Settings:
     refresh_token_ttl_days: int = 30
     login_rate_limit: str = "20/minute"
     refresh_rate_limit: str = "30/minute"
+    verify_rate_limit: str = "60/minute"
     token_key_path: str = ""  # empty: token_signing.pem in keys_dir (development only)
     pii_key: str = ""
     log_level: str = "INFO"
@@ -124,7 +126,7 @@ class Settings:
             raise ConfigError("WORKERS must be at least 1")
         if self.max_body_bytes < 1:
             raise ConfigError("MAX_BODY_BYTES must be positive")
-        for name in ("login_rate_limit", "refresh_rate_limit"):
+        for name in ("login_rate_limit", "refresh_rate_limit", "verify_rate_limit"):
             try:
                 parse_many(getattr(self, name))
             except ValueError as exc:

@@ -11,6 +11,7 @@ from functools import partial
 from sanic import Sanic
 
 from auth.crypto import PiiCipher
+from auth.errors import InvalidToken
 from auth.idtoken import IdentityTokenVerifier, JwksCache
 from auth.service import AuthService
 from auth.sessions import Sessions
@@ -20,8 +21,26 @@ from auth.users import UserDirectory
 from server.ratelimit import RateLimiter
 from server.settings import Settings
 from services import audit, catalog
+from services.certificates import Certificates, Holder
+from services.presentations import Presentations
 
 log = logging.getLogger("lingpao.wiring")
+
+
+def build_certificates(app: Sanic) -> None:
+    users: UserDirectory = app.ctx.users
+
+    async def holder_of_user(user_id: str) -> Holder:
+        user = await users.get(user_id)
+        if user is None:
+            raise InvalidToken(reason="user_gone")
+        return Holder(str(user.id), users.id_number_of(user), user.id_masked)
+
+    tokens: AccessTokens = app.ctx.tokens
+    app.ctx.holder_of_user = holder_of_user
+    app.ctx.certificates = Certificates(app.ctx.gateway, app.ctx.issuer_keys)
+    app.ctx.presentations = Presentations(app.ctx.certificates, tokens.private_key,
+                                          tokens.public_key, tokens.kid, holder_of_user)
 
 
 def build_auth(app: Sanic, settings: Settings) -> None:

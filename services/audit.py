@@ -11,11 +11,13 @@ from services.models import AuditEntry
 
 
 async def record(*, actor: str, action: str, target: str, outcome: str = "ok", reason: str = "",
-                 actor_user_id: str | None = None, request_id: str = "", purpose: str = "",
+                 actor_user_id: str | None = None, subject_user_id: str | None = None,
+                request_id: str = "", purpose: str = "",
                  before: object = None, after: object = None, connection=None) -> AuditEntry:
     return await AuditEntry.create(
         actor=actor[:64], action=action, target=target[:128], outcome=outcome,
-        reason=reason[:500], actor_user_id=actor_user_id, request_id=request_id[:128],
+        reason=reason[:500], actor_user_id=actor_user_id, subject_user_id=subject_user_id,
+        request_id=request_id[:128],
         purpose=purpose[:200], before=before, after=after, using_db=connection)
 
 
@@ -29,6 +31,7 @@ def view(entry: AuditEntry) -> dict:
 
 
 async def query(*, actor: str | None = None, action: str | None = None,
+                subject_user_id: str | None = None, action_prefix: str | None = None,
                 target: str | None = None, since: datetime | None = None,
                 until: datetime | None = None, before_id: int | None = None,
                 limit: int = 20) -> tuple[list[dict], int | None]:
@@ -38,6 +41,10 @@ async def query(*, actor: str | None = None, action: str | None = None,
         rows = rows.filter(Q(actor=actor) | Q(actor_user_id=actor))
     if action:
         rows = rows.filter(action=action)
+    if action_prefix:
+        rows = rows.filter(action__startswith=action_prefix)
+    if subject_user_id:
+        rows = rows.filter(subject_user_id=subject_user_id)
     if target:
         rows = rows.filter(target=target)
     if since:

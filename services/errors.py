@@ -6,7 +6,8 @@ status and the contract's envelope in one place. Upstream text never travels in 
     LingpaoError
     ├── InvalidRequest            the request is well-formed JSON but not a valid ask
     ├── NotFound                  no such thing for this caller
-    │   └── ItemNotFound          no service item with that code
+    │   ├── ItemNotFound          no service item with that code
+    │   └── CertificateNotFound   no such certificate of this holder (or someone else's)
     ├── Conflict                  the ask contradicts the current state
     │   └── ModeBlocked           the item cannot take that handling mode
     ├── VersionMismatch           the resource changed since the caller read it
@@ -71,6 +72,13 @@ class ItemNotFound(NotFound):
 
     code = "item_not_found"
     message = "事项不存在 No such service item"
+
+
+class CertificateNotFound(NotFound):
+    """No certificate with that id belongs to the caller; another's looks exactly the same."""
+
+    code = "certificate_not_found"
+    message = "证照不存在 No such certificate"
 
 
 class ModeBlocked(Conflict):

@@ -14,6 +14,8 @@ class AuditEntry(Model):
     at = fields.DatetimeField(auto_now_add=True, db_index=True)
     actor = fields.CharField(max_length=64, db_index=True)
     actor_user_id = fields.CharField(max_length=36, null=True, db_index=True)
+    # Whose data was touched (the holder of a certificate), for the citizen's access log.
+    subject_user_id = fields.CharField(max_length=36, null=True, db_index=True)
     action = fields.CharField(max_length=64, db_index=True)
     target = fields.CharField(max_length=128, db_index=True)
     before = fields.JSONField(null=True)
@@ -81,3 +83,16 @@ class CertificateType(Model):
 
     class Meta:
         table = "certificate_type"
+
+
+class Presentation(Model):
+    """A 亮证 presentation we signed, so a verifier can learn of a later revocation."""
+
+    jti = fields.CharField(max_length=32, primary_key=True)
+    user_id = fields.CharField(max_length=36, db_index=True)
+    certificate_id = fields.CharField(max_length=128)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "presentation"

@@ -81,7 +81,7 @@ async def test_a_token_of_another_type_signed_with_our_key_is_refused(stack):
     claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
     claims["typ"] = "refresh"
     signer: AccessTokens = stack.app.ctx.tokens
-    forged = jwt.encode(claims, signer._private, algorithm="ES256", headers={"kid": signer.kid})
+    forged = jwt.encode(claims, signer.private_key, algorithm="ES256", headers={"kid": signer.kid})
     response = await stack.client.get("/api/v1/me", headers={"authorization": f"Bearer {forged}"})
     assert response.status_code == 401
 

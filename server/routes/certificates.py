@@ -1,0 +1,127 @@
+"""Electronic certificates, 亮证 presentations, the one-ID view and the citizen's access log."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from sanic import Blueprint
+from sanic.request import Request
+from sanic.response import HTTPResponse, json
+from sanic_ext import openapi
+
+from server.body import parse_body
+from server.guards import require_face, require_user
+from server.ratelimit import client_address
+from services import audit, catalog, listing
+from services.certificates import PURPOSE_ONE_ID, Holder
+from services.errors import InvalidRequest
+from services.one_id import one_id_view
+
+bp = Blueprint("certificates")
+
+
+class PresentationBody(BaseModel):
+    fields: list[str] = Field(default_factory=list, max_length=30)
+    ttl_seconds: int = Field(default=300)
+
+
+class VerifyBody(BaseModel):
+    token: str = Field(min_length=1, max_length=4096)
+
+
+async def holder_of(request: Request) -> Holder:
+    return await request.app.ctx.holder_of_user(request.ctx.principal.user_id)
+
+
+def _page(request: Request, rows: list, key) -> tuple[list, str | None]:
+    return listing.page(rows, key, request.args.get("cursor"),
+                        listing.parse_limit(request.args.get("limit")))
+
+
+@bp.get("/api/v1/me/certificates")
+@openapi.summary("The caller's electronic certificates (face-verified login)")
+@openapi.secured("bearer")
+@require_face
+async def my_certificates(request: Request) -> HTTPResponse:
+    found = await request.app.ctx.certificates.list_for(await holder_of(request),
+                                                        request.ctx.request_id)
+    chosen, next_cursor = _page(request, found, lambda c: c.id)
+    return json({"items": [c.summary() for c in chosen], "next_cursor": next_cursor},
+                ensure_ascii=False)
+
+
+@bp.get("/api/v1/me/certificates/<certificate_id:str>")
+@openapi.summary("One certificate with its fields; 404 also for someone else's")
+@openapi.secured("bearer")
+@require_face
+async def my_certificate(request: Request, certificate_id: str) -> HTTPResponse:
+    found = await request.app.ctx.certificates.read(await holder_of(request), certificate_id,
+                                                    request.ctx.request_id)
+    return json(found.detail(), ensure_ascii=False, headers={"Cache-Control": "no-store"})
+
+
+@bp.post("/api/v1/me/certificates/<certificate_id:str>/presentations")
+@openapi.summary("亮证: a QR-sized signed token showing the certificate, or chosen fields")
+@openapi.secured("bearer")
+@openapi.body({"application/json": PresentationBody.model_json_schema()})
+@require_face
+async def present(request: Request, certificate_id: str) -> HTTPResponse:
+    body = parse_body(request, PresentationBody)
+    issued = await request.app.ctx.presentations.present(
+        await holder_of(request), certificate_id, body.fields, body.ttl_seconds,
+        request.ctx.request_id)
+    return json({"token": issued.token,
+                 "expires_at": issued.expires_at.isoformat().replace("+00:00", "Z")},
+                status=201, headers={"Cache-Control": "no-store"})
+
+
+@bp.post("/api/v1/presentations/verify")
+@openapi.summary("Check a 亮证 token: valid with the disclosed fields, or why not")
+@openapi.body({"application/json": VerifyBody.model_json_schema()})
+async def verify(request: Request) -> HTTPResponse:
+    settings = request.app.ctx.settings
+    await request.app.ctx.limiter.hit(settings.verify_rate_limit, "verify-ip",
+                                      client_address(request, settings.trusted_proxies))
+    body = parse_body(request, VerifyBody)
+    answer = await request.app.ctx.presentations.verify(body.token, "verifier",
+                                                        request.ctx.request_id)
+    return json(answer, ensure_ascii=False, headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/api/v1/me/one-id-items")
+@openapi.summary("一证通办: per item, eligible or not, and the certificate for each material")
+@openapi.parameter("eligible", str)
+@openapi.secured("bearer")
+@require_user
+async def one_id_items(request: Request) -> HTTPResponse:
+    wanted = request.args.get("eligible")
+    if wanted not in (None, "true", "false"):
+        raise InvalidRequest(fields=[{"field": "eligible", "problem": "true or false"}])
+    holder = await holder_of(request)
+    certs = await request.app.ctx.certificates.list_for(holder, request.ctx.request_id,
+                                                        purpose=PURPOSE_ONE_ID)
+    views = [one_id_view(item, certs) for item in await catalog.all_items()]
+    if wanted is not None:
+        views = [v for v in views if v["eligible"] == (wanted == "true")]
+    chosen, next_cursor = _page(request, views, lambda v: v["code"])
+    return json({"items": chosen, "next_cursor": next_cursor}, ensure_ascii=False)
+
+
+@bp.get("/api/v1/me/access-log")
+@openapi.summary("Who used the caller's certificates, when and for what purpose")
+@openapi.secured("bearer")
+@require_user
+async def access_log(request: Request) -> HTTPResponse:
+    cursor = request.args.get("cursor")
+    before_id = None
+    if cursor:
+        decoded = listing.decode_cursor(cursor)
+        if not decoded.isdigit():
+            raise InvalidRequest(fields=[{"field": "cursor", "problem": "not a cursor"}])
+        before_id = int(decoded)
+    entries, next_id = await audit.query(
+        subject_user_id=request.ctx.principal.user_id, action_prefix="certificate.",
+        before_id=before_id, limit=listing.parse_limit(request.args.get("limit")))
+    items = [{k: e[k] for k in ("id", "at", "actor", "action", "target", "purpose", "outcome")}
+             for e in entries]
+    next_cursor = listing.encode_cursor(str(next_id)) if next_id is not None else None
+    return json({"items": items, "next_cursor": next_cursor}, ensure_ascii=False)

@@ -1,0 +1,106 @@
+"""亮证: a QR-sized token that shows one certificate, or chosen parts of it, to a verifier.
+
+The token is a compact ES256 JWT signed with our token key (kid published at
+/.well-known/jwks.json), so a verifier can check it offline too. It carries the
+certificate id, type, status, issuer, the holder's masked name and only the fields the
+citizen chose. We keep a record of each token so that an online check can also say
+"revoked since".
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+from services import audit
+from services.certificates import PURPOSE_PRESENT, PURPOSE_VERIFY, Certificates, Holder
+from services.errors import Conflict, InvalidRequest
+from services.models import Presentation
+
+TYP = "presentation"
+MAX_TOKEN_BYTES = 1024
+MIN_TTL, MAX_TTL = 60, 600
+
+
+def mask_name(name: str) -> str:
+    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
+
+
+@dataclass(frozen=True)
+class Issued:
+    token: str
+    expires_at: datetime
+
+
+class Presentations:
+    def __init__(self, certificates: Certificates, private_key, public_key, kid: str,
+                 holder_of_user) -> None:
+        self.certificates = certificates
+        self._private = private_key
+        self._public = public_key
+        self.kid = kid
+        # user id -> Holder, for re-checking a certificate when a verifier asks.
+        self._holder_of_user = holder_of_user
+
+    async def present(self, holder: Holder, certificate_id: str, fields: list[str] | None,
+                      ttl_seconds: int, request_id: str) -> Issued:
+        if not MIN_TTL <= ttl_seconds <= MAX_TTL:
+            raise InvalidRequest("ttl_seconds 须在 60 到 600 之间",
+                                 fields=[{"field": "ttl_seconds", "problem": "must be 60..600"}])
+        cert = await self.certificates.read(holder, certificate_id, request_id,
+                                            purpose=PURPOSE_PRESENT, action="certificate.present")
+        if not cert.usable:
+            raise Conflict("只能出示有效的证照 Only a valid certificate can be presented",
+                           status=cert.status)
+        chosen = list(dict.fromkeys(fields or []))
+        unknown = [f for f in chosen if f not in cert.fields]
+        if unknown:
+            raise InvalidRequest("证照没有这些字段 Unknown fields",
+                                 fields=[{"field": "fields", "problem": f"unknown: {f}"}
+                                         for f in unknown])
+        now = datetime.now(UTC)
+        expires_at = now + timedelta(seconds=ttl_seconds)
+        jti = uuid.uuid4().hex
+        claims = {"typ": TYP, "jti": jti, "iat": int(now.timestamp()),
+                  "exp": int(expires_at.timestamp()), "cid": cert.id, "ct": cert.type,
+                  "cn": cert.name, "st": cert.status, "iss": cert.issuer,
+                  "hn": mask_name(cert.holder_name), "f": {k: cert.fields[k] for k in chosen}}
+        token = jwt.encode(claims, self._private, algorithm="ES256",
+                           headers={"kid": self.kid, "typ": "lingpao-presentation"})
+        if len(token.encode()) > MAX_TOKEN_BYTES:
+            raise InvalidRequest("所选字段过多，二维码放不下 Too many fields for a QR code",
+                                 fields=[{"field": "fields", "problem": "token over 1 KB"}])
+        await Presentation.create(jti=jti, user_id=holder.user_id, certificate_id=cert.id,
+                                  expires_at=expires_at)
+        return Issued(token, expires_at.replace(microsecond=0))
+
+    async def verify(self, token: str, verifier: str, request_id: str) -> dict:
+        try:
+            claims = jwt.decode(token, self._public, algorithms=["ES256"],
+                                options={"require": ["exp", "iat", "jti", "cid", "typ"]})
+        except jwt.ExpiredSignatureError:
+            return {"valid": False, "reason": "expired"}
+        except jwt.PyJWTError:
+            return {"valid": False, "reason": "tampered"}
+        if claims.get("typ") != TYP:
+            return {"valid": False, "reason": "tampered"}
+        record = await Presentation.get_or_none(jti=str(claims["jti"]))
+        if record is None or record.certificate_id != claims["cid"]:
+            return {"valid": False, "reason": "unknown_presentation"}
+        holder: Holder = await self._holder_of_user(record.user_id)
+        current = await self.certificates.one(holder, record.certificate_id, PURPOSE_VERIFY)
+        await audit.record(actor=verifier, action="certificate.verify",
+                           target=f"certificate:{record.certificate_id}", purpose=PURPOSE_VERIFY,
+                           subject_user_id=record.user_id, request_id=request_id,
+                           outcome="ok" if current.usable else "invalid")
+        if not current.usable:
+            return {"valid": False, "reason": f"certificate_{current.status}"}
+        return {"valid": True, "certificate": {
+            "id": claims["cid"], "type": claims.get("ct"), "name": claims.get("cn"),
+            "status": current.status, "issuer": claims.get("iss"), "holder_name": claims.get("hn"),
+            "fields": claims.get("f", {}),
+            "expires_at": datetime.fromtimestamp(claims["exp"], UTC).isoformat().replace(
+                "+00:00", "Z")}}

@@ -18,7 +18,7 @@ import httpx
 import orjson
 from tenacity import (
     AsyncRetrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     wait_exponential_jitter,
 )
@@ -39,6 +39,16 @@ MAX_RESPONSE_BYTES = 2 * 1024 * 1024
 # Failures that say "the gateway is not well" (count for the breaker, worth a retry);
 # a rejection or a bad answer says nothing about its health.
 TRANSIENT = (GatewayUnavailable, GatewayTimeout)
+
+
+
+class CircuitOpen(GatewayUnavailable):
+    """Refused here without a call: the breaker is open. Never retried."""
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    return isinstance(exc, TRANSIENT) and not isinstance(exc, CircuitOpen)
+
 
 Outcome = Callable[[str, str], None]
 Transport = httpx.AsyncBaseTransport  # what tests hand in to reach a gateway in-process
@@ -135,7 +145,7 @@ class GatewayClient:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.attempts if idempotent else 1),
             wait=self._wait,
-            retry=retry_if_exception_type(TRANSIENT),
+            retry=retry_if_exception(_worth_retrying),
             reraise=True,
         )
         try:
@@ -152,7 +162,7 @@ class GatewayClient:
     async def _attempt(self, method: str, path: str, raw: bytes, signed: bool,
                        not_found_ok: bool, extra_headers: dict[str, str]) -> Any:
         if not self.breaker.allow():
-            raise GatewayUnavailable(retry_after=self.breaker.retry_after())
+            raise CircuitOpen(retry_after=self.breaker.retry_after())
         try:
             result = await self._exchange(method, path, raw, signed, not_found_ok, extra_headers)
         except TRANSIENT:

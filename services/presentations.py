@@ -54,7 +54,7 @@ class Presentations:
                                             purpose=PURPOSE_PRESENT, action="certificate.present")
         if not cert.usable:
             raise Conflict("只能出示有效的证照 Only a valid certificate can be presented",
-                           status=cert.status)
+                           certificate_status=cert.status)
         chosen = list(dict.fromkeys(fields or []))
         unknown = [f for f in chosen if f not in cert.fields]
         if unknown:

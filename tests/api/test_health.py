@@ -67,7 +67,13 @@ async def test_openapi_document_describes_every_route(client):
     doc = response.json()
     assert doc["openapi"].startswith("3.")
     for path in ("/healthz", "/readyz", "/metrics", "/api/v1/auth/login", "/api/v1/auth/refresh",
-                 "/api/v1/auth/logout", "/api/v1/me", "/.well-known/jwks.json"):
+                 "/api/v1/auth/logout", "/api/v1/me", "/.well-known/jwks.json",
+                 "/api/v1/items", "/api/v1/items/{code}", "/api/v1/me/one-id-items",
+                 "/api/v1/me/certificates", "/api/v1/me/certificates/{certificate_id}",
+                 "/api/v1/me/certificates/{certificate_id}/presentations",
+                 "/api/v1/presentations/verify", "/api/v1/me/access-log",
+                 "/api/v1/ops/items", "/api/v1/ops/items/{code}/mode", "/api/v1/ops/kpis",
+                 "/api/v1/ops/audit"):
         assert path in doc["paths"], path
     assert "bearer" in doc["components"]["securitySchemes"]
 

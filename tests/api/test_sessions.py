@@ -189,3 +189,29 @@ async def test_a_full_session_leaves_no_id_number_or_token_in_the_logs(stack, lo
     for secret in (ZHANG[0], tokens["access_token"], tokens["refresh_token"],
                    renewed["access_token"], renewed["refresh_token"]):
         assert secret not in logged
+
+
+async def test_a_family_past_its_absolute_lifetime_cannot_refresh(stack):
+    from datetime import UTC, datetime, timedelta
+
+    from auth.models import RefreshFamily
+
+    tokens = await login(stack)
+    renewed = (await refresh(stack, tokens["refresh_token"])).json()
+    family_id = jwt.decode(renewed["access_token"], options={"verify_signature": False})["fam"]
+    await RefreshFamily.filter(id=family_id).update(
+        expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    response = await refresh(stack, renewed["refresh_token"])
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_token"
+
+
+async def test_a_new_family_lives_thirty_days_by_default(stack):
+    from datetime import UTC, datetime, timedelta
+
+    from auth.models import RefreshFamily
+
+    tokens = await login(stack)
+    family_id = jwt.decode(tokens["access_token"], options={"verify_signature": False})["fam"]
+    family = await RefreshFamily.get(id=family_id)
+    assert abs(family.expires_at - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=1)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
 import time
 import uuid
 
+import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sanic import Sanic
 from sanic.request import Request
@@ -106,12 +106,15 @@ class Metrics:
 
 
 def install_observability(app: Sanic) -> None:
-    app.ctx.metrics = Metrics()
+    app.ctx.metrics = metrics = Metrics()
+    # Label lookups cost more than the increments: keep the children per label set.
+    counters: dict[tuple[str, str, int], object] = {}
+    histograms: dict[tuple[str, str], object] = {}
 
     @app.on_request(priority=1000)
     async def start(request: Request) -> None:
         request.ctx.started = time.perf_counter()
-        request_id_of(request)
+        request_id_of(request)  # handlers read request.ctx.request_id
 
     @app.on_response(priority=1000)
     async def finish(request: Request, response: HTTPResponse) -> None:
@@ -120,13 +123,19 @@ def install_observability(app: Sanic) -> None:
         started = getattr(request.ctx, "started", None)
         duration = time.perf_counter() - started if started is not None else 0.0
         route = route_label(request)
-        metrics: Metrics = request.app.ctx.metrics
-        metrics.requests.labels(request.method, route, str(response.status)).inc()
-        metrics.latency.labels(request.method, route).observe(duration)
-        access_log.info(json.dumps({
-            "method": request.method,
-            "route": route,
-            "status": response.status,
-            "duration_ms": round(duration * 1000, 2),
-            "request_id": rid,
-        }))
+        method, status = request.method, response.status
+        counter = counters.get((method, route, status))
+        if counter is None:
+            counter = metrics.requests.labels(method, route, str(status))
+            counters[(method, route, status)] = counter
+        counter.inc()
+        histogram = histograms.get((method, route))
+        if histogram is None:
+            histogram = metrics.latency.labels(method, route)
+            histograms[(method, route)] = histogram
+        histogram.observe(duration)
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info(orjson.dumps({
+                "method": method, "route": route, "status": status,
+                "duration_ms": round(duration * 1000, 2), "request_id": rid,
+            }).decode())

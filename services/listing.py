@@ -29,6 +29,17 @@ def decode_cursor(cursor: str) -> str:
                              fields=[{"field": "cursor", "problem": "not a cursor"}]) from exc
 
 
+def decode_id_cursor(cursor: str | None) -> int | None:
+    """A cursor over rows ordered by a numeric id (the audit log); None for the first page."""
+    if not cursor:
+        return None
+    value = decode_cursor(cursor)
+    if not value.isdigit():
+        raise InvalidRequest("cursor 无效 Invalid cursor",
+                             fields=[{"field": "cursor", "problem": "not a cursor"}])
+    return int(value)
+
+
 def parse_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return 20

@@ -111,13 +111,7 @@ async def one_id_items(request: Request) -> HTTPResponse:
 @openapi.secured("bearer")
 @require_user
 async def access_log(request: Request) -> HTTPResponse:
-    cursor = request.args.get("cursor")
-    before_id = None
-    if cursor:
-        decoded = listing.decode_cursor(cursor)
-        if not decoded.isdigit():
-            raise InvalidRequest(fields=[{"field": "cursor", "problem": "not a cursor"}])
-        before_id = int(decoded)
+    before_id = listing.decode_id_cursor(request.args.get("cursor"))
     entries, next_id = await audit.query(
         subject_user_id=request.ctx.principal.user_id, action_prefix="certificate.",
         before_id=before_id, limit=listing.parse_limit(request.args.get("limit")))

@@ -93,13 +93,7 @@ def _time_arg(request: Request, name: str) -> datetime | None:
 @require_ops
 async def audit_log(request: Request) -> HTTPResponse:
     args = request.args
-    cursor = args.get("cursor")
-    before_id = None
-    if cursor:
-        decoded = listing.decode_cursor(cursor)
-        if not decoded.isdigit():
-            raise InvalidRequest(fields=[{"field": "cursor", "problem": "not a cursor"}])
-        before_id = int(decoded)
+    before_id = listing.decode_id_cursor(request.args.get("cursor"))
     entries, next_id = await audit.query(
         actor=args.get("actor"), action=args.get("action"), target=args.get("target"),
         since=_time_arg(request, "since"), until=_time_arg(request, "until"),

@@ -188,3 +188,10 @@ async def test_kpis_move_when_ops_switch_an_item(ops):
     metrics = (await ops.client.get("/metrics")).text
     expected = round((zero["numerator"] + 1) / zero["denominator"], 4)
     assert f'lingpao_kpi_value{{key="zero_trip"}} {expected}' in metrics
+
+
+@pytest.mark.parametrize("cursor", ["%%%", "YWJj"])  # not base64; base64 of "abc"
+async def test_a_bad_audit_cursor_is_400(ops, cursor):
+    response = await ops.client.get("/api/v1/ops/audit", params={"cursor": cursor},
+                                    headers=bearer(ops.ops))
+    assert response.status_code == 400

@@ -21,6 +21,7 @@ from limits import parse_many
 DEV_DIR = Path("var")
 DEV_KEYS_DIR = DEV_DIR / "keys"
 DEFAULT_DATABASE_URL = f"sqlite://{DEV_DIR}/lingpao.sqlite3"
+MOCK_IDP_ISSUER = "https://idp.mock-gateway.zj.example"
 
 
 class ConfigError(Exception):
@@ -179,6 +180,8 @@ class Settings:
             problems.append("TOKEN_KEY_PATH points into the development key folder var/keys")
         if self.gateway_app_key == "lingpao-dev":
             problems.append("GATEWAY_APP_KEY is still the development value 'lingpao-dev'")
+        if self.idp_issuer == MOCK_IDP_ISSUER:
+            problems.append("IDP_ISSUER is still the mock gateway's issuer")
         for name, value in (("GATEWAY_APP_SECRET", self.gateway_app_secret),
                             ("PII_KEY", self.pii_key)):
             dev_file = keys / ("gateway_app_secret" if name == "GATEWAY_APP_SECRET" else "pii.key")

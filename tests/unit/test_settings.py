@@ -27,6 +27,7 @@ def prod_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "GATEWAY_APP_SECRET": "a-real-secret-from-the-vault-0001",
         "PII_KEY": base64.b64encode(b"k" * 32).decode(),
         "TOKEN_KEY_PATH": str(key),
+        "IDP_ISSUER": "https://idp.zjzwfw.gov.cn",
     }
     env.update(extra)
     return env
@@ -76,6 +77,13 @@ def test_production_refuses_a_missing_secret_and_names_it(tmp_path, drop, says):
 def test_production_refuses_the_development_app_key(tmp_path):
     env = prod_env(tmp_path, GATEWAY_APP_KEY="lingpao-dev")
     with pytest.raises(ConfigError, match="GATEWAY_APP_KEY is still the development value"):
+        Settings.from_env(env).ensure_secrets()
+
+
+def test_production_refuses_the_mock_gateways_idp_issuer(tmp_path):
+    env = prod_env(tmp_path)
+    del env["IDP_ISSUER"]
+    with pytest.raises(ConfigError, match="IDP_ISSUER is still the mock"):
         Settings.from_env(env).ensure_secrets()
 
 

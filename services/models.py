@@ -1,4 +1,4 @@
-"""Tables of the domain. The schema comes from services/migrations, never generate_schemas."""
+"""Tables of the domain. The schema comes only from the migrations in services/migrations."""
 
 from tortoise import fields
 from tortoise.models import Model

@@ -5,15 +5,11 @@ from __future__ import annotations
 import getpass
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
-from auth.crypto import PiiCipher
 from auth.service import AuthService
-from auth.sessions import Sessions
-from auth.store import AuthStore
-from auth.tokens import AccessTokens
-from auth.users import CITIZEN, OPS, UserDirectory
+from auth.users import CITIZEN, OPS
 from server.settings import Settings
+from server.wiring import auth_parts
 from services import audit, catalog, db, kpis, kv, listing
 from services.cache import CatalogVersion
 from services.gateway import GatewayClient
@@ -28,12 +24,10 @@ async def auth_service(settings: Settings) -> AsyncIterator[AuthService]:
     await db.open_database(settings.database_url)
     redis = kv.open_redis(settings.redis_url)
     try:
-        store = AuthStore(redis)
-        tokens = AccessTokens(settings.token_private_key_pem(), settings.access_token_ttl_seconds)
-        sessions = Sessions(tokens, store, timedelta(days=settings.refresh_token_ttl_days))
-        users = UserDirectory(PiiCipher(settings.pii_key_bytes()))
+        parts = auth_parts(settings, redis)
         # No identity tokens are verified here, so no verifier is needed.
-        yield AuthService(None, users, sessions, store, audit.record)  # type: ignore[arg-type]
+        yield AuthService(None, parts.users, parts.sessions, parts.store,  # type: ignore[arg-type]
+                          audit.record)
     finally:
         await redis.aclose()
         await db.close_database()
@@ -112,5 +106,4 @@ async def set_mode(settings: Settings, code: str, mode: str, reason: str) -> dic
 
 async def indicators(settings: Settings) -> list[dict]:
     async with database(settings):
-        found = kpis.compute(await catalog.all_items(), await catalog.issued_certificate_types())
-    return [i.as_dict() for i in found]
+        return [i.as_dict() for i in await kpis.current()]

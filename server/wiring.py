@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
@@ -43,21 +44,35 @@ def build_certificates(app: Sanic) -> None:
                                           tokens.public_key, tokens.kid, holder_of_user)
 
 
-def build_auth(app: Sanic, settings: Settings) -> None:
-    store = AuthStore(app.ctx.redis)
+@dataclass(frozen=True)
+class AuthParts:
+    store: AuthStore
+    tokens: AccessTokens
+    users: UserDirectory
+    sessions: Sessions
+
+
+def auth_parts(settings: Settings, redis) -> AuthParts:
+    """What both the server and the command line need to manage users and sessions."""
+    store = AuthStore(redis)
     tokens = AccessTokens(settings.token_private_key_pem(), settings.access_token_ttl_seconds)
+    return AuthParts(store, tokens, UserDirectory(PiiCipher(settings.pii_key_bytes())),
+                     Sessions(tokens, store, timedelta(days=settings.refresh_token_ttl_days)))
+
+
+def build_auth(app: Sanic, settings: Settings) -> None:
+    parts = auth_parts(settings, app.ctx.redis)
     # The IdP's keys come through the one gateway client: auth opens no connection itself.
     jwks = JwksCache(app.ctx.gateway.idp_jwks)
-    verifier = IdentityTokenVerifier(jwks, settings.idp_issuer, settings.gateway_app_key, store)
-    users = UserDirectory(PiiCipher(settings.pii_key_bytes()))
-    sessions = Sessions(tokens, store, timedelta(days=settings.refresh_token_ttl_days))
+    verifier = IdentityTokenVerifier(jwks, settings.idp_issuer, settings.gateway_app_key,
+                                     parts.store)
     limiter = RateLimiter(settings.redis_url)
-    app.ctx.tokens = tokens
-    app.ctx.sessions = sessions
+    app.ctx.tokens = parts.tokens
+    app.ctx.sessions = parts.sessions
     app.ctx.limiter = limiter
-    app.ctx.users = users
+    app.ctx.users = parts.users
     app.ctx.auth = AuthService(
-        verifier, users, sessions, store, audit.record,
+        verifier, parts.users, parts.sessions, parts.store, audit.record,
         identity_limiter=partial(limiter.hit, settings.login_rate_limit, "login-person"),
         family_limiter=partial(limiter.hit, settings.refresh_rate_limit, "refresh-family"),
     )

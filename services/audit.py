@@ -8,6 +8,7 @@ from datetime import datetime
 from tortoise.expressions import Q
 
 from services.models import AuditEntry
+from services.times import rfc3339
 
 
 async def record(*, actor: str, action: str, target: str, outcome: str = "ok", reason: str = "",
@@ -23,7 +24,7 @@ async def record(*, actor: str, action: str, target: str, outcome: str = "ok", r
 
 def view(entry: AuditEntry) -> dict:
     return {
-        "id": entry.id, "at": entry.at.isoformat().replace("+00:00", "Z"), "actor": entry.actor,
+        "id": entry.id, "at": rfc3339(entry.at), "actor": entry.actor,
         "action": entry.action, "target": entry.target, "outcome": entry.outcome,
         "before": entry.before, "after": entry.after, "reason": entry.reason,
         "purpose": entry.purpose, "request_id": entry.request_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.catalog import IN_PERSON, ZERO_TRIP, ItemView
+from services.catalog import IN_PERSON, ZERO_TRIP, ItemView, all_items, issued_certificate_types
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,8 @@ def compute(items: Sequence[ItemView], issued_types: set[str], completed_online:
         Indicator("online_completion", "网上实际办结率", completed_online, completed_total, 0.5,
                   "办结件中网上办结的比例 share of completed applications finished online"),
     ]
+
+
+async def current() -> list[Indicator]:
+    """The indicators as the database stands now."""
+    return compute(await all_items(), await issued_certificate_types())

@@ -8,13 +8,17 @@ from services.catalog import IN_PERSON, ItemView
 from services.certificates import CertificateView
 
 
-def one_id_view(item: ItemView, certificates: Sequence[CertificateView]) -> dict:
-    """Eligible when not in person, no paper, and every certificate material is satisfied
-    by a certificate that is valid today (expired, revoked or forged ones do not count)."""
+def one_id_views(items: Sequence[ItemView], certificates: Sequence[CertificateView]) -> list[dict]:
+    """Per item: eligible when not in person, no paper, and every certificate material is
+    satisfied by a certificate valid today (expired, revoked or forged ones do not count)."""
     usable: dict[str, str] = {}
     for cert in certificates:
         if cert.usable:
             usable.setdefault(cert.type, cert.id)
+    return [_view(item, usable) for item in items]
+
+
+def _view(item: ItemView, usable: dict[str, str]) -> dict:
     materials = []
     for m in item.materials:
         satisfied_by = usable.get(m.certificate_type or "") if m.source == "certificate" else None

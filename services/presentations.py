@@ -19,6 +19,7 @@ from services import audit
 from services.certificates import PURPOSE_PRESENT, PURPOSE_VERIFY, Certificates, Holder
 from services.errors import Conflict, InvalidRequest
 from services.models import Presentation
+from services.times import rfc3339
 
 TYP = "presentation"
 MAX_TOKEN_BYTES = 1024
@@ -102,5 +103,4 @@ class Presentations:
             "id": claims["cid"], "type": claims.get("ct"), "name": claims.get("cn"),
             "status": current.status, "issuer": claims.get("iss"), "holder_name": claims.get("hn"),
             "fields": claims.get("f", {}),
-            "expires_at": datetime.fromtimestamp(claims["exp"], UTC).isoformat().replace(
-                "+00:00", "Z")}}
+            "expires_at": rfc3339(datetime.fromtimestamp(claims["exp"], UTC))}}

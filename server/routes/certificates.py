@@ -11,10 +11,12 @@ from sanic_ext import openapi
 from server.body import parse_body
 from server.guards import require_face, require_user
 from server.ratelimit import client_address
-from services import audit, catalog, listing
+from server.snapshot import catalog_snapshot
+from services import audit, listing
 from services.certificates import PURPOSE_ONE_ID, Holder
 from services.errors import InvalidRequest
-from services.one_id import one_id_view
+from services.one_id import one_id_views
+from services.times import rfc3339
 
 bp = Blueprint("certificates")
 
@@ -70,7 +72,7 @@ async def present(request: Request, certificate_id: str) -> HTTPResponse:
         await holder_of(request), certificate_id, body.fields, body.ttl_seconds,
         request.ctx.request_id)
     return json({"token": issued.token,
-                 "expires_at": issued.expires_at.isoformat().replace("+00:00", "Z")},
+                 "expires_at": rfc3339(issued.expires_at)},
                 status=201, headers={"Cache-Control": "no-store"})
 
 
@@ -99,7 +101,7 @@ async def one_id_items(request: Request) -> HTTPResponse:
     holder = await holder_of(request)
     certs = await request.app.ctx.certificates.list_for(holder, request.ctx.request_id,
                                                         purpose=PURPOSE_ONE_ID)
-    views = [one_id_view(item, certs) for item in await catalog.all_items()]
+    views = one_id_views(await catalog_snapshot(request), certs)
     if wanted is not None:
         views = [v for v in views if v["eligible"] == (wanted == "true")]
     chosen, next_cursor = _page(request, views, lambda v: v["code"])

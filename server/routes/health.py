@@ -11,7 +11,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, json, raw
 from sanic_ext import openapi
 
-from services import catalog, db, kpis, kv
+from services import db, kpis, kv
 
 bp = Blueprint("health")
 log = logging.getLogger("lingpao.health")
@@ -65,8 +65,7 @@ async def metrics(request: Request) -> HTTPResponse:
 
 async def _refresh_kpi_gauges(request: Request) -> None:
     try:
-        indicators = kpis.compute(await catalog.all_items(),
-                                  await catalog.issued_certificate_types())
+        indicators = await kpis.current()
     except Exception as exc:  # noqa: BLE001 - metrics must answer even when the DB does not
         log.warning("KPI gauges not refreshed: %s", type(exc).__name__)
         return

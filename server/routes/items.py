@@ -10,21 +10,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, empty, raw
 from sanic_ext import openapi
 
-from services import catalog, listing
+from server.snapshot import catalog_snapshot
+from services import listing
 from services.errors import ItemNotFound
 
 bp = Blueprint("items")
-
-
-async def snapshot(request: Request) -> list[catalog.ItemView]:
-    """Every item, loaded once per catalog version per process."""
-    cache = request.app.ctx.catalog_version
-    await cache.current()
-    items = cache.get("snapshot")
-    if items is None:
-        items = await catalog.all_items()
-        cache.put("snapshot", items)
-    return items
 
 
 def _serialised(body: dict) -> tuple[bytes, str]:
@@ -52,7 +42,7 @@ async def list_items(request: Request) -> HTTPResponse:
     key = ("list", args.get("q"), args.get("category"), args.get("mode"), args.get("cursor"),
            args.get("limit"))
     cache = request.app.ctx.catalog_version
-    items = await snapshot(request)  # also refreshes the version the cache answers for
+    items = await catalog_snapshot(request)
     cached = cache.get(key)
     if cached is None:
         limit = listing.parse_limit(args.get("limit"))
@@ -67,7 +57,7 @@ async def list_items(request: Request) -> HTTPResponse:
 @openapi.summary("One service item with its materials, guide and version")
 async def get_item(request: Request, code: str) -> HTTPResponse:
     cache = request.app.ctx.catalog_version
-    items = await snapshot(request)
+    items = await catalog_snapshot(request)
     cached = cache.get(("item", code))
     if cached is None:
         found = next((i for i in items if i.code == code), None)

@@ -15,6 +15,7 @@ from server.errors import PreconditionRequired
 from server.guards import require_ops
 from services import audit, catalog, kpis, listing
 from services.errors import InvalidRequest
+from services.times import rfc3339
 
 bp = Blueprint("ops")
 
@@ -29,8 +30,7 @@ def _ops_view(item: catalog.ItemView) -> dict:
         **item.detail(),
         "zero_trip_blockers": catalog.zero_trip_blockers(item),
         "mode_changed_by": item.mode_changed_by or None,
-        "mode_changed_at": item.mode_changed_at.isoformat().replace("+00:00", "Z")
-        if item.mode_changed_at else None,
+        "mode_changed_at": rfc3339(item.mode_changed_at) if item.mode_changed_at else None,
         "mode_reason": item.mode_reason or None,
     }
 
@@ -102,14 +102,10 @@ async def audit_log(request: Request) -> HTTPResponse:
     return json({"items": entries, "next_cursor": next_cursor}, ensure_ascii=False)
 
 
-async def current_indicators() -> list[kpis.Indicator]:
-    return kpis.compute(await catalog.all_items(), await catalog.issued_certificate_types())
-
-
 @bp.get("/api/v1/ops/kpis")
 @openapi.summary("The city's five indicators, live, with numerators and denominators")
 @openapi.secured("bearer")
 @require_ops
 async def indicators(request: Request) -> HTTPResponse:
-    return json({"indicators": [i.as_dict() for i in await current_indicators()]},
+    return json({"indicators": [i.as_dict() for i in await kpis.current()]},
                 ensure_ascii=False)

@@ -19,7 +19,7 @@ import jwt
 from jwt.algorithms import ECAlgorithm
 
 from auth import identity
-from auth.errors import IdentityProviderUnavailable, InvalidIdentityToken
+from core.errors import IdentityProviderUnavailable, InvalidIdentityToken
 
 log = logging.getLogger("lingpao.auth.idtoken")
 

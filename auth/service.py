@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from auth import identity
-from auth.errors import AccountDisabled, AuthError, InvalidIdentityToken, RefreshTokenReused
+from core.errors import AccountDisabled, AuthError, InvalidIdentityToken, RefreshTokenReused
 from auth.idtoken import IdentityTokenVerifier
 from auth.sessions import Sessions, TokenPair
 from auth.store import AuthStore

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from auth.errors import AccountDisabled, InvalidToken, RefreshTokenReused
+from core.errors import AccountDisabled, InvalidToken, RefreshTokenReused
 from auth.models import RefreshFamily, RefreshToken, User
 from auth.store import AuthStore
 from auth.tokens import AccessTokens, Principal

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from auth.errors import InvalidToken
+from core.errors import InvalidToken
 
 ISSUER = "lingpao"
 ACCESS = "access"

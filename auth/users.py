@@ -8,12 +8,9 @@ from auth import identity
 from auth.crypto import PiiCipher
 from auth.idtoken import Identity
 from auth.models import User
+from core.errors import UserNotFound
 
 CITIZEN, OPS = "citizen", "ops"
-
-
-class UnknownUser(LookupError):
-    """No user has that ID number (they have never logged in)."""
 
 
 def view(user: User, assurance: str | None = None) -> dict:
@@ -63,7 +60,7 @@ class UserDirectory:
         id_hash = self.cipher.lookup_hash(identity.normalize(id_number))
         user = await User.get_or_none(id_hash=id_hash)
         if user is None:
-            raise UnknownUser()
+            raise UserNotFound()
         return user
 
     async def get(self, user_id: str) -> User | None:

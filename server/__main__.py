@@ -7,7 +7,8 @@ import asyncio
 import sys
 from functools import partial
 
-from server.settings import ConfigError, Settings
+from core.errors import ConfigError
+from server.settings import Settings
 
 
 def _settings() -> Settings:
@@ -59,7 +60,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 def _user_command(args: argparse.Namespace, action) -> int:
     """Runs one user-administration action and says what became of the user."""
     from auth.identity import is_valid, mask
-    from auth.users import UnknownUser
+    from core.errors import UserNotFound
 
     if not is_valid(args.id_number):
         print("lingpao: that is not a valid resident ID number", file=sys.stderr)
@@ -67,7 +68,7 @@ def _user_command(args: argparse.Namespace, action) -> int:
     settings = _settings()
     try:
         result = asyncio.run(action(settings, args.id_number))
-    except UnknownUser:
+    except UserNotFound:
         print(f"lingpao: no user {mask(args.id_number)} (they have never logged in)",
               file=sys.stderr)
         return 1
@@ -120,7 +121,7 @@ def cmd_sync_items(args: argparse.Namespace) -> int:
 
 def cmd_items(args: argparse.Namespace) -> int:
     from server import admin
-    from services.errors import LingpaoError
+    from core.errors import LingpaoError
 
     settings = _settings()
     try:

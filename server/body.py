@@ -8,8 +8,8 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from sanic.request import Request
 
-from server.errors import EmptyBody, MalformedJson, UnsupportedMediaType
-from services.errors import InvalidRequest
+from core.errors import EmptyBody, MalformedJson, UnsupportedMediaType
+from core.errors import InvalidRequest
 
 M = TypeVar("M", bound=BaseModel)
 

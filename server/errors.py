@@ -3,7 +3,8 @@
     {"error": {"code": "snake_case", "message": "...", "request_id": "..."}}
 
 Each exception type is mapped here and nowhere else; the generic 500 comes last and never
-carries the exception's text or a traceback.
+carries the exception's text or a traceback. The exception tree itself is drawn in
+`core.errors`.
 """
 
 from __future__ import annotations
@@ -15,82 +16,34 @@ from sanic import exceptions as sanic_exc
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
 
-from auth import errors as auth
+from core import errors as e
 from server.observability import request_id_of
-from services import errors as domain
 
 log = logging.getLogger("lingpao.errors")
 
-
-class HttpError(Exception):
-    """An error of the HTTP layer itself (content type, body framing)."""
-
-    status = 400
-    code = "bad_request"
-    message = "请求无效 Bad request"
-
-    def __init__(self, message: str | None = None, **details: object) -> None:
-        self.message = message or type(self).message
-        self.details = details
-        super().__init__(self.message)
-
-
-class UnsupportedMediaType(HttpError):
-    """The body is not declared as application/json."""
-
-    status = 415
-    code = "unsupported_media_type"
-    message = "请求体必须是 application/json Body must be application/json"
-
-
-class MalformedJson(HttpError):
-    """The body does not parse as JSON."""
-
-    code = "malformed_json"
-    message = "请求体不是合法的 JSON Body is not valid JSON"
-
-
-class PreconditionRequired(HttpError):
-    """A conditional write came without If-Match."""
-
-    status = 428
-    code = "if_match_required"
-    message = "修改须带 If-Match 版本号 If-Match with the item version is required"
-
-
-class EmptyBody(HttpError):
-    """A JSON body was required and none was sent."""
-
-    code = "empty_body"
-    message = "请求体为空 Request body is empty"
-
-
-# Status per domain error; the most specific class in an exception's MRO wins.
-DOMAIN_STATUS: dict[type[domain.LingpaoError], int] = {
-    domain.LingpaoError: 400,
-    domain.InvalidRequest: 400,
-    domain.NotFound: 404,
-    domain.Conflict: 409,
-    domain.VersionMismatch: 412,
-    domain.RateLimited: 429,
-    domain.Unavailable: 503,
-    domain.GatewayError: 503,
-    domain.GatewayTimeout: 503,
-    domain.GatewayRejected: 502,
-    domain.GatewayBadAnswer: 502,
+# Status per class; a class not listed takes its nearest listed ancestor's (the MRO decides),
+# so a row is here only where the status changes.
+STATUS: dict[type[e.LingpaoError], int] = {
+    e.LingpaoError: 400,
+    e.UnsupportedMediaType: 415,
+    e.PreconditionRequired: 428,
+    e.NotFound: 404,
+    e.Conflict: 409,
+    e.VersionMismatch: 412,
+    e.RateLimited: 429,
+    e.AuthError: 401,
+    e.Forbidden: 403,
+    e.Unavailable: 503,
+    e.GatewayRejected: 502,
+    e.GatewayBadAnswer: 502,
 }
 
 
-AUTH_STATUS: dict[type[auth.AuthError], int] = {
-    auth.AuthError: 401,
-    auth.InvalidIdentityToken: 401,
-    auth.InvalidToken: 401,
-    auth.RefreshTokenReused: 401,
-    auth.AccountDisabled: 403,
-    auth.AssuranceTooLow: 403,
-    auth.Forbidden: 403,
-    auth.IdentityProviderUnavailable: 503,
-}
+def status_of(exc: e.LingpaoError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    raise AssertionError("LingpaoError is in the table")  # pragma: no cover
 
 
 def envelope(
@@ -99,53 +52,43 @@ def envelope(
     code: str,
     message: str,
     headers: dict[str, str] | None = None,
+    *,
+    top: dict[str, object] | None = None,
     **extra: object,
 ) -> HTTPResponse:
+    """The contract's error body; `extra` goes inside `error`, `top` beside it."""
     rid = request_id_of(request)
-    body = {"error": {"code": code, "message": message, "request_id": rid, **extra}}
+    body = {**(top or {}),
+            "error": {"code": code, "message": message, "request_id": rid, **extra}}
     all_headers = {"X-Request-ID": rid, **(headers or {})}
     return json(body, status=status, headers=all_headers, ensure_ascii=False)
 
 
-def _status_for(exc: Exception, table: dict) -> int:
-    for cls in type(exc).__mro__:
-        if cls in table:
-            return table[cls]
-    return 400
+def error_response(request: Request, exc: e.LingpaoError) -> HTTPResponse:
+    status = status_of(exc)
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    if exc.reason:
+        log.info("refused: %s (%s)", exc.code, exc.reason,
+                 extra={"request_id": request_id_of(request)})
+    return envelope(request, status, exc.code, exc.message, headers, **exc.details)
 
 
 def register_errors(app: Sanic) -> None:
-    @app.exception(domain.LingpaoError)
-    async def domain_error(request: Request, exc: domain.LingpaoError):
-        headers = {}
-        if isinstance(exc, domain.Unavailable | domain.RateLimited):
-            headers["Retry-After"] = str(exc.retry_after)
-        return envelope(request, _status_for(exc, DOMAIN_STATUS), exc.code, exc.message, headers,
-                        **exc.details)
-
-    @app.exception(auth.AuthError)
-    async def auth_error(request: Request, exc: auth.AuthError):
-        status = _status_for(exc, AUTH_STATUS)
-        headers = {}
-        if status == 401:
-            headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-        elif status == 503:
-            headers["Retry-After"] = "5"
-        if exc.reason:
-            log.info("auth refused: %s (%s)", exc.code, exc.reason,
-                     extra={"request_id": request_id_of(request)})
-        return envelope(request, status, exc.code, exc.message, headers)
-
-    @app.exception(HttpError)
-    async def http_error(request: Request, exc: HttpError):
-        return envelope(request, exc.status, exc.code, exc.message, **exc.details)
+    @app.exception(e.LingpaoError)
+    async def lingpao_error(request: Request, exc: e.LingpaoError) -> HTTPResponse:
+        return error_response(request, exc)
 
     @app.exception(sanic_exc.NotFound)
-    async def not_found(request: Request, exc: Exception):
+    async def not_found(request: Request, exc: Exception) -> HTTPResponse:
         return envelope(request, 404, "not_found", "没有这个地址 No such route")
 
     @app.exception(sanic_exc.MethodNotAllowed)
-    async def method_not_allowed(request: Request, exc: sanic_exc.MethodNotAllowed):
+    async def method_not_allowed(request: Request, exc: sanic_exc.MethodNotAllowed
+                                 ) -> HTTPResponse:
         allowed = ", ".join(sorted(getattr(exc, "allowed_methods", None) or []))
         return envelope(
             request, 405, "method_not_allowed", "该地址不支持此方法 Method not allowed",
@@ -153,22 +96,22 @@ def register_errors(app: Sanic) -> None:
         )
 
     @app.exception(sanic_exc.PayloadTooLarge)
-    async def too_large(request: Request, exc: Exception):
+    async def too_large(request: Request, exc: Exception) -> HTTPResponse:
         return envelope(request, 413, "payload_too_large", "请求体过大 Request body too large")
 
     @app.exception(sanic_exc.HeaderNotFound, sanic_exc.InvalidHeader)
-    async def bad_header(request: Request, exc: Exception):
+    async def bad_header(request: Request, exc: Exception) -> HTTPResponse:
         return envelope(request, 400, "bad_request", "请求头无效 Invalid request header")
 
     @app.exception(sanic_exc.SanicException)
-    async def other_http(request: Request, exc: sanic_exc.SanicException):
+    async def other_http(request: Request, exc: sanic_exc.SanicException) -> HTTPResponse:
         status = getattr(exc, "status_code", 500) or 500
         if status >= 500:
             return await unexpected(request, exc)
         return envelope(request, status, "bad_request", "请求无效 Bad request")
 
     @app.exception(Exception)
-    async def unexpected(request: Request, exc: Exception):
+    async def unexpected(request: Request, exc: Exception) -> HTTPResponse:
         # The log keeps the traceback for us (ID numbers are redacted by the log filter);
         # the client gets only the request id to quote.
         log.error(

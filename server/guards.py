@@ -7,7 +7,7 @@ from functools import wraps
 
 from sanic.request import Request
 
-from auth.errors import AssuranceTooLow, Forbidden, InvalidToken
+from core.errors import AssuranceTooLow, Forbidden, InvalidToken
 from auth.tokens import Principal
 
 

@@ -11,7 +11,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from sanic.request import Request
 
-from services.errors import RateLimited, Unavailable
+from core.errors import RateLimited, Unavailable
 
 log = logging.getLogger("lingpao.ratelimit")
 

@@ -18,14 +18,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from limits import parse_many
 
+from core.errors import ConfigError
+
 DEV_DIR = Path("var")
 DEV_KEYS_DIR = DEV_DIR / "keys"
 DEFAULT_DATABASE_URL = f"sqlite://{DEV_DIR}/lingpao.sqlite3"
 MOCK_IDP_ISSUER = "https://idp.mock-gateway.zj.example"
-
-
-class ConfigError(Exception):
-    """The configuration cannot start a server; the message says which setting and why."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from functools import partial
 from sanic import Sanic
 
 from auth.crypto import PiiCipher
-from auth.errors import InvalidToken
+from core.errors import InvalidToken
 from auth.idtoken import IdentityTokenVerifier, JwksCache
 from auth.service import AuthService
 from auth.sessions import Sessions

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from services import audit
-from services.errors import CertificateNotFound, GatewayBadAnswer
+from core.errors import CertificateNotFound, GatewayBadAnswer
 from services.gateway import GatewayClient
 from services.issuers import IssuerKeys
 

@@ -25,7 +25,8 @@ from tenacity import (
 
 from services import signing
 from services.breaker import CircuitBreaker
-from services.errors import (
+from core.errors import (
+    CircuitOpen,
     GatewayBadAnswer,
     GatewayError,
     GatewayRejected,
@@ -40,10 +41,6 @@ MAX_RESPONSE_BYTES = 2 * 1024 * 1024
 # a rejection or a bad answer says nothing about its health.
 TRANSIENT = (GatewayUnavailable, GatewayTimeout)
 
-
-
-class CircuitOpen(GatewayUnavailable):
-    """Refused here without a call: the breaker is open. Never retried."""
 
 
 def _worth_retrying(exc: BaseException) -> bool:

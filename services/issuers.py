@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from services.errors import GatewayError, GatewayUnavailable
+from core.errors import GatewayError, GatewayUnavailable
 
 log = logging.getLogger("lingpao.issuers")
 

@@ -7,7 +7,7 @@ import base64
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from services.errors import InvalidRequest
+from core.errors import InvalidRequest
 from services.models import MODES
 
 T = TypeVar("T")

@@ -17,7 +17,7 @@ import jwt
 
 from services import audit
 from services.certificates import PURPOSE_PRESENT, PURPOSE_VERIFY, Certificates, Holder
-from services.errors import Conflict, InvalidRequest
+from core.errors import Conflict, InvalidRequest
 from services.models import Presentation
 from services.times import rfc3339
 

@@ -14,7 +14,7 @@ from server.ratelimit import client_address
 from server.snapshot import catalog_snapshot
 from services import audit, listing
 from services.certificates import PURPOSE_ONE_ID, Holder
-from services.errors import InvalidRequest
+from core.errors import InvalidRequest
 from services.one_id import one_id_views
 from services.times import rfc3339
 

@@ -11,6 +11,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, json, raw
 from sanic_ext import openapi
 
+from server.errors import envelope
 from services import db, kpis, kv
 
 bp = Blueprint("health")
@@ -45,13 +46,9 @@ async def readyz(request: Request) -> HTTPResponse:
             status[name] = "ok"
     down = [name for name, state in status.items() if state != "ok"]
     if down:
-        return json(
-            {"status": "unavailable", "down": down, "checks": status,
-             "error": {"code": "not_ready", "message": "依赖不可用 Not ready: " + ", ".join(down),
-                       "request_id": request.ctx.request_id}},
-            status=503,
-            headers={"Retry-After": "5"},
-        )
+        return envelope(request, 503, "not_ready", "依赖不可用 Not ready: " + ", ".join(down),
+                        {"Retry-After": "5"},
+                        top={"status": "unavailable", "down": down, "checks": status})
     return json({"status": "ok", "checks": status})
 
 

@@ -12,7 +12,7 @@ from sanic_ext import openapi
 
 from server.snapshot import catalog_snapshot
 from services import listing
-from services.errors import ItemNotFound
+from core.errors import ItemNotFound
 
 bp = Blueprint("items")
 

@@ -11,10 +11,10 @@ from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
 from server.body import parse_body
-from server.errors import PreconditionRequired
+from core.errors import PreconditionRequired
 from server.guards import require_ops
 from services import audit, catalog, kpis, listing
-from services.errors import InvalidRequest
+from core.errors import InvalidRequest
 from services.times import rfc3339
 
 bp = Blueprint("ops")

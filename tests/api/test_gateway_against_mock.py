@@ -12,7 +12,7 @@ from mock_gateway.app import create_app as create_gateway
 from mock_gateway.config import MockConfig
 from mock_gateway.inprocess import MockGatewayTransport
 from services.breaker import CircuitBreaker
-from services.errors import GatewayRejected, GatewayTimeout, GatewayUnavailable
+from core.errors import GatewayRejected, GatewayTimeout, GatewayUnavailable
 from services.gateway import GatewayClient
 from services.issuers import IssuerKeys
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from services.errors import GatewayTimeout, GatewayUnavailable
+from core.errors import GatewayTimeout, GatewayUnavailable
 from services.gateway import GatewayClient
 
 

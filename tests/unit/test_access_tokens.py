@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from auth.errors import InvalidToken
+from core.errors import InvalidToken
 from auth.tokens import AccessTokens
 from server.settings import _new_ec_pem
 

@@ -9,7 +9,7 @@ import pytest
 
 from services import signing
 from services.breaker import CircuitBreaker
-from services.errors import GatewayBadAnswer, GatewayRejected, GatewayTimeout, GatewayUnavailable
+from core.errors import GatewayBadAnswer, GatewayRejected, GatewayTimeout, GatewayUnavailable
 from services.gateway import GatewayClient
 
 SECRET = "unit-secret-0123456789"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from auth.errors import IdentityProviderUnavailable
+from core.errors import IdentityProviderUnavailable
 from auth.idtoken import JwksCache
 
 JWK = {"kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256",

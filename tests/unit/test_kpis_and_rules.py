@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.catalog import ItemView, MaterialView, check_mode, zero_trip_blockers
-from services.errors import InvalidRequest, ModeBlocked
+from core.errors import InvalidRequest, ModeBlocked
 from services.kpis import compute, is_one_id
 
 ID_CARD = MaterialView("id_card", "居民身份证", "certificate", "111")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from server.settings import ConfigError, Settings
+from core.errors import ConfigError
+from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,5 @@
+"""Framework-free building blocks that `auth/` and `services/` both use.
+
+It imports nothing else of the project (shared/DESIGN.md): the exception tree, the key-set
+cache, the clock and the audit-writer port.
+"""

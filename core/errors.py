@@ -1,0 +1,269 @@
+"""The one exception tree of the backend.
+
+Every error raised on purpose, by `auth/`, `services/` or `server/`, is one of these;
+`server.errors` maps each class to an HTTP status and the contract's envelope in one place.
+`message` and `details` go to the client; `reason` goes to our logs and audit only. Upstream
+text never travels in any of them.
+
+    LingpaoError                        (400) the request could not be completed
+    ├── ConfigError                     the settings cannot start a server (never an HTTP answer)
+    ├── InvalidRequest                  (400) well-formed, but not a valid ask
+    │   ├── EmptyBody                   a JSON body was required and none came
+    │   ├── MalformedJson               the body does not parse as JSON
+    │   ├── UnsupportedMediaType        (415) the body is not application/json
+    │   └── PreconditionRequired        (428) a conditional write came without If-Match
+    ├── NotFound                        (404) no such thing for this caller
+    │   ├── ItemNotFound                no service item with that code
+    │   ├── CertificateNotFound         not a certificate of this holder (or someone else's)
+    │   ├── HolderNotFound              no citizen behind that user id
+    │   └── UserNotFound                no user with that ID number (never logged in)
+    ├── Conflict                        (409) the ask contradicts the current state
+    │   └── ModeBlocked                 the item cannot take that handling mode
+    ├── VersionMismatch                 (412) it changed since the caller read it
+    ├── RateLimited                     (429) too many requests; Retry-After says when
+    ├── AuthError                       (401) we do not know who is calling
+    │   ├── InvalidIdentityToken        the IdP's token does not verify, or was used before
+    │   ├── InvalidToken                our access or refresh token is bad, expired or revoked
+    │   ├── RefreshTokenReused          a rotated refresh token came back: family revoked
+    │   └── Forbidden                   (403) we know the caller, and they may not
+    │       ├── AccountDisabled         the account is disabled
+    │       └── AssuranceTooLow         the login was not face-verified
+    └── Unavailable                     (503) a dependency is not answering; Retry-After
+        └── GatewayError                the provincial gateway failed us
+            ├── GatewayUnavailable      unreachable or refusing
+            │   ├── CircuitOpen         refused here without a call: the breaker is open
+            │   └── IdentityProviderUnavailable  no IdP keys could be had
+            ├── GatewayTimeout          it did not answer in time
+            ├── GatewayRejected         (502) it refused our request (4xx, bad signature)
+            └── GatewayBadAnswer        (502) it answered with something we cannot use
+"""
+
+from __future__ import annotations
+
+
+class LingpaoError(Exception):
+    """Base of every error the backend raises on purpose."""
+
+    code = "error"
+    message = "请求无法完成 The request could not be completed"
+    retry_after: int | None = None
+
+    def __init__(self, message: str | None = None, *, reason: str = "", **details: object):
+        self.message = message or type(self).message
+        # For our logs and audit only; never sent to the client.
+        self.reason = reason
+        self.details = details
+        super().__init__(self.message)
+
+
+class ConfigError(LingpaoError):
+    """The settings cannot start a server; the message says which setting and why."""
+
+    code = "config_error"
+
+
+class InvalidRequest(LingpaoError):
+    """The input does not satisfy the contract."""
+
+    code = "invalid_request"
+    message = "请求参数无效 Invalid request"
+
+
+class EmptyBody(InvalidRequest):
+    """A JSON body was required and none was sent."""
+
+    code = "empty_body"
+    message = "请求体为空 Request body is empty"
+
+
+class MalformedJson(InvalidRequest):
+    """The body does not parse as JSON."""
+
+    code = "malformed_json"
+    message = "请求体不是合法的 JSON Body is not valid JSON"
+
+
+class UnsupportedMediaType(InvalidRequest):
+    """The body is not declared as application/json."""
+
+    code = "unsupported_media_type"
+    message = "请求体必须是 application/json Body must be application/json"
+
+
+class PreconditionRequired(InvalidRequest):
+    """A conditional write came without If-Match."""
+
+    code = "if_match_required"
+    message = "修改须带 If-Match 版本号 If-Match with the item version is required"
+
+
+class NotFound(LingpaoError):
+    """Nothing of that kind exists for this caller."""
+
+    code = "not_found"
+    message = "未找到 Not found"
+
+
+class ItemNotFound(NotFound):
+    """No service item has that code."""
+
+    code = "item_not_found"
+    message = "事项不存在 No such service item"
+
+
+class CertificateNotFound(NotFound):
+    """No certificate with that id belongs to the caller; another's looks exactly the same."""
+
+    code = "certificate_not_found"
+    message = "证照不存在 No such certificate"
+
+
+class HolderNotFound(NotFound):
+    """No citizen stands behind that user id."""
+
+    code = "holder_not_found"
+    message = "持证人不存在 No such certificate holder"
+
+
+class UserNotFound(NotFound):
+    """No user has that ID number: they have never logged in."""
+
+    code = "user_not_found"
+    message = "用户不存在 No such user"
+
+
+class Conflict(LingpaoError):
+    """The request contradicts the current state of the resource."""
+
+    code = "conflict"
+    message = "状态冲突 Conflict"
+
+
+class ModeBlocked(Conflict):
+    """The item cannot be switched to that mode; `blockers` says why."""
+
+    code = "mode_blocked"
+    message = "该事项暂不能切换为此办理方式 The item cannot take this handling mode"
+
+
+class VersionMismatch(LingpaoError):
+    """The caller's version is not the current one: someone changed it first."""
+
+    code = "version_mismatch"
+    message = "事项已被他人修改，请刷新后重试 The item changed; reload and retry"
+
+
+class RateLimited(LingpaoError):
+    """Too many requests; try again after `retry_after` seconds."""
+
+    code = "rate_limited"
+    message = "请求过于频繁，请稍后再试 Too many requests"
+
+    def __init__(self, retry_after: int = 60) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+
+class AuthError(LingpaoError):
+    """We do not know who is calling: no valid token of theirs."""
+
+    code = "unauthorized"
+    message = "未认证 Unauthorized"
+
+
+class InvalidIdentityToken(AuthError):
+    """The identity token failed verification or was already used."""
+
+    code = "invalid_identity_token"
+    message = "身份令牌无效 Invalid identity token"
+
+
+class InvalidToken(AuthError):
+    """An access or refresh token of ours is malformed, expired or revoked."""
+
+    code = "invalid_token"
+    message = "登录已失效，请重新登录 Invalid or expired token"
+
+
+class RefreshTokenReused(AuthError):
+    """A refresh token that was already rotated came back; its family is now revoked."""
+
+    code = "refresh_token_reused"
+    message = "刷新令牌已被使用，请重新登录 Refresh token reused; please sign in again"
+
+
+class Forbidden(AuthError):
+    """We know the caller, and they may not do this."""
+
+    code = "forbidden"
+    message = "无权访问 Forbidden"
+
+
+class AccountDisabled(Forbidden):
+    """The account is disabled."""
+
+    code = "account_disabled"
+    message = "账号已停用 Account disabled"
+
+
+class AssuranceTooLow(Forbidden):
+    """The caller logged in without face verification."""
+
+    code = "assurance_too_low"
+    message = "该操作需要人脸识别登录 Face-verified login required"
+
+
+class Unavailable(LingpaoError):
+    """A dependency of ours is not answering; try again after `retry_after` seconds."""
+
+    code = "service_unavailable"
+    message = "服务暂不可用 Service temporarily unavailable"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 5, reason: str = "",
+                 **details: object) -> None:
+        super().__init__(message, reason=reason, **details)
+        self.retry_after = retry_after
+
+
+class GatewayError(Unavailable):
+    """The provincial gateway failed us; never carries the gateway's own text."""
+
+    code = "gateway_unavailable"
+    message = "省级平台暂不可用 The provincial gateway is unavailable"
+
+
+class GatewayUnavailable(GatewayError):
+    """The gateway is unreachable or refusing."""
+
+
+class CircuitOpen(GatewayUnavailable):
+    """Refused here without a call: the breaker is open. Never retried."""
+
+
+class IdentityProviderUnavailable(GatewayUnavailable):
+    """The IdP's keys could not be fetched and none are cached."""
+
+    message = "身份认证服务暂不可用 Identity provider unavailable"
+
+
+class GatewayTimeout(GatewayError):
+    """The gateway did not answer in time."""
+
+    code = "gateway_timeout"
+    message = "省级平台响应超时 The provincial gateway timed out"
+
+
+class GatewayRejected(GatewayError):
+    """The gateway refused our request (a 4xx or a failed signature)."""
+
+    code = "gateway_rejected"
+    message = "省级平台拒绝了请求 The provincial gateway refused the request"
+    upstream_status: int = 0
+    upstream_code: str = ""
+
+
+class GatewayBadAnswer(GatewayError):
+    """The gateway answered with something we cannot use."""
+
+    code = "gateway_bad_answer"
+    message = "省级平台返回了无法识别的数据 The provincial gateway answered unexpectedly"

@@ -6,12 +6,12 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from auth import identity
-from core.errors import AccountDisabled, AuthError, InvalidIdentityToken, RefreshTokenReused
 from auth.idtoken import IdentityTokenVerifier
 from auth.sessions import Sessions, TokenPair
 from auth.store import AuthStore
 from auth.tokens import Principal
 from auth.users import UserDirectory, view
+from core.errors import AccountDisabled, AuthError, InvalidIdentityToken, RefreshTokenReused
 
 
 class Audit(Protocol):

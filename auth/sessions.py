@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from core.errors import AccountDisabled, InvalidToken, RefreshTokenReused
 from auth.models import RefreshFamily, RefreshToken, User
 from auth.store import AuthStore
 from auth.tokens import AccessTokens, Principal
+from core.errors import AccountDisabled, InvalidToken, RefreshTokenReused
 
 REFRESH_PREFIX = "rt."
 

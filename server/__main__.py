@@ -120,8 +120,8 @@ def cmd_sync_items(args: argparse.Namespace) -> int:
 
 
 def cmd_items(args: argparse.Namespace) -> int:
-    from server import admin
     from core.errors import LingpaoError
+    from server import admin
 
     settings = _settings()
     try:

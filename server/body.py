@@ -8,8 +8,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from sanic.request import Request
 
-from core.errors import EmptyBody, MalformedJson, UnsupportedMediaType
-from core.errors import InvalidRequest
+from core.errors import EmptyBody, InvalidRequest, MalformedJson, UnsupportedMediaType
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -7,8 +7,8 @@ from functools import wraps
 
 from sanic.request import Request
 
-from core.errors import AssuranceTooLow, Forbidden, InvalidToken
 from auth.tokens import Principal
+from core.errors import AssuranceTooLow, Forbidden, InvalidToken
 
 
 async def authenticate(request: Request) -> Principal:

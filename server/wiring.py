@@ -12,13 +12,13 @@ from functools import partial
 from sanic import Sanic
 
 from auth.crypto import PiiCipher
-from core.errors import InvalidToken
 from auth.idtoken import IdentityTokenVerifier, JwksCache
 from auth.service import AuthService
 from auth.sessions import Sessions
 from auth.store import AuthStore
 from auth.tokens import AccessTokens
 from auth.users import UserDirectory
+from core.errors import InvalidToken
 from server.ratelimit import RateLimiter
 from server.settings import Settings
 from services import audit, catalog

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from tortoise.transactions import in_transaction
 
-from services import audit
 from core.errors import InvalidRequest, ItemNotFound, ModeBlocked, VersionMismatch
+from services import audit
 from services.gateway import GatewayClient
 from services.models import MODES, CertificateType, Item, Material
 

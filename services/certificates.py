@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from services import audit
 from core.errors import CertificateNotFound, GatewayBadAnswer
+from services import audit
 from services.gateway import GatewayClient
 from services.issuers import IssuerKeys
 

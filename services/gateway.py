@@ -23,8 +23,6 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from services import signing
-from services.breaker import CircuitBreaker
 from core.errors import (
     CircuitOpen,
     GatewayBadAnswer,
@@ -33,6 +31,8 @@ from core.errors import (
     GatewayTimeout,
     GatewayUnavailable,
 )
+from services import signing
+from services.breaker import CircuitBreaker
 
 log = logging.getLogger("lingpao.gateway")
 

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from core.errors import Conflict, InvalidRequest
 from services import audit
 from services.certificates import PURPOSE_PRESENT, PURPOSE_VERIFY, Certificates, Holder
-from core.errors import Conflict, InvalidRequest
 from services.models import Presentation
 from services.times import rfc3339
 

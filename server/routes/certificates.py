@@ -8,13 +8,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
+from core.errors import InvalidRequest
 from server.body import parse_body
 from server.guards import require_face, require_user
 from server.ratelimit import client_address
 from server.snapshot import catalog_snapshot
 from services import audit, listing
 from services.certificates import PURPOSE_ONE_ID, Holder
-from core.errors import InvalidRequest
 from services.one_id import one_id_views
 from services.times import rfc3339
 

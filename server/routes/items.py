@@ -10,9 +10,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, empty, raw
 from sanic_ext import openapi
 
+from core.errors import ItemNotFound
 from server.snapshot import catalog_snapshot
 from services import listing
-from core.errors import ItemNotFound
 
 bp = Blueprint("items")
 

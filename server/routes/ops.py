@@ -10,11 +10,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
+from core.errors import InvalidRequest, PreconditionRequired
 from server.body import parse_body
-from core.errors import PreconditionRequired
 from server.guards import require_ops
 from services import audit, catalog, kpis, listing
-from core.errors import InvalidRequest
 from services.times import rfc3339
 
 bp = Blueprint("ops")

@@ -8,11 +8,11 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
+from core.errors import GatewayRejected, GatewayTimeout, GatewayUnavailable
 from mock_gateway.app import create_app as create_gateway
 from mock_gateway.config import MockConfig
 from mock_gateway.inprocess import MockGatewayTransport
 from services.breaker import CircuitBreaker
-from core.errors import GatewayRejected, GatewayTimeout, GatewayUnavailable
 from services.gateway import GatewayClient
 from services.issuers import IssuerKeys
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from core.errors import InvalidToken
 from auth.tokens import AccessTokens
+from core.errors import InvalidToken
 from server.settings import _new_ec_pem
 
 

@@ -7,9 +7,9 @@ import asyncio
 import httpx
 import pytest
 
+from core.errors import GatewayBadAnswer, GatewayRejected, GatewayTimeout, GatewayUnavailable
 from services import signing
 from services.breaker import CircuitBreaker
-from core.errors import GatewayBadAnswer, GatewayRejected, GatewayTimeout, GatewayUnavailable
 from services.gateway import GatewayClient
 
 SECRET = "unit-secret-0123456789"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import IdentityProviderUnavailable
 from auth.idtoken import JwksCache
+from core.errors import IdentityProviderUnavailable
 
 JWK = {"kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256",
        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.catalog import ItemView, MaterialView, check_mode, zero_trip_blockers
 from core.errors import InvalidRequest, ModeBlocked
+from services.catalog import ItemView, MaterialView, check_mode, zero_trip_blockers
 from services.kpis import compute, is_one_id
 
 ID_CARD = MaterialView("id_card", "居民身份证", "certificate", "111")

@@ -1,27 +1,24 @@
 """Verifying the provincial identity token.
 
 Pinned to ES256 with keys from the IdP's JWKS, chosen by `kid` alone (`jku`, `x5u` and
-`jwk` headers are never followed). The JWKS is cached, refetched on an unknown `kid` at
-most once per `refetch_interval`, and the cached keys keep working while the IdP is down.
+`jwk` headers are never followed). The JWKS is held in a `core.keyset.KeySetCache`: refetched
+on an unknown `kid` at most once per interval, and kept working while the IdP is down.
 Each token logs in once: its `jti` is kept until the token's expiry.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import jwt
 from jwt.algorithms import ECAlgorithm
 
 from auth import identity
 from core.errors import IdentityProviderUnavailable, InvalidIdentityToken
-
-log = logging.getLogger("lingpao.auth.idtoken")
+from core.keyset import KeySetCache
 
 ALGORITHM = "ES256"
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti", "id_number", "name", "assurance"]
@@ -41,57 +38,32 @@ class Identity:
     expires_at: int
 
 
-class JwksCache:
-    def __init__(self, fetch: Callable[[], Awaitable[dict]], ttl: float = 300.0,
-                 refetch_interval: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self._fetch = fetch
-        self.ttl = ttl
-        self.refetch_interval = refetch_interval
-        self._clock = clock
-        self._keys: dict[str, object] = {}
-        self._fetched_at: float | None = None
-        self._unknown_kid_at: float | None = None
-        self.fetches = 0
-
-    async def key(self, kid: str):
-        now = self._clock()
-        last_unknown = self._unknown_kid_at
-        if self._fetched_at is None or now - self._fetched_at > self.ttl:
-            await self._refresh(now)
-        elif kid not in self._keys and (
-                last_unknown is None or now - last_unknown >= self.refetch_interval):
-            # A rotation at the IdP shows up as an unknown kid; a flood of made-up kids must
-            # not become a flood of fetches, hence at most one such refetch per interval.
-            self._unknown_kid_at = now
-            await self._refresh(now)
-        if not self._keys:
-            raise IdentityProviderUnavailable(reason="no_idp_keys")
-        return self._keys.get(kid)
-
-    async def _refresh(self, now: float) -> None:
-        self.fetches += 1
+def es256_keys(document: object) -> dict[str, Any]:
+    """The keys of a JWKS document that can verify ES256; everything else is left out."""
+    keys: dict[str, Any] = {}
+    for jwk in document.get("keys", []) if isinstance(document, dict) else []:
+        if not isinstance(jwk, dict) or jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
+            continue
         try:
-            document = await self._fetch()
-        except Exception as exc:  # noqa: BLE001 - any failure: keep serving what we have
-            log.warning("IdP JWKS could not be fetched (%s); keeping %d cached keys",
-                        type(exc).__name__, len(self._keys))
-            return
-        keys = {}
-        for jwk in document.get("keys", []) if isinstance(document, dict) else []:
-            if not isinstance(jwk, dict) or jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
-                continue  # only keys that can verify ES256 are admitted
-            try:
-                keys[str(jwk["kid"])] = ECAlgorithm.from_jwk(json.dumps(jwk))
-            except (KeyError, ValueError, jwt.InvalidKeyError):
-                continue
-        if keys:
-            self._keys = keys
-            self._fetched_at = now
+            keys[str(jwk["kid"])] = ECAlgorithm.from_jwk(json.dumps(jwk))
+        except (KeyError, ValueError, jwt.InvalidKeyError):
+            continue
+    return keys
+
+
+def idp_key_cache(fetch_jwks: Callable[[], Awaitable[object]], **options: Any
+                  ) -> KeySetCache[Any]:
+    """The IdP's keys, fetched through whatever `fetch_jwks` is (the one gateway client)."""
+
+    async def fetch() -> dict[str, Any]:
+        return es256_keys(await fetch_jwks())
+
+    return KeySetCache(fetch, unavailable=lambda: IdentityProviderUnavailable(
+        reason="no_idp_keys"), name="IdP JWKS", **options)
 
 
 class IdentityTokenVerifier:
-    def __init__(self, jwks: JwksCache, issuer: str, audience: str, jtis: JtiStore,
+    def __init__(self, jwks: KeySetCache[Any], issuer: str, audience: str, jtis: JtiStore,
                  leeway_seconds: int = 30) -> None:
         self.jwks = jwks
         self.issuer = issuer

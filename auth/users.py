@@ -75,5 +75,9 @@ class UserDirectory:
         await user.save(update_fields=["roles"])
         return user
 
+    async def identity_of(self, user_id: str) -> tuple[str, str] | None:
+        user = await self.get(user_id)
+        return None if user is None else (self.id_number_of(user), user.id_masked)
+
     def id_number_of(self, user: User) -> str:
         return self.cipher.decrypt(user.id_encrypted)

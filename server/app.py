@@ -1,32 +1,50 @@
-"""The application factory: `create_app(settings)` builds a Sanic app; nothing runs at import."""
+"""The application factory: `create_app(settings)` builds a Sanic app; nothing runs at import.
+
+What the app is made of is built in `server.bootstrap`; this module only gives it to Sanic:
+per worker, the container opens in `before_server_start`, the background tasks are named
+Sanic tasks, and everything closes in `after_server_stop`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from sanic import Sanic
 from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 
+from server import bootstrap
+from server.context import CATALOG_BOOTSTRAP, CATALOG_LISTENER, App, AppContext
 from server.errors import register_errors
-from server.observability import configure_logging, install_observability
+from server.observability import Metrics, configure_logging, install_observability
 from server.routes import auth, certificates, health, items, ops
 from server.settings import Settings
-from server.wiring import build_auth, build_certificates, catalog_bootstrap
-from services import db, kv
-from services.cache import CatalogVersion
-from services.gateway import GatewayClient, Transport
-from services.issuers import IssuerKeys
+from services.gateway import Transport
 
 APP_NAME = "lingpao"
+BOOTSTRAP_STOP_SECONDS = 30.0
+
+log = logging.getLogger("lingpao.app")
 
 
 def create_app(settings: Settings, *, name: str = APP_NAME,
-               gateway_transport: Transport | None = None) -> Sanic:
+               gateway_transport: Transport | None = None) -> App:
     """Builds the app; `gateway_transport` lets tests put the mock gateway in-process."""
     # Sanic would dictConfig its own loggers and disable ours; logging is configured here.
-    app = Sanic(name, configure_logging=False)
+    app: App = Sanic(name, ctx=AppContext(settings, Metrics()), configure_logging=False)
+    _configure(app, settings)
+    install_observability(app)
+    register_errors(app)
+    _install_body_limit(app, settings.max_body_bytes)
+    _install_lifecycle(app, gateway_transport)
+    for feature in (health, auth, items, ops, certificates):
+        app.blueprint(feature.bp)
+    return app
+
+
+def _configure(app: App, settings: Settings) -> None:
     app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
     app.config.ACCESS_LOG = False
     app.config.FALLBACK_ERROR_FORMAT = "json"
@@ -45,21 +63,9 @@ def create_app(settings: Settings, *, name: str = APP_NAME,
         version="1.0",
         description="Backend of a mobile mini-app for zero-trip government services.",
     )
-    app.ctx.settings = settings
-
-    install_observability(app)
-    register_errors(app)
-    _install_body_limit(app, settings.max_body_bytes)
-    _install_resources(app, settings, gateway_transport)
-    app.blueprint(health.bp)
-    app.blueprint(auth.bp)
-    app.blueprint(items.bp)
-    app.blueprint(ops.bp)
-    app.blueprint(certificates.bp)
-    return app
 
 
-def _install_body_limit(app: Sanic, max_bytes: int) -> None:
+def _install_body_limit(app: App, max_bytes: int) -> None:
     # Sanic enforces REQUEST_MAX_SIZE on its own server; under ASGI it does not, so the
     # declared length is checked here too and both paths answer the same 413.
     @app.on_request(priority=900)
@@ -69,43 +75,40 @@ def _install_body_limit(app: Sanic, max_bytes: int) -> None:
             raise PayloadTooLarge("body too large")
 
 
-def _install_resources(app: Sanic, settings: Settings,
-                       gateway_transport: Transport | None) -> None:
+def _install_lifecycle(app: App, gateway_transport: Transport | None) -> None:
     @app.before_server_start
-    async def open_resources(app: Sanic) -> None:
+    async def open_container(app: App) -> None:
+        settings = app.ctx.settings
         if not app.test_mode:
             configure_logging(settings.log_level)
-        await db.open_database(settings.database_url)
-        app.ctx.redis = kv.open_redis(settings.redis_url)
-        app.ctx.gateway = GatewayClient(
-            settings.gateway_url,
-            settings.gateway_app_key,
-            settings.gateway_app_secret,
-            timeout_seconds=settings.gateway_timeout_seconds,
-            transport=gateway_transport,
-            on_outcome=app.ctx.metrics.gateway_outcome,
-        )
-        app.ctx.issuer_keys = IssuerKeys(app.ctx.gateway.certificate_issuers)
-        build_auth(app, settings)
-        build_certificates(app)
-        app.ctx.catalog_version = CatalogVersion(app.ctx.redis)
-        await app.ctx.catalog_version.start()
+        app.ctx.container = await bootstrap.build(
+            settings, gateway_transport=gateway_transport,
+            on_gateway_outcome=app.ctx.metrics.gateway_outcome)
+        await app.ctx.container.catalog.version.prime()
 
     @app.after_server_start
-    async def bootstrap_catalog(app: Sanic) -> None:
-        app.ctx.stopping = asyncio.Event()
-        app.ctx.bootstrap = asyncio.get_running_loop().create_task(
-            catalog_bootstrap(app, app.ctx.stopping))
+    async def start_background_work(app: App) -> None:
+        catalog = _container(app).catalog
+        app.add_task(catalog.version.listen(), name=CATALOG_LISTENER)
+        app.add_task(catalog.fill_when_empty(app.ctx.stopping), name=CATALOG_BOOTSTRAP)
 
     @app.before_server_stop
-    async def stop_tasks(app: Sanic) -> None:
+    async def stop_background_work(app: App) -> None:
+        # The bootstrap stops between attempts, never inside a transaction: wait for it.
         app.ctx.stopping.set()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.shield(app.ctx.bootstrap), 30)
-        await app.ctx.catalog_version.stop()
+        task = app.get_task(CATALOG_BOOTSTRAP, raise_exception=False)
+        if task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(task), BOOTSTRAP_STOP_SECONDS)
+        await app.cancel_task(CATALOG_LISTENER, raise_exception=False)
 
     @app.after_server_stop
-    async def close_resources(app: Sanic) -> None:
-        await app.ctx.gateway.aclose()
-        await app.ctx.redis.aclose()
-        await db.close_database()
+    async def close_container(app: App) -> None:
+        if app.ctx.container is not None:
+            await app.ctx.container.aclose()
+            app.ctx.container = None
+
+
+def _container(app: App) -> bootstrap.Container:
+    assert app.ctx.container is not None, "opened in before_server_start"
+    return app.ctx.container

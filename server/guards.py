@@ -9,6 +9,7 @@ from sanic.request import Request
 
 from auth.tokens import Principal
 from core.errors import AssuranceTooLow, Forbidden, InvalidToken
+from server.context import services
 
 
 async def authenticate(request: Request) -> Principal:
@@ -16,7 +17,7 @@ async def authenticate(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken(reason="missing_bearer")
-    principal = await request.app.ctx.sessions.authenticate(token.strip())
+    principal = await services(request).sessions.authenticate(token.strip())
     request.ctx.principal = principal
     return principal
 

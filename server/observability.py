@@ -106,7 +106,7 @@ class Metrics:
 
 
 def install_observability(app: Sanic) -> None:
-    app.ctx.metrics = metrics = Metrics()
+    metrics: Metrics = app.ctx.metrics
     # Label lookups cost more than the increments: keep the children per label set.
     counters: dict[tuple[str, str, int], object] = {}
     histograms: dict[tuple[str, str], object] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+import redis.asyncio as redis
 from limits import parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -17,12 +18,15 @@ log = logging.getLogger("lingpao.ratelimit")
 
 
 class RateLimiter:
-    def __init__(self, redis_url: str | None) -> None:
+    def __init__(self, client: redis.Redis | None) -> None:
+        """`client`: the shared Redis; None for the one-process stand-in."""
         storage: Storage
-        if redis_url:
-            storage = RedisStorage("async+" + redis_url, implementation="redispy",
+        if client is not None:
+            # The URL only names the scheme here: the storage rides on our own pool, so
+            # there is one set of connections to Redis and one place that closes them.
+            storage = RedisStorage("async+redis://", implementation="redispy",
                                    wrap_exceptions=True, key_prefix="lp:rl",
-                                   socket_timeout=2, socket_connect_timeout=2)
+                                   connection_pool=client.connection_pool)
         else:
             storage = MemoryStorage()  # the stand-in: one process only, like the stand-in Redis
         self.storage = storage

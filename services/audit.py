@@ -7,6 +7,7 @@ from datetime import datetime
 
 from tortoise.expressions import Q
 
+from services import listing
 from services.models import AuditEntry
 from services.times import rfc3339
 
@@ -22,6 +23,10 @@ async def record(*, actor: str, action: str, target: str, outcome: str = "ok", r
         purpose=purpose[:200], before=before, after=after, using_db=connection)
 
 
+async def exists(*, action: str) -> bool:
+    return await AuditEntry.filter(action=action).exists()
+
+
 def view(entry: AuditEntry) -> dict:
     return {
         "id": entry.id, "at": rfc3339(entry.at), "actor": entry.actor,
@@ -34,9 +39,10 @@ def view(entry: AuditEntry) -> dict:
 async def query(*, actor: str | None = None, action: str | None = None,
                 subject_user_id: str | None = None, action_prefix: str | None = None,
                 target: str | None = None, since: datetime | None = None,
-                until: datetime | None = None, before_id: int | None = None,
-                limit: int = 20) -> tuple[list[dict], int | None]:
-    """Newest first; returns the page and the id to continue before (None at the end)."""
+                until: datetime | None = None, cursor: str | None = None,
+                limit: int = 20) -> tuple[list[dict], str | None]:
+    """Newest first; returns the page and the cursor of the next one (None at the end)."""
+    before_id = listing.decode_id_cursor(cursor)
     rows = AuditEntry.all()
     if actor:
         rows = rows.filter(Q(actor=actor) | Q(actor_user_id=actor))
@@ -57,4 +63,5 @@ async def query(*, actor: str | None = None, action: str | None = None,
     found = await rows.order_by("-id").limit(limit + 1)
     more = len(found) > limit
     found = found[:limit]
-    return [view(e) for e in found], (found[-1].id if more else None)
+    next_cursor = listing.encode_cursor(str(found[-1].id)) if more else None
+    return [view(e) for e in found], next_cursor

@@ -10,24 +10,19 @@ client's timeouts and breaker.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
+from core.audit import AuditWriter
+from core.clock import Clock, utc, wall
 from core.errors import CertificateNotFound, GatewayBadAnswer
-from services import audit
-from services.gateway import GatewayClient
-from services.issuers import IssuerKeys
+from services.gateway import Gateway
+from services.holders import Holder
+from services.issuers import IssuerSeals
 
 PURPOSE_VIEW = "本人查看电子证照"
 PURPOSE_ONE_ID = "一证通办资格核验"
 PURPOSE_PRESENT = "亮证"
 PURPOSE_VERIFY = "亮证核验"
-
-
-@dataclass(frozen=True)
-class Holder:
-    user_id: str
-    id_number: str
-    id_number_masked: str
 
 
 @dataclass(frozen=True)
@@ -94,14 +89,17 @@ def status_of(document: dict, signature_valid: bool, today: date) -> tuple[str, 
 
 
 class Certificates:
-    def __init__(self, gateway: GatewayClient, issuer_keys: IssuerKeys) -> None:
+    def __init__(self, gateway: Gateway, seals: IssuerSeals, audit: AuditWriter,
+                 clock: Clock = wall) -> None:
         self.gateway = gateway
-        self.issuer_keys = issuer_keys
+        self.seals = seals
+        self.audit = audit
+        self._clock = clock
 
     async def _view(self, document: dict, today: date) -> CertificateView:
         if not isinstance(document.get("id"), str) or not isinstance(document.get("fields"), dict):
             raise GatewayBadAnswer()
-        signature_valid = await self.issuer_keys.verify(document)
+        signature_valid = await self.seals.verify(document)
         status, reason = status_of(document, signature_valid, today)
         return CertificateView(
             id=document["id"], type=str(document.get("type_code", "")),
@@ -115,7 +113,7 @@ class Certificates:
 
     async def held_by(self, holder: Holder, purpose: str) -> list[CertificateView]:
         documents = await self.gateway.list_certificates(holder.id_number, purpose)
-        today = datetime.now(UTC).date()
+        today = utc(self._clock).date()
         return [await self._view(d, today) for d in documents
                 if d.get("holder_id_number") == holder.id_number]
 
@@ -127,12 +125,12 @@ class Certificates:
         # The library matched the holder; we check again rather than trust a field we sent.
         if document is None or document.get("holder_id_number") != holder.id_number:
             raise CertificateNotFound()
-        return await self._view(document, datetime.now(UTC).date())
+        return await self._view(document, utc(self._clock).date())
 
     async def list_for(self, holder: Holder, request_id: str,
                        purpose: str = PURPOSE_VIEW) -> list[CertificateView]:
         found = await self.held_by(holder, purpose)
-        await audit.record(actor=holder.id_number_masked, action="certificate.list",
+        await self.audit(actor=holder.id_number_masked, action="certificate.list",
                            target="certificates", purpose=purpose,
                            actor_user_id=holder.user_id, subject_user_id=holder.user_id,
                            request_id=request_id, after={"count": len(found)})
@@ -145,12 +143,12 @@ class Certificates:
             found = await self.one(holder, certificate_id, purpose)
         except CertificateNotFound:
             # Someone else's id or a guess: the same 404, but ops can see the attempt.
-            await audit.record(actor=holder.id_number_masked, action=action,
+            await self.audit(actor=holder.id_number_masked, action=action,
                                target=f"certificate:{certificate_id[:100]}", outcome="denied",
                                reason="not_the_holders", purpose=purpose,
                                actor_user_id=holder.user_id, request_id=request_id)
             raise
-        await audit.record(actor=holder.id_number_masked, action=action,
+        await self.audit(actor=holder.id_number_masked, action=action,
                            target=f"certificate:{found.id}", purpose=purpose,
                            actor_user_id=holder.user_id, subject_user_id=holder.user_id,
                            request_id=request_id)

@@ -1,8 +1,8 @@
 """Issuer signatures on certificates, checked against the issuers' published keys.
 
-The keys are fetched through the gateway client and cached; an unknown issuer triggers one
-refetch (at most every `refetch_interval` seconds, so a flood of forged kids cannot turn into
-a flood of calls). A certificate whose signature does not verify is reported as such.
+The keys are fetched through the gateway client and held in a `core.keyset.KeySetCache`
+(an unknown issuer triggers at most one refetch per interval). A certificate whose signature
+does not verify is reported as such.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from core.errors import GatewayError, GatewayUnavailable
+from core.errors import GatewayUnavailable
+from core.keyset import KeySetCache
 
 log = logging.getLogger("lingpao.issuers")
 
@@ -61,52 +62,38 @@ def _verify(key, signature: bytes, message: bytes) -> bool:
     return True
 
 
-class IssuerKeys:
-    def __init__(self, fetch: Callable[[], Awaitable[list[dict]]], ttl: float = 3600.0,
-                 refetch_interval: float = 30.0, clock: Callable[[], float] = time.monotonic):
-        self._fetch = fetch
-        self.ttl = ttl
-        self.refetch_interval = refetch_interval
-        self._clock = clock
-        self._keys: dict[str, object] = {}
-        self._fetched_at: float | None = None
-        self._attempted_at: float | None = None
-        self.fetches = 0
+def issuer_keys(issuers: list[dict]) -> dict[str, Any]:
+    """The published issuer keys by kid (the issuer code when no kid); bad ones left out."""
+    keys: dict[str, Any] = {}
+    for issuer in issuers:
+        jwk = issuer.get("jwk") or {}
+        try:
+            keys[jwk.get("kid") or issuer["code"]] = _load_jwk(jwk)
+        except (KeyError, ValueError, TypeError):
+            log.warning("issuer key for %s could not be loaded", issuer.get("code"))
+    return keys
 
-    async def _refresh(self, now: float) -> None:
-        self._attempted_at = now
-        self.fetches += 1
-        keys = {}
-        for issuer in await self._fetch():
-            jwk = issuer.get("jwk") or {}
-            try:
-                keys[jwk.get("kid") or issuer["code"]] = _load_jwk(jwk)
-            except (KeyError, ValueError, TypeError):
-                log.warning("issuer key for %s could not be loaded", issuer.get("code"))
-        self._keys = keys
-        self._fetched_at = now
 
-    async def _key_for(self, kid: str):
-        now = self._clock()
-        stale = self._fetched_at is None or now - self._fetched_at > self.ttl
-        due = self._attempted_at is None or now - self._attempted_at >= self.refetch_interval
-        if (stale or kid not in self._keys) and due:
-            try:
-                await self._refresh(now)
-            except GatewayError:
-                # Keep what we had: a gateway hiccup must not make valid certificates invalid.
-                if not self._keys:
-                    raise
-                log.warning("issuer keys could not be refreshed; using the cached ones")
-        if not self._keys:
-            raise GatewayUnavailable()
-        return self._keys.get(kid)
+def issuer_key_cache(fetch_issuers: Callable[[], Awaitable[list[dict]]], **options: Any
+                     ) -> KeySetCache[Any]:
+    async def fetch() -> dict[str, Any]:
+        return issuer_keys(await fetch_issuers())
+
+    options = {"ttl": 3600.0, "refetch_interval": 30.0, **options}
+    return KeySetCache(fetch, unavailable=GatewayUnavailable, name="issuer keys", **options)
+
+
+class IssuerSeals:
+    """Checks the issuer's seal on a certificate document."""
+
+    def __init__(self, keys: KeySetCache[Any]) -> None:
+        self.keys = keys
 
     async def verify(self, document: dict) -> bool:
         sig = document.get("signature")
         if not isinstance(sig, dict) or not isinstance(sig.get("value"), str):
             return False
-        key = await self._key_for(str(sig.get("kid") or document.get("issuer_code", "")))
+        key = await self.keys.key(str(sig.get("kid") or document.get("issuer_code", "")))
         if key is None:
             return False
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.catalog import IN_PERSON, ZERO_TRIP, ItemView, all_items, issued_certificate_types
+from services.catalog import IN_PERSON, ZERO_TRIP, Catalog, ItemView
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,6 @@ def compute(items: Sequence[ItemView], issued_types: set[str], completed_online:
     ]
 
 
-async def current() -> list[Indicator]:
+async def current(catalog: Catalog) -> list[Indicator]:
     """The indicators as the database stands now."""
-    return compute(await all_items(), await issued_certificate_types())
+    return compute(await catalog.all_items(), await catalog.issued_certificate_types())

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from core.errors import InvalidRequest
-from services.models import MODES
+from services.catalog.rules import MODES
 
 T = TypeVar("T")
 

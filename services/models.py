@@ -30,9 +30,6 @@ class AuditEntry(Model):
         ordering = ["-id"]
 
 
-MODES = ("in_person", "one_trip", "zero_trip")
-
-
 class Item(Model):
     """A service item from the provincial catalog, with the handling mode ops chose."""
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 import jwt
 
-from core.errors import Conflict, InvalidRequest
-from services import audit
-from services.certificates import PURPOSE_PRESENT, PURPOSE_VERIFY, Certificates, Holder
+from core.audit import AuditWriter
+from core.clock import Clock, utc, wall
+from core.errors import Conflict, HolderNotFound, InvalidRequest
+from services.certificates import PURPOSE_PRESENT, PURPOSE_VERIFY, Certificates
+from services.holders import Holder, Holders
 from services.models import Presentation
 from services.times import rfc3339
 
@@ -36,15 +39,46 @@ class Issued:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class PresentationRecord:
+    jti: str
+    user_id: str
+    certificate_id: str
+    expires_at: datetime
+
+
+class PresentationRecords(Protocol):
+    async def add(self, record: PresentationRecord) -> None: ...
+
+    async def get(self, jti: str) -> PresentationRecord | None: ...
+
+
+class TortoisePresentationRecords:
+    async def add(self, record: PresentationRecord) -> None:
+        await Presentation.create(jti=record.jti, user_id=record.user_id,
+                                  certificate_id=record.certificate_id,
+                                  expires_at=record.expires_at)
+
+    async def get(self, jti: str) -> PresentationRecord | None:
+        row = await Presentation.get_or_none(jti=jti)
+        if row is None:
+            return None
+        return PresentationRecord(row.jti, row.user_id, row.certificate_id, row.expires_at)
+
+
 class Presentations:
-    def __init__(self, certificates: Certificates, private_key, public_key, kid: str,
-                 holder_of_user) -> None:
+    def __init__(self, certificates: Certificates, holders: Holders,
+                 records: PresentationRecords, audit: AuditWriter, *, private_key: Any,
+                 public_key: Any, kid: str, clock: Clock = wall) -> None:
         self.certificates = certificates
+        # For re-checking the certificate with the library when a verifier asks.
+        self.holders = holders
+        self.records = records
+        self.audit = audit
         self._private = private_key
         self._public = public_key
         self.kid = kid
-        # user id -> Holder, for re-checking a certificate when a verifier asks.
-        self._holder_of_user = holder_of_user
+        self._clock = clock
 
     async def present(self, holder: Holder, certificate_id: str, fields: list[str] | None,
                       ttl_seconds: int, request_id: str) -> Issued:
@@ -62,7 +96,7 @@ class Presentations:
             raise InvalidRequest("证照没有这些字段 Unknown fields",
                                  fields=[{"field": "fields", "problem": f"unknown: {f}"}
                                          for f in unknown])
-        now = datetime.now(UTC)
+        now = utc(self._clock)
         expires_at = now + timedelta(seconds=ttl_seconds)
         jti = uuid.uuid4().hex
         claims = {"typ": TYP, "jti": jti, "iat": int(now.timestamp()),
@@ -74,8 +108,7 @@ class Presentations:
         if len(token.encode()) > MAX_TOKEN_BYTES:
             raise InvalidRequest("所选字段过多，二维码放不下 Too many fields for a QR code",
                                  fields=[{"field": "fields", "problem": "token over 1 KB"}])
-        await Presentation.create(jti=jti, user_id=holder.user_id, certificate_id=cert.id,
-                                  expires_at=expires_at)
+        await self.records.add(PresentationRecord(jti, holder.user_id, cert.id, expires_at))
         return Issued(token, expires_at.replace(microsecond=0))
 
     async def verify(self, token: str, verifier: str, request_id: str) -> dict:
@@ -88,12 +121,15 @@ class Presentations:
             return {"valid": False, "reason": "tampered"}
         if claims.get("typ") != TYP:
             return {"valid": False, "reason": "tampered"}
-        record = await Presentation.get_or_none(jti=str(claims["jti"]))
+        record = await self.records.get(str(claims["jti"]))
         if record is None or record.certificate_id != claims["cid"]:
             return {"valid": False, "reason": "unknown_presentation"}
-        holder: Holder = await self._holder_of_user(record.user_id)
+        try:
+            holder = await self.holders.of_user(record.user_id)
+        except HolderNotFound:
+            return {"valid": False, "reason": "unknown_presentation"}
         current = await self.certificates.one(holder, record.certificate_id, PURPOSE_VERIFY)
-        await audit.record(actor=verifier, action="certificate.verify",
+        await self.audit(actor=verifier, action="certificate.verify",
                            target=f"certificate:{record.certificate_id}", purpose=PURPOSE_VERIFY,
                            subject_user_id=record.user_id, request_id=request_id,
                            outcome="ok" if current.usable else "invalid")

@@ -7,6 +7,8 @@ import uuid
 
 import jwt
 
+from server.context import CATALOG_BOOTSTRAP
+
 ZHANG = ("330402199001011230", "张三")
 LI = ("330411198506152348", "李四")
 WANG = ("330402197803203454", "王五")
@@ -47,10 +49,10 @@ def forged(stack, audience: str, *, drop=(), headers=None, key=None, algorithm="
 
 
 async def ops_login(stack) -> dict:
-    await stack.app.ctx.users.ensure(WANG[0], WANG[1], ["citizen", "ops"])
+    await stack.app.ctx.container.users.ensure(WANG[0], WANG[1], ["citizen", "ops"])
     return await login(stack, WANG)
 
 
 async def catalog_ready(stack) -> None:
     """Waits for the start-up sync of the catalog from the gateway."""
-    await stack.app.ctx.bootstrap
+    await stack.app.get_task(CATALOG_BOOTSTRAP, raise_exception=True)

@@ -9,6 +9,7 @@ from sanic.response import HTTPResponse, empty, json
 from sanic_ext import openapi
 
 from server.body import parse_body
+from server.context import services
 from server.guards import require_user
 from server.ratelimit import client_address
 
@@ -34,20 +35,15 @@ def _tokens(pair, user: dict) -> HTTPResponse:
     }, headers={"Cache-Control": "no-store"}, ensure_ascii=False)
 
 
-async def _limit(request: Request, rate: str, *key: str) -> None:
-    await request.app.ctx.limiter.hit(rate, *key)
-
-
 @bp.post("/api/v1/auth/login")
 @openapi.summary("Exchange the provincial identity token for our access and refresh tokens")
 @openapi.body({"application/json": LoginBody.model_json_schema()})
 async def login(request: Request) -> HTTPResponse:
-    settings = request.app.ctx.settings
-    await _limit(request, settings.login_rate_limit, "login-ip",
-                 client_address(request, settings.trusted_proxies))
+    c = services(request)
+    await c.limiter.hit(c.settings.login_rate_limit, "login-ip",
+                        client_address(request, c.settings.trusted_proxies))
     body = parse_body(request, LoginBody)
-    pair, user = await request.app.ctx.auth.login(body.identity_token, body.device_id,
-                                                  request.ctx.request_id)
+    pair, user = await c.auth.login(body.identity_token, body.device_id, request.ctx.request_id)
     return _tokens(pair, user)
 
 
@@ -55,11 +51,11 @@ async def login(request: Request) -> HTTPResponse:
 @openapi.summary("Rotate the refresh token; the old one stops working")
 @openapi.body({"application/json": RefreshBody.model_json_schema()})
 async def refresh(request: Request) -> HTTPResponse:
-    settings = request.app.ctx.settings
-    await _limit(request, settings.refresh_rate_limit, "refresh-ip",
-                 client_address(request, settings.trusted_proxies))
+    c = services(request)
+    await c.limiter.hit(c.settings.refresh_rate_limit, "refresh-ip",
+                        client_address(request, c.settings.trusted_proxies))
     body = parse_body(request, RefreshBody)
-    pair, user = await request.app.ctx.auth.refresh(body.refresh_token, request.ctx.request_id)
+    pair, user = await c.auth.refresh(body.refresh_token, request.ctx.request_id)
     return _tokens(pair, user)
 
 
@@ -68,7 +64,7 @@ async def refresh(request: Request) -> HTTPResponse:
 @openapi.secured("bearer")
 @require_user
 async def logout(request: Request) -> HTTPResponse:
-    await request.app.ctx.auth.logout(request.ctx.principal, request.ctx.request_id)
+    await services(request).auth.logout(request.ctx.principal, request.ctx.request_id)
     return empty(status=204)
 
 
@@ -85,4 +81,4 @@ async def me(request: Request) -> HTTPResponse:
 @bp.get("/.well-known/jwks.json")
 @openapi.summary("Our token-signing public keys, to verify our tokens and presentations")
 async def jwks(request: Request) -> HTTPResponse:
-    return json(request.app.ctx.tokens.jwks(), headers={"Cache-Control": "public, max-age=300"})
+    return json(services(request).tokens.jwks(), headers={"Cache-Control": "public, max-age=300"})

@@ -10,11 +10,12 @@ from sanic_ext import openapi
 
 from core.errors import InvalidRequest
 from server.body import parse_body
+from server.context import services
 from server.guards import require_face, require_user
 from server.ratelimit import client_address
-from server.snapshot import catalog_snapshot
 from services import audit, listing
-from services.certificates import PURPOSE_ONE_ID, Holder
+from services.certificates import PURPOSE_ONE_ID
+from services.holders import Holder
 from services.one_id import one_id_views
 from services.times import rfc3339
 
@@ -31,7 +32,7 @@ class VerifyBody(BaseModel):
 
 
 async def holder_of(request: Request) -> Holder:
-    return await request.app.ctx.holder_of_user(request.ctx.principal.user_id)
+    return await services(request).holders.of_user(request.ctx.principal.user_id)
 
 
 def _page(request: Request, rows: list, key) -> tuple[list, str | None]:
@@ -44,7 +45,7 @@ def _page(request: Request, rows: list, key) -> tuple[list, str | None]:
 @openapi.secured("bearer")
 @require_face
 async def my_certificates(request: Request) -> HTTPResponse:
-    found = await request.app.ctx.certificates.list_for(await holder_of(request),
+    found = await services(request).certificates.list_for(await holder_of(request),
                                                         request.ctx.request_id)
     chosen, next_cursor = _page(request, found, lambda c: c.id)
     return json({"items": [c.summary() for c in chosen], "next_cursor": next_cursor},
@@ -56,7 +57,7 @@ async def my_certificates(request: Request) -> HTTPResponse:
 @openapi.secured("bearer")
 @require_face
 async def my_certificate(request: Request, certificate_id: str) -> HTTPResponse:
-    found = await request.app.ctx.certificates.read(await holder_of(request), certificate_id,
+    found = await services(request).certificates.read(await holder_of(request), certificate_id,
                                                     request.ctx.request_id)
     return json(found.detail(), ensure_ascii=False, headers={"Cache-Control": "no-store"})
 
@@ -68,7 +69,7 @@ async def my_certificate(request: Request, certificate_id: str) -> HTTPResponse:
 @require_face
 async def present(request: Request, certificate_id: str) -> HTTPResponse:
     body = parse_body(request, PresentationBody)
-    issued = await request.app.ctx.presentations.present(
+    issued = await services(request).presentations.present(
         await holder_of(request), certificate_id, body.fields, body.ttl_seconds,
         request.ctx.request_id)
     return json({"token": issued.token,
@@ -80,12 +81,11 @@ async def present(request: Request, certificate_id: str) -> HTTPResponse:
 @openapi.summary("Check a 亮证 token: valid with the disclosed fields, or why not")
 @openapi.body({"application/json": VerifyBody.model_json_schema()})
 async def verify(request: Request) -> HTTPResponse:
-    settings = request.app.ctx.settings
-    await request.app.ctx.limiter.hit(settings.verify_rate_limit, "verify-ip",
-                                      client_address(request, settings.trusted_proxies))
+    c = services(request)
+    await c.limiter.hit(c.settings.verify_rate_limit, "verify-ip",
+                        client_address(request, c.settings.trusted_proxies))
     body = parse_body(request, VerifyBody)
-    answer = await request.app.ctx.presentations.verify(body.token, "verifier",
-                                                        request.ctx.request_id)
+    answer = await c.presentations.verify(body.token, "verifier", request.ctx.request_id)
     return json(answer, ensure_ascii=False, headers={"Cache-Control": "no-store"})
 
 
@@ -98,10 +98,10 @@ async def one_id_items(request: Request) -> HTTPResponse:
     wanted = request.args.get("eligible")
     if wanted not in (None, "true", "false"):
         raise InvalidRequest(fields=[{"field": "eligible", "problem": "true or false"}])
-    holder = await holder_of(request)
-    certs = await request.app.ctx.certificates.list_for(holder, request.ctx.request_id,
-                                                        purpose=PURPOSE_ONE_ID)
-    views = one_id_views(await catalog_snapshot(request), certs)
+    c = services(request)
+    certs = await c.certificates.list_for(await holder_of(request), request.ctx.request_id,
+                                          purpose=PURPOSE_ONE_ID)
+    views = one_id_views(await c.catalog.snapshot(), certs)
     if wanted is not None:
         views = [v for v in views if v["eligible"] == (wanted == "true")]
     chosen, next_cursor = _page(request, views, lambda v: v["code"])
@@ -113,11 +113,9 @@ async def one_id_items(request: Request) -> HTTPResponse:
 @openapi.secured("bearer")
 @require_user
 async def access_log(request: Request) -> HTTPResponse:
-    before_id = listing.decode_id_cursor(request.args.get("cursor"))
-    entries, next_id = await audit.query(
+    entries, next_cursor = await audit.query(
         subject_user_id=request.ctx.principal.user_id, action_prefix="certificate.",
-        before_id=before_id, limit=listing.parse_limit(request.args.get("limit")))
+        cursor=request.args.get("cursor"), limit=listing.parse_limit(request.args.get("limit")))
     items = [{k: e[k] for k in ("id", "at", "actor", "action", "target", "purpose", "outcome")}
              for e in entries]
-    next_cursor = listing.encode_cursor(str(next_id)) if next_id is not None else None
     return json({"items": items, "next_cursor": next_cursor}, ensure_ascii=False)

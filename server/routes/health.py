@@ -11,6 +11,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, json, raw
 from sanic_ext import openapi
 
+from server.context import services
 from server.errors import envelope
 from services import db, kpis, kv
 
@@ -30,8 +31,8 @@ async def healthz(request: Request) -> HTTPResponse:
 async def readyz(request: Request) -> HTTPResponse:
     checks = {
         "database": db.ping_database(),
-        "redis": kv.ping_redis(request.app.ctx.redis),
-        "gateway": request.app.ctx.gateway.ping(),
+        "redis": kv.ping_redis(services(request).redis),
+        "gateway": services(request).gateway.ping(),
     }
     results = await asyncio.gather(
         *(asyncio.wait_for(c, CHECK_TIMEOUT_SECONDS) for c in checks.values()),
@@ -62,7 +63,7 @@ async def metrics(request: Request) -> HTTPResponse:
 
 async def _refresh_kpi_gauges(request: Request) -> None:
     try:
-        indicators = await kpis.current()
+        indicators = await kpis.current(services(request).catalog)
     except Exception as exc:  # noqa: BLE001 - metrics must answer even when the DB does not
         log.warning("KPI gauges not refreshed: %s", type(exc).__name__)
         return

@@ -11,7 +11,7 @@ from sanic.response import HTTPResponse, empty, raw
 from sanic_ext import openapi
 
 from core.errors import ItemNotFound
-from server.snapshot import catalog_snapshot
+from server.context import services
 from services import listing
 
 bp = Blueprint("items")
@@ -41,28 +41,28 @@ async def list_items(request: Request) -> HTTPResponse:
     args = request.args
     key = ("list", args.get("q"), args.get("category"), args.get("mode"), args.get("cursor"),
            args.get("limit"))
-    cache = request.app.ctx.catalog_version
-    items = await catalog_snapshot(request)
-    cached = cache.get(key)
+    catalog = services(request).catalog
+    items = await catalog.snapshot()
+    cached = catalog.version.get(key)
     if cached is None:
         limit = listing.parse_limit(args.get("limit"))
         found = listing.search(items, args.get("q"), args.get("category"), args.get("mode"))
         chosen, next_cursor = listing.page(found, lambda i: i.code, args.get("cursor"), limit)
         cached = _serialised({"items": [i.summary() for i in chosen], "next_cursor": next_cursor})
-        cache.put(key, cached)
+        catalog.version.put(key, cached)
     return _answer(request, *cached)
 
 
 @bp.get("/api/v1/items/<code:str>")
 @openapi.summary("One service item with its materials, guide and version")
 async def get_item(request: Request, code: str) -> HTTPResponse:
-    cache = request.app.ctx.catalog_version
-    items = await catalog_snapshot(request)
-    cached = cache.get(("item", code))
+    catalog = services(request).catalog
+    items = await catalog.snapshot()
+    cached = catalog.version.get(("item", code))
     if cached is None:
         found = next((i for i in items if i.code == code), None)
         if found is None:
             raise ItemNotFound()
         cached = _serialised(found.detail())
-        cache.put(("item", code), cached)
+        catalog.version.put(("item", code), cached)
     return _answer(request, *cached)

@@ -12,6 +12,7 @@ from sanic_ext import openapi
 
 from core.errors import InvalidRequest, PreconditionRequired
 from server.body import parse_body
+from server.context import services
 from server.guards import require_ops
 from services import audit, catalog, kpis, listing
 from services.times import rfc3339
@@ -52,7 +53,8 @@ def _if_match_version(request: Request) -> int:
 async def ops_items(request: Request) -> HTTPResponse:
     args = request.args
     limit = listing.parse_limit(args.get("limit"))
-    found = listing.search(await catalog.all_items(), args.get("q"), args.get("category"),
+    found = listing.search(await services(request).catalog.all_items(), args.get("q"),
+                           args.get("category"),
                            args.get("mode"))
     chosen, next_cursor = listing.page(found, lambda i: i.code, args.get("cursor"), limit)
     return json({"items": [_ops_view(i) for i in chosen], "next_cursor": next_cursor},
@@ -68,11 +70,9 @@ async def switch_mode(request: Request, code: str) -> HTTPResponse:
     version = _if_match_version(request)
     body = parse_body(request, ModeBody)
     principal = request.ctx.principal
-    item = await catalog.switch_mode(
+    item = await services(request).catalog.switch_mode(
         code, body.mode, body.reason, version, actor=principal.id_number_masked,
         actor_user_id=principal.user_id, request_id=request.ctx.request_id)
-    # Every worker and instance drops its cached catalog when it hears the new version.
-    await request.app.ctx.catalog_version.bump()
     return json(_ops_view(item), headers={"ETag": f'"{item.version}"'}, ensure_ascii=False)
 
 
@@ -92,12 +92,10 @@ def _time_arg(request: Request, name: str) -> datetime | None:
 @require_ops
 async def audit_log(request: Request) -> HTTPResponse:
     args = request.args
-    before_id = listing.decode_id_cursor(request.args.get("cursor"))
-    entries, next_id = await audit.query(
+    entries, next_cursor = await audit.query(
         actor=args.get("actor"), action=args.get("action"), target=args.get("target"),
         since=_time_arg(request, "since"), until=_time_arg(request, "until"),
-        before_id=before_id, limit=listing.parse_limit(args.get("limit")))
-    next_cursor = listing.encode_cursor(str(next_id)) if next_id is not None else None
+        cursor=args.get("cursor"), limit=listing.parse_limit(args.get("limit")))
     return json({"items": entries, "next_cursor": next_cursor}, ensure_ascii=False)
 
 
@@ -106,5 +104,6 @@ async def audit_log(request: Request) -> HTTPResponse:
 @openapi.secured("bearer")
 @require_ops
 async def indicators(request: Request) -> HTTPResponse:
-    return json({"indicators": [i.as_dict() for i in await kpis.current()]},
+    indicators = await kpis.current(services(request).catalog)
+    return json({"indicators": [i.as_dict() for i in indicators]},
                 ensure_ascii=False)

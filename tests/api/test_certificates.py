@@ -104,7 +104,7 @@ async def test_once_the_breaker_is_open_answers_come_without_asking_the_gateway(
     await zhang.gateway.put("/_admin/faults", json={"down": True})
     for _ in range(3):
         await zhang.client.get("/api/v1/me/certificates", headers=bearer(zhang.tokens))
-    assert zhang.app.ctx.gateway.breaker.state == "open"
+    assert zhang.app.ctx.container.gateway.breaker.state == "open"
     await zhang.gateway.put("/_admin/faults", json={"down": False, "latency_ms": 5000})
     import time
 

@@ -40,7 +40,7 @@ async def test_the_same_person_logging_in_twice_is_the_same_user(stack):
 
 
 async def test_an_ops_officer_gets_the_ops_role(stack):
-    await stack.app.ctx.users.ensure(WANG[0], WANG[1], ["citizen", "ops"])
+    await stack.app.ctx.container.users.ensure(WANG[0], WANG[1], ["citizen", "ops"])
     tokens = await login(stack, WANG)
     assert set(tokens["user"]["roles"]) == {"citizen", "ops"}
 

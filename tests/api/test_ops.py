@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 
-from services import catalog
 from tests.auth_helpers import LI, bearer, catalog_ready, login, ops_login
 
 
@@ -111,15 +110,15 @@ async def test_two_ops_switching_the_same_version_at_once_give_one_200_and_one_4
     answers = await asyncio.gather(switch(ops, "GJJ002", "zero_trip"),
                                    switch(ops, "GJJ002", "in_person"))
     assert sorted(a.status_code for a in answers) == [200, 412]
-    item = await catalog.get_item("GJJ002")
+    item = await ops.app.ctx.container.catalog.get_item("GJJ002")
     assert item.version == 2
 
 
 async def test_a_sync_after_a_switch_keeps_the_switch(ops):
     assert (await switch(ops, "SB003", "zero_trip")).status_code == 200
-    counts = await catalog.sync(ops.app.ctx.gateway)
+    counts = await ops.app.ctx.container.catalog.sync()
     assert counts["kept_ops_mode"] == 1
-    item = await catalog.get_item("SB003")
+    item = await ops.app.ctx.container.catalog.get_item("SB003")
     assert item.mode == "zero_trip" and item.version == 2
 
 
@@ -144,12 +143,12 @@ async def test_a_refused_switch_leaves_no_audit_entry_and_no_change(ops):
     page = (await ops.client.get("/api/v1/ops/audit", params={"target": "item:HJ004"},
                                  headers=bearer(ops.ops))).json()
     assert page["items"] == []
-    assert (await catalog.get_item("HJ004")).version == 1
+    assert (await ops.app.ctx.container.catalog.get_item("HJ004")).version == 1
 
 
 async def test_the_audit_log_filters_and_pages(ops):
     for code in ("HJ001", "HJ002", "HJ003"):
-        item = await catalog.get_item(code)
+        item = await ops.app.ctx.container.catalog.get_item(code)
         await switch(ops, code, "in_person", version=str(item.version))
     headers = bearer(ops.ops)
     first = (await ops.client.get("/api/v1/ops/audit", params={

@@ -74,7 +74,7 @@ async def test_a_tampered_presentation_is_invalid(zhang):
 
 async def test_an_expired_presentation_is_invalid(zhang):
     token = (await present(zhang, zhang.card["id"], ttl_seconds=60)).json()["token"]
-    presentations = zhang.app.ctx.presentations
+    presentations = zhang.app.ctx.container.presentations
     claims = jwt.decode(token, options={"verify_signature": False})
     claims.update(iat=int(time.time()) - 700, exp=int(time.time()) - 100)
     stale = jwt.encode(claims, presentations._private, algorithm="ES256",

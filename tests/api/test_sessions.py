@@ -80,7 +80,7 @@ async def test_a_token_of_another_type_signed_with_our_key_is_refused(stack):
     tokens = await login(stack)
     claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
     claims["typ"] = "refresh"
-    signer: AccessTokens = stack.app.ctx.tokens
+    signer: AccessTokens = stack.app.ctx.container.tokens
     forged = jwt.encode(claims, signer.private_key, algorithm="ES256", headers={"kid": signer.kid})
     response = await stack.client.get("/api/v1/me", headers={"authorization": f"Bearer {forged}"})
     assert response.status_code == 401
@@ -115,14 +115,14 @@ async def test_ops_routes_refuse_a_citizen_with_403_and_a_stranger_with_401(stac
     citizen = await login(stack, ZHANG)
     assert (await stack.client.get("/_test/ops", headers=bearer(citizen))).status_code == 403
     assert (await stack.client.get("/_test/ops")).status_code == 401
-    await stack.app.ctx.users.ensure(WANG[0], WANG[1], ["citizen", "ops"])
+    await stack.app.ctx.container.users.ensure(WANG[0], WANG[1], ["citizen", "ops"])
     ops = await login(stack, WANG)
     assert (await stack.client.get("/_test/ops", headers=bearer(ops))).status_code == 200
 
 
 async def test_a_disabled_user_loses_every_session_and_cannot_log_in(stack):
     tokens = await login(stack, LI)
-    await stack.app.ctx.auth.set_disabled(LI[0], True)
+    await stack.app.ctx.container.auth.set_disabled(LI[0], True)
     assert (await me(stack, tokens)).status_code == 401
     assert (await refresh(stack, tokens["refresh_token"])).status_code in (401, 403)
     from tests.auth_helpers import identity_token
@@ -131,7 +131,7 @@ async def test_a_disabled_user_loses_every_session_and_cannot_log_in(stack):
                                     json={"identity_token": await identity_token(stack, LI)})
     assert again.status_code == 403
     assert again.json()["error"]["code"] == "account_disabled"
-    await stack.app.ctx.auth.set_disabled(LI[0], False)
+    await stack.app.ctx.container.auth.set_disabled(LI[0], False)
     assert (await login(stack, LI))["user"]["name"] == "李四"
 
 

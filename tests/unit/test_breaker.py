@@ -1,6 +1,6 @@
 """The circuit breaker: closed → open → half-open → closed, one trial at a time."""
 
-from services.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
+from services.gateway.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 
 
 class Clock:

@@ -8,9 +8,8 @@ import httpx
 import pytest
 
 from core.errors import GatewayBadAnswer, GatewayRejected, GatewayTimeout, GatewayUnavailable
-from services import signing
-from services.breaker import CircuitBreaker
-from services.gateway import GatewayClient
+from services.gateway import GatewayClient, signing
+from services.gateway.breaker import CircuitBreaker
 
 SECRET = "unit-secret-0123456789"
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from auth.idtoken import JwksCache
+from auth.idtoken import idp_key_cache
 from core.errors import IdentityProviderUnavailable
+from tests.fakes import FakeClock
 
 JWK = {"kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256",
        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
@@ -16,45 +19,60 @@ class Idp:
     def __init__(self) -> None:
         self.calls = 0
         self.down = False
+        self.delay = 0.0
 
     async def __call__(self) -> dict:
         self.calls += 1
+        await asyncio.sleep(self.delay)
         if self.down:
             raise ConnectionError("down")
         return {"keys": [JWK, {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}]}
 
 
-class Clock:
-    now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def test_unknown_kids_refetch_at_most_once_per_interval():
-    idp, clock = Idp(), Clock()
-    cache = JwksCache(idp, refetch_interval=5, clock=clock)
+    idp, clock = Idp(), FakeClock()
+    cache = idp_key_cache(idp, refetch_interval=5, clock=clock)
     assert await cache.key("k1") is not None
     for _ in range(10):
         assert await cache.key("forged") is None
     assert idp.calls == 2
-    clock.now += 5
+    clock.advance(5)
     await cache.key("forged")
     assert idp.calls == 3
 
 
 async def test_only_p256_keys_are_admitted():
-    cache = JwksCache(Idp(), clock=Clock())
+    cache = idp_key_cache(Idp(), clock=FakeClock())
     assert await cache.key("hmac") is None
 
 
 async def test_cached_keys_survive_an_outage_and_none_at_all_is_unavailable():
-    idp, clock = Idp(), Clock()
-    cache = JwksCache(idp, ttl=10, clock=clock)
+    idp, clock = Idp(), FakeClock()
+    cache = idp_key_cache(idp, ttl=10, clock=clock)
     await cache.key("k1")
     idp.down = True
-    clock.now += 60
+    clock.advance(60)
     assert await cache.key("k1") is not None
-    empty = JwksCache(idp, clock=Clock())
+    empty = idp_key_cache(idp, clock=FakeClock())
     with pytest.raises(IdentityProviderUnavailable):
         await empty.key("k1")
+
+
+async def test_a_stale_cache_during_an_outage_asks_the_idp_once_per_interval_not_per_login():
+    idp, clock = Idp(), FakeClock()
+    cache = idp_key_cache(idp, ttl=10, refetch_interval=5, clock=clock)
+    await cache.key("k1")
+    idp.down = True
+    clock.advance(60)
+    for _ in range(20):
+        assert await cache.key("k1") is not None
+    assert idp.calls == 2
+
+
+async def test_concurrent_first_logins_share_one_fetch():
+    idp = Idp()
+    idp.delay = 0.05
+    cache = idp_key_cache(idp, clock=FakeClock())
+    keys = await asyncio.gather(*(cache.key("k1") for _ in range(6)))
+    assert all(k is not None for k in keys)
+    assert idp.calls == 1

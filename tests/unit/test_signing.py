@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services import signing
+from services.gateway import signing
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "signing.json").read_text("utf-8"))
 

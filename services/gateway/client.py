@@ -31,8 +31,8 @@ from core.errors import (
     GatewayTimeout,
     GatewayUnavailable,
 )
-from services import signing
-from services.breaker import CircuitBreaker
+from services.gateway import signing
+from services.gateway.breaker import CircuitBreaker
 
 log = logging.getLogger("lingpao.gateway")
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as redis
+
+from core.clock import Clock, monotonic
 
 log = logging.getLogger("lingpao.cache")
 
@@ -27,26 +27,18 @@ CHANNEL = "lp:catalog:changed"
 
 class CatalogVersion:
     def __init__(self, client: redis.Redis, recheck_seconds: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Clock = monotonic) -> None:
         self.redis = client
         self.recheck_seconds = recheck_seconds
         self._clock = clock
         self.value = 0
         self._checked_at = float("-inf")
-        self._listener: asyncio.Task | None = None
         self._entries: dict[Any, tuple[int, Any]] = {}
 
-    async def start(self) -> None:
-        # Redis may be down at start: serve with version 0 and let the listener catch up.
+    async def prime(self) -> None:
+        """Reads the current version once; Redis may be down at start, then serve version 0."""
         with contextlib.suppress(Exception):
             await self._reread()
-        self._listener = asyncio.get_running_loop().create_task(self._listen())
-
-    async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._listener
 
     async def _reread(self) -> None:
         raw = await self.redis.get(VERSION_KEY)
@@ -85,17 +77,22 @@ class CatalogVersion:
             self._entries.clear()
         self._entries[key] = (self.value, value)
 
-    async def _listen(self) -> None:
+    async def listen(self) -> None:
+        """Follows the change feed until cancelled; the server runs it as a named task."""
         while True:
             try:
                 pubsub = self.redis.pubsub()
-                await pubsub.subscribe(CHANNEL)
-                await self._reread()  # anything published while we were not listening
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        self._observe(int(message["data"]))
+                try:
+                    await pubsub.subscribe(CHANNEL)
+                    await self._reread()  # anything published while we were not listening
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self._observe(int(message["data"]))
+                finally:
+                    with contextlib.suppress(Exception):
+                        await pubsub.aclose()
             except asyncio.CancelledError:
-                raise
+                return  # the server is stopping: ending quietly is the expected outcome
             except Exception as exc:  # noqa: BLE001 - reconnect after a pause
                 log.warning("catalog change feed lost (%s); reconnecting", type(exc).__name__)
                 await asyncio.sleep(1.0)

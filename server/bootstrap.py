@@ -1,0 +1,129 @@
+"""The composition root: how Lingpao is assembled. A newcomer reads this file first.
+
+Everything is built once, from one `Settings`, into one frozen `Container`:
+
+    Settings
+      ├─ database (tortoise) ─────────────── TortoiseItemRecords, TortoisePresentationRecords,
+      │                                      the user and session records of auth/
+      ├─ redis (or the in-process stand-in) ─ AuthStore, RateLimiter, CatalogVersion
+      ├─ GatewayClient (the one httpx user) ─ IdP key cache ─▶ IdentityTokenVerifier
+      │                                      issuer key cache ─▶ IssuerSeals ─▶ Certificates
+      │                                      Catalog (sync, switch, snapshot)
+      ├─ AccessTokens ─▶ Sessions ─▶ AuthService (with UserDirectory, audit, rate limits)
+      └─ UserDirectory ─▶ Holders ─▶ Presentations (signed with the token key)
+
+`services.audit.record` is the one audit writer, handed to every service the same way.
+
+It is used three ways, always through `open_container`/`Container.aclose`: the Sanic app
+(`server/app.py`) builds one per worker in `before_server_start` and closes it in
+`after_server_stop`; each CLI command (`server/admin.py`) builds one for its run; the outbox
+worker builds its own. Nothing here starts background work: the app schedules the catalog
+listener and bootstrap itself, as named Sanic tasks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+
+import redis.asyncio as redis
+
+from auth.crypto import PiiCipher
+from auth.idtoken import IdentityTokenVerifier, idp_key_cache
+from auth.service import AuthService
+from auth.sessions import Sessions
+from auth.store import AuthStore
+from auth.tokens import AccessTokens
+from auth.users import UserDirectory
+from server.ratelimit import RateLimiter
+from server.settings import Settings
+from services import audit, db, kv
+from services.catalog import Catalog, CatalogVersion, TortoiseItemRecords
+from services.certificates import Certificates
+from services.gateway import GatewayClient, Transport
+from services.holders import Holders
+from services.issuers import IssuerSeals, issuer_key_cache
+from services.presentations import Presentations, TortoisePresentationRecords
+
+GatewayOutcome = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class Container:
+    """Every long-lived object of one process, built once; `aclose` releases them all."""
+
+    settings: Settings
+    redis: redis.Redis
+    gateway: GatewayClient
+    limiter: RateLimiter
+    tokens: AccessTokens
+    users: UserDirectory
+    sessions: Sessions
+    auth: AuthService
+    catalog: Catalog
+    certificates: Certificates
+    holders: Holders
+    presentations: Presentations
+    _resources: contextlib.AsyncExitStack
+
+    async def aclose(self) -> None:
+        await self._resources.aclose()
+
+
+async def build(settings: Settings, *, gateway_transport: Transport | None = None,
+                on_gateway_outcome: GatewayOutcome | None = None) -> Container:
+    """Opens the database, Redis and the gateway client, and wires every service to them."""
+    resources = contextlib.AsyncExitStack()
+    try:
+        await db.open_database(settings.database_url)
+        resources.push_async_callback(db.close_database)
+        client = kv.open_redis(settings.redis_url)
+        resources.push_async_callback(client.aclose)
+        gateway = GatewayClient(
+            settings.gateway_url, settings.gateway_app_key, settings.gateway_app_secret,
+            timeout_seconds=settings.gateway_timeout_seconds, transport=gateway_transport,
+            on_outcome=on_gateway_outcome)
+        resources.push_async_callback(gateway.aclose)
+        # The limiter shares the one Redis pool, so closing Redis closes it too.
+        limiter = RateLimiter(client if settings.redis_url else None)
+        return _wire(settings, client, gateway, limiter, resources)
+    except BaseException:
+        await resources.aclose()
+        raise
+
+
+def _wire(settings: Settings, client: redis.Redis, gateway: GatewayClient,
+          limiter: RateLimiter, resources: contextlib.AsyncExitStack) -> Container:
+    store = AuthStore(client)
+    tokens = AccessTokens(settings.token_private_key_pem(), settings.access_token_ttl_seconds)
+    users = UserDirectory(PiiCipher(settings.pii_key_bytes()))
+    sessions = Sessions(tokens, store, timedelta(days=settings.refresh_token_ttl_days))
+    # The IdP's keys come through the one gateway client: auth opens no connection itself.
+    verifier = IdentityTokenVerifier(idp_key_cache(gateway.idp_jwks), settings.idp_issuer,
+                                     settings.gateway_app_key, store)
+    auth = AuthService(
+        verifier, users, sessions, store, audit.record,
+        identity_limiter=partial(limiter.hit, settings.login_rate_limit, "login-person"),
+        family_limiter=partial(limiter.hit, settings.refresh_rate_limit, "refresh-family"),
+    )
+    catalog = Catalog(TortoiseItemRecords(audit.record), gateway, CatalogVersion(client))
+    certificates = Certificates(gateway, IssuerSeals(issuer_key_cache(
+        gateway.certificate_issuers)), audit.record)
+    holders = Holders(users)
+    presentations = Presentations(
+        certificates, holders, TortoisePresentationRecords(), audit.record,
+        private_key=tokens.private_key, public_key=tokens.public_key, kid=tokens.kid)
+    return Container(settings, client, gateway, limiter, tokens, users, sessions, auth,
+                     catalog, certificates, holders, presentations, resources)
+
+
+@contextlib.asynccontextmanager
+async def open_container(settings: Settings, **options: object) -> AsyncIterator[Container]:
+    container = await build(settings, **options)  # type: ignore[arg-type]
+    try:
+        yield container
+    finally:
+        await container.aclose()

@@ -1,0 +1,38 @@
+"""The app's typed context: what `request.app.ctx` holds, and nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from sanic import Sanic
+from sanic.config import Config
+from sanic.request import Request
+
+from server.bootstrap import Container
+from server.observability import Metrics
+from server.settings import Settings
+
+CATALOG_LISTENER = "lingpao.catalog-listener"
+CATALOG_BOOTSTRAP = "lingpao.catalog-bootstrap"
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    metrics: Metrics
+    # Built per worker in before_server_start: resources must open inside its event loop.
+    container: Container | None = None
+    # Set when the server is stopping, so background work ends between steps.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+App = Sanic[Config, AppContext]
+
+
+def services(request: Request) -> Container:
+    """The container of the worker serving this request."""
+    container = request.app.ctx.container
+    if container is None:  # pragma: no cover - listeners run before any request
+        raise RuntimeError("the app is not started")
+    return container

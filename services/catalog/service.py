@@ -1,0 +1,105 @@
+"""The catalog service: what the public reads, what ops switch, and the sync from the gateway.
+
+A change to the catalog (a mode switch, a sync) bumps the shared catalog version here, so
+every worker and instance drops its cached answers; no caller has to remember to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from core.clock import Clock, utc, wall
+from core.errors import InvalidRequest, ItemNotFound, VersionMismatch
+from services.catalog.records import ItemRecords, ModeChange
+from services.catalog.rules import ItemView, check_mode
+from services.catalog.version import CatalogVersion
+from services.gateway import Gateway
+
+log = logging.getLogger("lingpao.catalog")
+
+
+class Catalog:
+    def __init__(self, records: ItemRecords, gateway: Gateway, version: CatalogVersion,
+                 clock: Clock = wall) -> None:
+        self.records = records
+        self.gateway = gateway
+        self.version = version
+        self._clock = clock
+
+    async def snapshot(self) -> list[ItemView]:
+        """Every item as this process serves it: read once per catalog version."""
+        await self.version.current()  # also moves to the newest version heard of
+        items = self.version.get("snapshot")
+        if items is None:
+            items = await self.records.all_items()
+            self.version.put("snapshot", items)
+        return items
+
+    async def all_items(self) -> list[ItemView]:
+        """Every item as the database has it now (ops views, KPIs)."""
+        return await self.records.all_items()
+
+    async def get_item(self, code: str) -> ItemView:
+        item = await self.records.get(code)
+        if item is None:
+            raise ItemNotFound()
+        return item
+
+    async def issued_certificate_types(self) -> set[str]:
+        return await self.records.issued_certificate_types()
+
+    async def switch_mode(self, code: str, mode: str, reason: str, expected_version: int, *,
+                          actor: str, actor_user_id: str | None, request_id: str) -> ItemView:
+        """The rule check, the row update with its audit entry, then the broadcast."""
+        reason = reason.strip()
+        if not reason:
+            raise InvalidRequest("须说明切换原因 A reason is required",
+                                 fields=[{"field": "reason", "problem": "required"}])
+        item = await self.get_item(code)
+        check_mode(item, mode)
+        change = ModeChange(code, mode, expected_version, reason, actor, actor_user_id,
+                            request_id, utc(self._clock))
+        if not await self.records.switch_mode(change, item):
+            raise VersionMismatch(current_version=item.version)
+        await self.version.bump()
+        return await self.get_item(code)
+
+    async def sync(self) -> dict[str, int]:
+        """Upserts the gateway's catalog; a mode that ops set is never overwritten."""
+        counts = await self._pull()
+        await self.version.bump()
+        return counts
+
+    async def _pull(self) -> dict[str, int]:
+        items = await self.gateway.catalog_items()
+        types = await self.gateway.certificate_types()
+        return await self.records.replace_from_gateway(items, types, utc(self._clock))
+
+    async def fill_when_empty(self, stopping: asyncio.Event, pause: float = 2.0,
+                              max_pause: float = 60.0) -> None:
+        """Fills an empty catalog from the gateway, retrying until the gateway answers.
+
+        Runs beside the server rather than before it, so a gateway that starts after us (as
+        under `make run`) delays the catalog, not the API. It is stopped between attempts,
+        never cancelled inside one: a sync cut off mid-transaction would hold the database.
+        """
+        synced = False
+        while not stopping.is_set():
+            try:
+                if not synced:
+                    if not await self.records.is_empty():
+                        return
+                    counts = await self._pull()
+                    synced = True
+                    log.info("catalog synced from the gateway: %s", counts)
+                # Until the version moves, other processes serve their empty catalog.
+                await self.version.bump()
+                return
+            except Exception as exc:  # noqa: BLE001 - gateway, database or Redis: try later
+                log.warning("catalog bootstrap failed (%s); retrying in %.0f s",
+                            getattr(exc, "code", type(exc).__name__), pause)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), pause)
+            pause = min(max_pause, pause * 2)

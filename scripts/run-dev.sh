@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the development processes and stops all of them on Ctrl-C or SIGTERM.
 set -u
+cd "$(dirname "$0")/.." || exit 2
 PY="${1:-.venv/bin/python}"
 pids=()
 stop() {

@@ -1,120 +1,95 @@
-"""One settings object, read from the environment.
+"""One settings object, read once from the environment.
 
-Secrets never live in code: in development a missing key is generated once into
-``var/keys/`` (git-ignored); in production a missing secret, or one that is still the
-development one, stops the server before it binds a port.
+Each setting is declared once, on its field: its environment variable, what it means, and
+whether it is a secret. The README's table is generated from these declarations (and a test
+keeps the two equal). Development keys are made in `server.devkeys`; paths under `var/`
+are resolved against the project root, not the working directory.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
-import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from limits import parse_many
 
 from core.errors import ConfigError
 
-DEV_DIR = Path("var")
+ROOT = Path(__file__).resolve().parents[1]
+DEV_DIR = ROOT / "var"
 DEV_KEYS_DIR = DEV_DIR / "keys"
-DEFAULT_DATABASE_URL = f"sqlite://{DEV_DIR}/lingpao.sqlite3"
 MOCK_IDP_ISSUER = "https://idp.mock-gateway.zj.example"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def setting(default: Any, doc: str, *, env: str = "", secret: bool = False,
+            shown: str | None = None) -> Any:
+    """A field read from `env` (default: the field's name in capitals); `shown` is how the
+    README presents the default when the value itself would mislead (a path, a secret)."""
+    return field(default=default, metadata={"env": env, "doc": doc, "secret": secret,
+                                            "shown": shown})
 
 
 @dataclass(frozen=True)
-class Setting:
-    env: str
-    doc: str
-    default: str | None = None
-    secret: bool = False
-
-
-# The README's settings table mirrors this list; a unit test keeps the two in step.
-SETTINGS: tuple[Setting, ...] = (
-    Setting("LINGPAO_ENV", "`development` (generates missing keys) or `production` (refuses them)",
-            "development"),
-    Setting("HOST", "address the API binds", "127.0.0.1"),
-    Setting("PORT", "port the API binds", "8000"),
-    Setting("WORKERS", "Sanic worker processes; more than 1 needs `REDIS_URL`", "1"),
-    Setting("DATABASE_URL", "tortoise URL: `postgres://…` or `sqlite://…`", DEFAULT_DATABASE_URL),
-    Setting("REDIS_URL", "`redis://…`; unset means the in-process stand-in (one worker only)"),
-    Setting("GATEWAY_URL", "base URL of the provincial gateway", "http://127.0.0.1:8100"),
-    Setting("GATEWAY_APP_KEY", "our app key at the gateway (also the IdP audience)", "lingpao-dev"),
-    Setting("GATEWAY_APP_SECRET", "HMAC secret shared with the gateway", secret=True),
-    Setting("GATEWAY_TIMEOUT_SECONDS", "read timeout for one gateway call", "5"),
-    Setting("IDP_ISSUER", "the `iss` identity tokens must carry",
-            "https://idp.mock-gateway.zj.example"),
-    Setting("ACCESS_TOKEN_TTL_SECONDS", "lifetime of our access tokens", "900"),
-    Setting("REFRESH_TOKEN_TTL_DAYS", "absolute lifetime of a refresh family", "30"),
-    Setting("LOGIN_RATE_LIMIT", "logins per client address and per person (`limits` syntax)",
-            "20/minute"),
-    Setting("REFRESH_RATE_LIMIT", "refreshes per client address and per family", "30/minute"),
-    Setting("VERIFY_RATE_LIMIT", "presentation checks per client address", "60/minute"),
-    Setting("TOKEN_KEY_PATH", "PEM file of our EC P-256 token-signing key",
-            "var/keys/token_signing.pem (development)", secret=True),
-    Setting("PII_KEY", "base64 of 32 bytes: encrypts ID numbers at rest and keys their hash",
-            secret=True),
-    Setting("LOG_LEVEL", "`DEBUG`, `INFO`, `WARNING`, `ERROR`", "INFO"),
-    Setting("MAX_BODY_BYTES", "largest JSON request body", str(1024 * 1024)),
-    Setting("KEYS_DIR", "where development keys are generated", str(DEV_KEYS_DIR)),
-    Setting("TRUSTED_PROXIES", "number of proxies whose X-Forwarded-For is believed", "0"),
-)
-
-
-ENV_NAMES = {"env": "LINGPAO_ENV"}
-
-
-@dataclass
 class Settings:
-    env: str = "development"
-    host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 1
-    database_url: str = DEFAULT_DATABASE_URL
-    redis_url: str | None = None
-    gateway_url: str = "http://127.0.0.1:8100"
-    gateway_app_key: str = "lingpao-dev"
-    gateway_app_secret: str = ""
-    gateway_timeout_seconds: float = 5.0
-    idp_issuer: str = "https://idp.mock-gateway.zj.example"
-    access_token_ttl_seconds: int = 900
-    refresh_token_ttl_days: int = 30
-    login_rate_limit: str = "20/minute"
-    refresh_rate_limit: str = "30/minute"
-    verify_rate_limit: str = "60/minute"
-    token_key_path: str = ""  # empty: token_signing.pem in keys_dir (development only)
-    pii_key: str = ""
-    log_level: str = "INFO"
-    max_body_bytes: int = 1024 * 1024
-    trusted_proxies: int = 0
-    keys_dir: str = str(DEV_KEYS_DIR)
+    env: str = setting("development", "`development` (generates missing keys) or `production` "
+                       "(refuses them)", env="LINGPAO_ENV")
+    host: str = setting("127.0.0.1", "address the API binds")
+    port: int = setting(8000, "port the API binds")
+    workers: int = setting(1, "Sanic worker processes; more than 1 needs `REDIS_URL`")
+    database_url: str = setting(f"sqlite://{DEV_DIR / 'lingpao.sqlite3'}",
+                                "tortoise URL: `postgres://…` or `sqlite://…`",
+                                shown="`sqlite://` file `var/lingpao.sqlite3`")
+    redis_url: str | None = setting(None, "`redis://…`; unset means the in-process stand-in "
+                                    "(one worker only)")
+    gateway_url: str = setting("http://127.0.0.1:8100", "base URL of the provincial gateway")
+    gateway_app_key: str = setting("lingpao-dev",
+                                   "our app key at the gateway (also the IdP audience)")
+    gateway_app_secret: str = setting("", "HMAC secret shared with the gateway", secret=True,
+                                      shown="generated in development")
+    gateway_timeout_seconds: float = setting(5.0, "read timeout for one gateway call")
+    idp_issuer: str = setting(MOCK_IDP_ISSUER, "the `iss` identity tokens must carry")
+    access_token_ttl_seconds: int = setting(900, "lifetime of our access tokens")
+    refresh_token_ttl_days: int = setting(30, "absolute lifetime of a refresh family")
+    login_rate_limit: str = setting("20/minute", "logins per client address and per person "
+                                    "(`limits` syntax)")
+    refresh_rate_limit: str = setting("30/minute", "refreshes per client address and per family")
+    verify_rate_limit: str = setting("60/minute", "presentation checks per client address")
+    token_key_path: str = setting("", "PEM file of our EC P-256 token-signing key", secret=True,
+                                  shown="`token_signing.pem` in `KEYS_DIR` in development")
+    pii_key: str = setting("", "base64 of 32 bytes: encrypts ID numbers at rest and keys "
+                           "their hash", secret=True, shown="generated in development")
+    log_level: str = setting("INFO", "`DEBUG`, `INFO`, `WARNING`, `ERROR`")
+    max_body_bytes: int = setting(1024 * 1024, "largest JSON request body")
+    trusted_proxies: int = setting(0, "number of proxies whose X-Forwarded-For is believed")
+    keys_dir: str = setting(str(DEV_KEYS_DIR), "where development keys are generated",
+                            shown="`var/keys`")
     # Which secrets were generated here rather than configured: production refuses them.
-    generated: list[str] = field(default_factory=list)
+    generated: tuple[str, ...] = ()
 
     @property
     def production(self) -> bool:
         return self.env == "production"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}
-        for f in fields(cls):
-            if f.name == "generated":
+        for f in _declared():
+            raw = environ.get(env_name(f))
+            if raw is None or raw.strip() == "":
                 continue
-            raw = environ.get(ENV_NAMES.get(f.name, f.name.upper()))
-            if raw is None or raw == "":
-                continue
-            values[f.name] = _coerce(f.name, f.type, raw)
+            values[f.name] = _coerce(f, raw)
         values.update(overrides)
-        settings = cls(**values)
+        settings = cls(**values)  # type: ignore[arg-type]
         if not settings.token_key_path:
-            settings.token_key_path = str(Path(settings.keys_dir) / "token_signing.pem")
+            settings = dataclasses.replace(
+                settings, token_key_path=str(Path(settings.keys_dir) / "token_signing.pem"))
         settings.validate()
         return settings
 
@@ -130,63 +105,14 @@ class Settings:
                 parse_many(getattr(self, name))
             except ValueError as exc:
                 raise ConfigError(f"{name.upper()} {getattr(self, name)!r} is not a rate") from exc
-        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        if self.log_level.upper() not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL {self.log_level!r} is not a log level")
 
     def ensure_secrets(self) -> Settings:
-        """Fill missing development secrets from var/keys; in production refuse to guess."""
-        keys = Path(self.keys_dir)
-        if self.production:
-            self._refuse_development_secrets(keys)
-            return self
-        keys.mkdir(parents=True, exist_ok=True)
-        if not self.gateway_app_secret:
-            self.gateway_app_secret = _read_or_create(
-                keys / "gateway_app_secret", lambda: secrets.token_urlsafe(32).encode()
-            ).decode()
-            self.generated.append("GATEWAY_APP_SECRET")
-        if not self.pii_key:
-            self.pii_key = _read_or_create(
-                keys / "pii.key", lambda: base64.b64encode(secrets.token_bytes(32))
-            ).decode()
-            self.generated.append("PII_KEY")
-        token_path = Path(self.token_key_path)
-        if not token_path.exists():
-            token_path.parent.mkdir(parents=True, exist_ok=True)
-            _read_or_create(token_path, _new_ec_pem)
-            self.generated.append("TOKEN_KEY_PATH")
-        self.pii_key_bytes()  # fail early on a malformed key
-        return self
+        """These settings with development secrets filled in; production refuses to guess."""
+        from server import devkeys
 
-    def _refuse_development_secrets(self, keys: Path) -> None:
-        problems = []
-        if not self.gateway_app_secret:
-            problems.append("GATEWAY_APP_SECRET is not set")
-        elif len(self.gateway_app_secret) < 16:
-            problems.append("GATEWAY_APP_SECRET is shorter than 16 characters")
-        if not self.pii_key:
-            problems.append("PII_KEY is not set")
-        else:
-            try:
-                self.pii_key_bytes()
-            except ConfigError as exc:
-                problems.append(str(exc))
-        token_path = Path(self.token_key_path)
-        if not token_path.is_file():
-            problems.append(f"TOKEN_KEY_PATH {token_path} does not exist")
-        if _is_within(token_path, keys):
-            problems.append("TOKEN_KEY_PATH points into the development key folder var/keys")
-        if self.gateway_app_key == "lingpao-dev":
-            problems.append("GATEWAY_APP_KEY is still the development value 'lingpao-dev'")
-        if self.idp_issuer == MOCK_IDP_ISSUER:
-            problems.append("IDP_ISSUER is still the mock gateway's issuer")
-        for name, value in (("GATEWAY_APP_SECRET", self.gateway_app_secret),
-                            ("PII_KEY", self.pii_key)):
-            dev_file = keys / ("gateway_app_secret" if name == "GATEWAY_APP_SECRET" else "pii.key")
-            if value and dev_file.is_file() and dev_file.read_text().strip() == value:
-                problems.append(f"{name} is the development value generated in var/keys")
-        if problems:
-            raise ConfigError("refusing to start in production: " + "; ".join(problems))
+        return devkeys.ensure_secrets(self)
 
     def check_can_serve(self) -> None:
         if self.workers > 1 and not self.redis_url:
@@ -208,48 +134,40 @@ class Settings:
         return Path(self.token_key_path).read_bytes()
 
 
-def _coerce(name: str, typ: object, raw: str) -> object:
-    kind = typ if isinstance(typ, str) else getattr(typ, "__name__", str(typ))
+def _declared() -> Iterator[dataclasses.Field[Any]]:
+    return (f for f in fields(Settings) if "doc" in f.metadata)
+
+
+def env_name(f: dataclasses.Field[Any]) -> str:
+    return f.metadata["env"] or f.name.upper()
+
+
+def documented() -> list[tuple[str, str, str]]:
+    """(variable, meaning, default as shown) for every setting, in declaration order."""
+    rows = []
+    for f in _declared():
+        shown = f.metadata["shown"]
+        if shown is None:
+            shown = "unset" if f.default is None else f"`{f.default}`"
+        rows.append((env_name(f), f.metadata["doc"], shown))
+    return rows
+
+
+def readme_table() -> str:
+    lines = ["| variable | meaning | default |", "|---|---|---|"]
+    lines += [f"| `{env}` | {doc} | {shown} |" for env, doc, shown in documented()]
+    return "\n".join(lines)
+
+
+def _coerce(f: dataclasses.Field[Any], raw: str) -> object:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
     try:
         if kind == "int":
             return int(raw)
         if kind == "float":
             return float(raw)
     except ValueError as exc:
-        raise ConfigError(f"{name.upper()} must be a number, not {raw!r}") from exc
-    if name == "env":
+        raise ConfigError(f"{env_name(f)} must be a number, not {raw!r}") from exc
+    if f.name == "env":
         return raw.strip().lower()
-    if name == "redis_url" and not raw.strip():
-        return None
     return raw
-
-
-def _read_or_create(path: Path, make) -> bytes:
-    if path.exists():
-        return path.read_bytes().strip()
-    data = make()
-    # O_EXCL: two processes starting at once keep whichever key was written first.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    return data.strip()
-
-
-def _new_ec_pem() -> bytes:
-    key = ec.generate_private_key(ec.SECP256R1())
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
-def _is_within(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        return False
-    return True

@@ -8,7 +8,7 @@ import pytest
 
 from auth.tokens import AccessTokens
 from core.errors import InvalidToken
-from server.settings import _new_ec_pem
+from server.devkeys import new_ec_pem
 
 
 class Clock:
@@ -24,7 +24,7 @@ def issue(t: AccessTokens, user: str = "u1") -> str:
 
 
 def test_a_token_verifies_and_carries_who_and_how():
-    t = AccessTokens(_new_ec_pem())
+    t = AccessTokens(new_ec_pem())
     principal = t.verify(issue(t))
     assert principal.user_id == "u1" and principal.roles == ("citizen",)
     assert principal.assurance == "face" and principal.family_id == "fam-1"
@@ -33,7 +33,7 @@ def test_a_token_verifies_and_carries_who_and_how():
 
 def test_a_cached_token_is_refused_once_it_expires():
     clock = Clock()
-    t = AccessTokens(_new_ec_pem(), ttl_seconds=900, clock=clock)
+    t = AccessTokens(new_ec_pem(), ttl_seconds=900, clock=clock)
     token = issue(t)
     t.verify(token)
     assert token in t._cache
@@ -44,14 +44,14 @@ def test_a_cached_token_is_refused_once_it_expires():
 
 
 def test_the_cache_is_bounded():
-    t = AccessTokens(_new_ec_pem(), cache_size=2)
+    t = AccessTokens(new_ec_pem(), cache_size=2)
     for user in ("a", "b", "c"):
         t.verify(issue(t, user))
     assert len(t._cache) == 2
 
 
 def test_a_token_signed_by_another_key_is_refused():
-    ours, theirs = AccessTokens(_new_ec_pem()), AccessTokens(_new_ec_pem())
+    ours, theirs = AccessTokens(new_ec_pem()), AccessTokens(new_ec_pem())
     with pytest.raises(InvalidToken):
         ours.verify(issue(theirs))
 

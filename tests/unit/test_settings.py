@@ -60,7 +60,7 @@ def test_development_generates_missing_keys_once_and_reuses_them(tmp_path):
 
 def test_production_with_every_secret_configured_is_accepted(tmp_path):
     s = Settings.from_env(prod_env(tmp_path)).ensure_secrets()
-    assert s.production and s.generated == []
+    assert s.production and s.generated == ()
 
 
 @pytest.mark.parametrize(
@@ -133,3 +133,20 @@ def test_serve_with_two_workers_and_the_stand_in_exits_with_a_clear_message(tmp_
                               "TOKEN_KEY_PATH": str(tmp_path / "k" / "t.pem")}, "serve")
     assert done.returncode == 2
     assert "WORKERS=2 needs REDIS_URL" in done.stderr
+
+
+def test_development_paths_are_under_the_project_root_whatever_the_working_directory(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", "from server.settings import Settings; s = Settings.from_env({});"
+         "print(s.database_url); print(s.keys_dir)"],
+        cwd=tmp_path, env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=60)
+    database_url, keys_dir = done.stdout.split()
+    assert database_url == f"sqlite://{ROOT / 'var' / 'lingpao.sqlite3'}"
+    assert keys_dir == str(ROOT / "var" / "keys")
+
+
+def test_settings_cannot_be_changed_after_they_are_read():
+    s = Settings.from_env({})
+    with pytest.raises(AttributeError):
+        s.workers = 4  # type: ignore[misc]

@@ -12,7 +12,7 @@ from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
 
-from mock_gateway import catalog, certificates, population, signing
+from mock_gateway import catalog, certificates, holdings, population, signing
 from mock_gateway.config import MockConfig
 from mock_gateway.faults import Faults
 from mock_gateway.idp import TOKEN_LIFETIME_SECONDS, IdentityProvider
@@ -41,7 +41,7 @@ def create_app(
     app.ctx.config = config
     people = population.generate(config.seed)
     app.ctx.register = population.Register(people)
-    app.ctx.library = certificates.build(people, config.seed)
+    app.ctx.library = holdings.build(people, config.seed)
     app.ctx.items = {item["code"]: item for item in catalog.build()}
     app.ctx.idp = IdentityProvider(config.issuer, config.seed)
     app.ctx.faults = Faults()

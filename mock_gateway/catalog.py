@@ -3,484 +3,59 @@
 The starting modes are a real city's: many items still in person or one-trip although
 nothing blocks zero-trip handling, a few that can never go zero-trip (a paper original is
 required, or the gateway cannot take the item online), so the KPIs start short of target.
+The items themselves are data: data/catalog.json, with certificate materials named after
+data/certificate_types.json.
 """
 
 from __future__ import annotations
 
-HALL = "嘉兴市民中心（南湖区凌公塘路3339号）"
-HOURS = "周一至周五 9:00-12:00, 13:30-17:00；周六上午延时服务"
+from mock_gateway import datafiles
 
-CERT_NAMES = {
-    "111": "居民身份证",
-    "112": "居民户口簿",
-    "113": "结婚证",
-    "114": "不动产权证书",
-    "115": "社会保障卡",
-    "116": "机动车驾驶证",
-    "117": "出生医学证明",
-    "118": "学历证书",
-    "119": "浙江省居住证",
-}
-CERT_CODES = {
-    "111": "id_card",
-    "112": "household_register",
-    "113": "marriage_certificate",
-    "114": "property_certificate",
-    "115": "social_security_card",
-    "116": "driving_licence",
-    "117": "birth_certificate",
-    "118": "diploma",
-    "119": "residence_permit",
-}
-UPLOADS = {
-    "photo": "近期免冠证件照",
-    "application_form": "申请表",
-    "medical_report": "体检证明",
-    "contract": "合同（扫描件）",
-    "invoice": "发票（扫描件）",
-    "bank_card": "银行卡（扫描件）",
-    "employment_proof": "就业证明",
-    "rental_contract": "房屋租赁合同（扫描件）",
-    "hospital_bill": "医疗费用票据",
-    "income_proof": "收入证明",
-}
-PAPERS = {
-    "paper_original_deed": "原始纸质房屋契证",
-    "paper_signed_declaration": "本人当面签署的声明书",
-    "paper_old_id_card": "旧居民身份证原件",
-    "paper_custody_agreement": "监护协议原件",
-    "paper_sale_contract": "经公证的买卖合同原件",
-}
+_DATA = datafiles.catalog()
+HALL: str = _DATA["hall"]
+HOURS: str = _DATA["hours"]
+CERT_NAMES = {t["code"]: t["name"] for t in datafiles.certificate_types()}
+CERT_CODES = {t["code"]: t["material_code"] for t in datafiles.certificate_types()}
+UPLOADS: dict[str, str] = _DATA["uploads"]
+PAPERS: dict[str, str] = _DATA["papers"]
 
 
-def _materials(spec: str) -> list[dict]:
-    """'c:111 u:photo p:paper_signed_declaration' → material dicts."""
-    out = []
-    for token in spec.split():
-        kind, ref = token.split(":")
-        if kind == "c":
-            out.append(
-                {
-                    "code": CERT_CODES[ref],
-                    "name": CERT_NAMES[ref],
-                    "source": "certificate",
-                    "certificate_type": ref,
-                }
-            )
-        elif kind == "u":
-            out.append(
-                {"code": ref, "name": UPLOADS[ref], "source": "upload", "certificate_type": None}
-            )
-        else:
-            out.append(
-                {"code": ref, "name": PAPERS[ref], "source": "paper", "certificate_type": None}
-            )
-    return out
-
-
-# code, name, category, department, flags (l=livelihood s=secret h=handheld o=online),
-# initial mode, materials, window
-_ITEMS = [
-    (
-        "HJ001",
-        "户口迁移（市内）",
-        "户籍",
-        "嘉兴市公安局",
-        "lho",
-        "one_trip",
-        "c:111 c:112 c:114",
-        "A01",
-    ),
-    (
-        "HJ002",
-        "新生儿出生登记",
-        "户籍",
-        "嘉兴市公安局",
-        "lho",
-        "zero_trip",
-        "c:111 c:112 c:117",
-        "A01",
-    ),
-    ("HJ003", "居民身份证换领", "户籍", "嘉兴市公安局", "lho", "one_trip", "c:111 u:photo", "A02"),
-    (
-        "HJ004",
-        "居民身份证挂失补领",
-        "户籍",
-        "嘉兴市公安局",
-        "lo",
-        "in_person",
-        "c:112 u:photo p:paper_signed_declaration",
-        "A02",
-    ),
-    ("HJ005", "户籍证明开具", "户籍", "嘉兴市公安局", "lho", "zero_trip", "c:111 c:112", "A01"),
-    (
-        "HJ006",
-        "居住证办理",
-        "户籍",
-        "嘉兴市公安局",
-        "lho",
-        "in_person",
-        "c:111 u:rental_contract u:photo",
-        "A03",
-    ),
-    (
-        "HY001",
-        "结婚登记",
-        "婚姻登记",
-        "嘉兴市民政局",
-        "lo",
-        "in_person",
-        "c:111 c:112 p:paper_signed_declaration",
-        "B01",
-    ),
-    (
-        "HY002",
-        "离婚登记",
-        "婚姻登记",
-        "嘉兴市民政局",
-        "l",
-        "in_person",
-        "c:111 c:113 p:paper_signed_declaration",
-        "B01",
-    ),
-    ("HY003", "婚姻登记记录证明", "婚姻登记", "嘉兴市民政局", "lho", "one_trip", "c:111", "B02"),
-    (
-        "HY004",
-        "补领结婚证",
-        "婚姻登记",
-        "嘉兴市民政局",
-        "lho",
-        "one_trip",
-        "c:111 c:112 u:photo",
-        "B02",
-    ),
-    (
-        "SB001",
-        "社会保障卡申领",
-        "社保",
-        "嘉兴市人力资源和社会保障局",
-        "lho",
-        "zero_trip",
-        "c:111 u:photo",
-        "C01",
-    ),
-    (
-        "SB002",
-        "社会保障卡挂失",
-        "社保",
-        "嘉兴市人力资源和社会保障局",
-        "lho",
-        "zero_trip",
-        "c:111 c:115",
-        "C01",
-    ),
-    (
-        "SB003",
-        "养老保险参保登记",
-        "社保",
-        "嘉兴市人力资源和社会保障局",
-        "lho",
-        "one_trip",
-        "c:111 u:employment_proof",
-        "C02",
-    ),
-    (
-        "SB004",
-        "养老保险关系转移",
-        "社保",
-        "嘉兴市人力资源和社会保障局",
-        "lo",
-        "one_trip",
-        "c:111 c:115",
-        "C02",
-    ),
-    (
-        "SB005",
-        "失业保险金申领",
-        "社保",
-        "嘉兴市人力资源和社会保障局",
-        "lho",
-        "zero_trip",
-        "c:111 c:115 u:bank_card",
-        "C03",
-    ),
-    (
-        "SB006",
-        "退休待遇申领",
-        "社保",
-        "嘉兴市人力资源和社会保障局",
-        "lo",
-        "in_person",
-        "c:111 c:115 p:paper_signed_declaration",
-        "C03",
-    ),
-    ("YB001", "医保参保登记", "医保", "嘉兴市医疗保障局", "lho", "zero_trip", "c:111", "D01"),
-    (
-        "YB002",
-        "医疗费用零星报销",
-        "医保",
-        "嘉兴市医疗保障局",
-        "lho",
-        "one_trip",
-        "c:111 c:115 u:hospital_bill u:invoice",
-        "D01",
-    ),
-    ("YB003", "异地就医备案", "医保", "嘉兴市医疗保障局", "lho", "zero_trip", "c:111 c:115", "D02"),
-    (
-        "YB004",
-        "门诊特殊病种认定",
-        "医保",
-        "嘉兴市医疗保障局",
-        "lho",
-        "in_person",
-        "c:111 c:115 u:medical_report",
-        "D02",
-    ),
-    (
-        "GJJ001",
-        "住房公积金提取（租房）",
-        "公积金",
-        "嘉兴市住房公积金管理中心",
-        "lho",
-        "zero_trip",
-        "c:111 u:rental_contract",
-        "E01",
-    ),
-    (
-        "GJJ002",
-        "住房公积金提取（购房）",
-        "公积金",
-        "嘉兴市住房公积金管理中心",
-        "lho",
-        "one_trip",
-        "c:111 c:114 u:invoice",
-        "E01",
-    ),
-    (
-        "GJJ003",
-        "住房公积金缴存证明",
-        "公积金",
-        "嘉兴市住房公积金管理中心",
-        "lho",
-        "zero_trip",
-        "c:111",
-        "E02",
-    ),
-    (
-        "GJJ004",
-        "住房公积金贷款申请",
-        "公积金",
-        "嘉兴市住房公积金管理中心",
-        "lo",
-        "in_person",
-        "c:111 c:113 c:114 u:income_proof p:paper_sale_contract",
-        "E02",
-    ),
-    (
-        "BDC001",
-        "不动产登记资料查询",
-        "不动产",
-        "嘉兴市自然资源和规划局",
-        "lho",
-        "zero_trip",
-        "c:111",
-        "F01",
-    ),
-    (
-        "BDC002",
-        "不动产转移登记（二手房）",
-        "不动产",
-        "嘉兴市自然资源和规划局",
-        "o",
-        "one_trip",
-        "c:111 c:114 u:contract",
-        "F01",
-    ),
-    (
-        "BDC003",
-        "不动产抵押登记",
-        "不动产",
-        "嘉兴市自然资源和规划局",
-        "o",
-        "one_trip",
-        "c:111 c:114 u:contract",
-        "F02",
-    ),
-    (
-        "BDC004",
-        "历史遗留房产首次登记",
-        "不动产",
-        "嘉兴市自然资源和规划局",
-        "",
-        "in_person",
-        "c:111 p:paper_original_deed",
-        "F02",
-    ),
-    (
-        "CRJ001",
-        "往来港澳通行证签注",
-        "出入境",
-        "嘉兴市公安局出入境管理局",
-        "lho",
-        "zero_trip",
-        "c:111 u:photo",
-        "G01",
-    ),
-    (
-        "CRJ002",
-        "普通护照首次申领",
-        "出入境",
-        "嘉兴市公安局出入境管理局",
-        "l",
-        "in_person",
-        "c:111 u:photo",
-        "G01",
-    ),
-    (
-        "CRJ003",
-        "往来台湾通行证签注",
-        "出入境",
-        "嘉兴市公安局出入境管理局",
-        "lho",
-        "one_trip",
-        "c:111",
-        "G02",
-    ),
-    (
-        "JT001",
-        "机动车驾驶证期满换证",
-        "交通",
-        "嘉兴市公安局交通警察支队",
-        "lho",
-        "zero_trip",
-        "c:111 c:116 u:medical_report",
-        "H01",
-    ),
-    (
-        "JT002",
-        "机动车驾驶证遗失补证",
-        "交通",
-        "嘉兴市公安局交通警察支队",
-        "lho",
-        "one_trip",
-        "c:111",
-        "H01",
-    ),
-    (
-        "JT003",
-        "机动车检验标志核发",
-        "交通",
-        "嘉兴市公安局交通警察支队",
-        "lho",
-        "in_person",
-        "c:111 c:116",
-        "H02",
-    ),
-    (
-        "JT004",
-        "交通违法处理",
-        "交通",
-        "嘉兴市公安局交通警察支队",
-        "ho",
-        "zero_trip",
-        "c:116",
-        "H02",
-    ),
-    (
-        "JY001",
-        "义务教育入学登记",
-        "教育",
-        "嘉兴市教育局",
-        "lho",
-        "one_trip",
-        "c:111 c:112 c:114",
-        "J01",
-    ),
-    ("JY002", "学历证明开具", "教育", "嘉兴市教育局", "lho", "in_person", "c:111 c:118", "J01"),
-    (
-        "JY003",
-        "教师资格认定",
-        "教育",
-        "嘉兴市教育局",
-        "o",
-        "one_trip",
-        "c:111 c:118 u:medical_report u:photo",
-        "J02",
-    ),
-    ("SY001", "生育登记", "生育", "嘉兴市卫生健康委员会", "lho", "zero_trip", "c:111 c:113", "K01"),
-    (
-        "SY002",
-        "生育津贴申领",
-        "生育",
-        "嘉兴市医疗保障局",
-        "lho",
-        "one_trip",
-        "c:111 c:115 c:117",
-        "K01",
-    ),
-    (
-        "SY003",
-        "出生医学证明补发",
-        "生育",
-        "嘉兴市卫生健康委员会",
-        "l",
-        "in_person",
-        "c:111 p:paper_custody_agreement",
-        "K02",
-    ),
-    (
-        "MZ001",
-        "最低生活保障申请",
-        "民政",
-        "嘉兴市民政局",
-        "lo",
-        "in_person",
-        "c:111 c:112 u:income_proof",
-        "B03",
-    ),
-    (
-        "MZ002",
-        "残疾人两项补贴申请",
-        "民政",
-        "嘉兴市民政局",
-        "lho",
-        "one_trip",
-        "c:111 u:medical_report",
-        "B03",
-    ),
-    ("MZ003", "高龄津贴申领", "民政", "嘉兴市民政局", "lho", "in_person", "c:111 c:115", "B03"),
-    (
-        "MZ004",
-        "退役军人优待证申领",
-        "民政",
-        "嘉兴市退役军人事务局",
-        "lsh",
-        "in_person",
-        "c:111 u:photo",
-        "B04",
-    ),
-    ("GA001", "持枪证核发", "公安", "嘉兴市公安局", "s", "in_person", "c:111 u:photo", "A04"),
-]
+def _material(ref: dict) -> dict:
+    if ref["source"] == "certificate":
+        cert_type = ref["certificate_type"]
+        return {
+            "code": CERT_CODES[cert_type],
+            "name": CERT_NAMES[cert_type],
+            "source": "certificate",
+            "certificate_type": cert_type,
+        }
+    names = UPLOADS if ref["source"] == "upload" else PAPERS
+    return {
+        "code": ref["code"],
+        "name": names[ref["code"]],
+        "source": ref["source"],
+        "certificate_type": None,
+    }
 
 
 def build() -> list[dict]:
     items = []
-    for code, name, category, department, flags, mode, spec, window in _ITEMS:
-        materials = _materials(spec)
+    for entry in _DATA["items"]:
+        materials = [_material(ref) for ref in entry["materials"]]
         items.append(
             {
-                "code": code,
-                "name": name,
-                "category": category,
-                "department": department,
-                "livelihood": "l" in flags,
-                "secret": "s" in flags,
-                "handheld": "h" in flags,
-                "online": "o" in flags,
-                "mode": mode,
+                "code": entry["code"],
+                "name": entry["name"],
+                "category": entry["category"],
+                "department": entry["department"],
+                "livelihood": entry["livelihood"],
+                "secret": entry["secret"],
+                "handheld": entry["handheld"],
+                "online": entry["online"],
+                "mode": entry["mode"],
                 "materials": materials,
                 "guide": {
-                    "address": f"{HALL}{window}号窗口",
+                    "address": f"{HALL}{entry['window']}号窗口",
                     "hours": HOURS,
                     "bring": [m["code"] for m in materials],
                 },

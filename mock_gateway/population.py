@@ -1,7 +1,9 @@
-"""The population register: three fixed demo citizens and a deterministic crowd.
+"""The population register: the demo citizens and a deterministic crowd.
 
 Every ID number carries a valid GB 11643 check digit and a birth date that matches its
-holder; the crowd is drawn from a fixed seed, so two starts give the same register.
+holder; the crowd is drawn from a fixed seed, so two starts give the same register. Who the
+demo citizens are, and the regions, names and streets the crowd is drawn from, are data:
+data/population.json.
 """
 
 from __future__ import annotations
@@ -10,75 +12,19 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from mock_gateway import datafiles
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 
-JIAXING_REGIONS = {
-    "330402": "嘉兴市南湖区",
-    "330411": "嘉兴市秀洲区",
-    "330421": "嘉善县",
-    "330424": "海盐县",
-    "330481": "海宁市",
-    "330482": "平湖市",
-    "330483": "桐乡市",
-}
-SHANGHAI_REGIONS = {
-    "310101": "上海市黄浦区",
-    "310104": "上海市徐汇区",
-    "310115": "上海市浦东新区",
-    "310117": "上海市松江区",
-    "310118": "上海市青浦区",
-}
+_DATA = datafiles.population()
+JIAXING_REGIONS: dict[str, str] = _DATA["regions"]["jiaxing"]
+SHANGHAI_REGIONS: dict[str, str] = _DATA["regions"]["shanghai"]
 REGIONS = {**JIAXING_REGIONS, **SHANGHAI_REGIONS}
-
-SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐"
-    "许韩冯邓曹彭曾肖田董潘袁沈蒋蔡余杜叶程魏苏吕丁任卢姚钟"
-)
-GIVEN_MALE = [
-    "伟",
-    "强",
-    "磊",
-    "军",
-    "勇",
-    "杰",
-    "涛",
-    "斌",
-    "浩",
-    "俊",
-    "建华",
-    "志强",
-    "国庆",
-    "海峰",
-    "文博",
-    "子豪",
-    "宇航",
-    "明辉",
-    "嘉诚",
-    "振宇",
-]
-GIVEN_FEMALE = [
-    "芳",
-    "娜",
-    "敏",
-    "静",
-    "丽",
-    "艳",
-    "婷",
-    "雪",
-    "慧",
-    "颖",
-    "秀英",
-    "玉兰",
-    "晓燕",
-    "丽华",
-    "欣怡",
-    "梓涵",
-    "雨桐",
-    "佳琪",
-    "思琪",
-    "梦瑶",
-]
+SURNAMES = tuple(_DATA["surnames"])
+GIVEN_MALE = tuple(_DATA["given_names"]["male"])
+GIVEN_FEMALE = tuple(_DATA["given_names"]["female"])
+STREETS = tuple(_DATA["streets"])
 
 
 def check_char(first17: str) -> str:
@@ -112,24 +58,20 @@ def _person(id_number: str, name: str, address: str) -> Person:
     return Person(id_number, name, gender, birth, id_number[:6], address)
 
 
-DEMO_CITIZENS = (
-    _person("330402199001011230", "张三", "浙江省嘉兴市南湖区中山东路1号"),
-    _person("330411198506152348", "李四", "浙江省嘉兴市秀洲区洪兴西路88号"),
-    _person("330402197803203454", "王五", "浙江省嘉兴市南湖区广场路6号"),
-)
+def _demo_citizen(index: int, citizen: dict) -> Person:
+    where = f"{datafiles.path_of('population.json')}: demo_citizens[{index}]"
+    id_number = citizen["id_number"]
+    datafiles.check(is_valid_id_number(id_number), where, "ID number fails the GB 11643 check")
+    # Look-ups upper-case what they are given, so a lower-case x would never be found.
+    datafiles.check(id_number == id_number.upper(), where, "write the check character as X")
+    datafiles.check(id_number[:6] in REGIONS, where, "ID number's region is not in regions")
+    try:
+        return _person(id_number, citizen["name"], citizen["address"])
+    except ValueError as exc:
+        raise datafiles.DataError(f"{where}: ID number holds no real birth date") from exc
 
-STREETS = [
-    "中山路",
-    "建国路",
-    "解放路",
-    "人民路",
-    "文昌路",
-    "花园路",
-    "新华路",
-    "环城路",
-    "学院路",
-    "南溪路",
-]
+
+DEMO_CITIZENS = tuple(_demo_citizen(i, c) for i, c in enumerate(_DATA["demo_citizens"]))
 
 
 def generate(seed: int = 20190705, count: int = 220) -> list[Person]:

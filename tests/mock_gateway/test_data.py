@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from mock_gateway import catalog, certificates, population
+from mock_gateway import catalog, certificates, holdings, population
 from mock_gateway.app import create_app
 from tests.mock_gateway.conftest import mock_config
 
@@ -59,14 +59,14 @@ def test_the_starting_catalog_leaves_the_city_short_of_its_targets():
 
 
 def test_certificates_cover_eight_types_and_every_status():
-    lib = certificates.build(population.generate(), 7)
+    lib = holdings.build(population.generate(), 7)
     types = {d["type_code"] for d in lib.by_id.values()}
     assert len(types) >= 8
     assert {d["status"] for d in lib.by_id.values()} == {"valid", "expired", "revoked"}
 
 
 def test_zhang_san_holds_the_broad_set_and_li_si_only_two():
-    lib = certificates.build(population.generate(), 7)
+    lib = holdings.build(population.generate(), 7)
     zhang = {d["type_name"] for d in lib.list_for("330402199001011230") if d["status"] == "valid"}
     assert {
         "居民身份证",
@@ -81,7 +81,7 @@ def test_zhang_san_holds_the_broad_set_and_li_si_only_two():
 
 
 def test_identifiers_have_the_gb_t_36904_shape_and_check_character():
-    lib = certificates.build(population.generate(), 7)
+    lib = holdings.build(population.generate(), 7)
     for cert_id in list(lib.by_id)[:50]:
         parts = cert_id.split(".")
         assert parts[:5] == ["1", "2", "156", "3005", "2"]
@@ -99,6 +99,6 @@ def test_two_starts_give_identical_catalogs_certificates_and_keys():
 
 
 def test_the_demo_data_includes_expired_and_revoked_certificates_for_zhang_san():
-    lib = certificates.build(population.generate(), 7)
+    lib = holdings.build(population.generate(), 7)
     statuses = Counter(d["status"] for d in lib.list_for("330402199001011230"))
     assert statuses["expired"] >= 1 and statuses["revoked"] >= 1

@@ -7,7 +7,7 @@ service the same way, and unit tests hand in a recording fake.
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class AuditWriter(Protocol):
@@ -15,4 +15,4 @@ class AuditWriter(Protocol):
                  reason: str = "", actor_user_id: str | None = None,
                  subject_user_id: str | None = None, request_id: str = "", purpose: str = "",
                  before: object = None, after: object = None,
-                 connection: object = None) -> Awaitable[object]: ...
+                 connection: Any = None) -> Awaitable[object]: ...

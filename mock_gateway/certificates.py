@@ -129,8 +129,9 @@ class Library:
         self._serial += 1
         if valid_until is None and cert_type.years_valid:
             valid_until = add_years(issued_on, cert_type.years_valid)
-        document = {
-            "id": identifier(cert_type.code, cert_type.issuer.code, self._serial),
+        cert_id = identifier(cert_type.code, cert_type.issuer.code, self._serial)
+        document: dict = {
+            "id": cert_id,
             "type_code": cert_type.code,
             "type_name": cert_type.name,
             "holder_name": holder.name,
@@ -145,8 +146,8 @@ class Library:
             "fields": fields,
         }
         self.sign(document)
-        self.by_id[document["id"]] = document
-        self.by_holder.setdefault(holder.id_number, []).append(document["id"])
+        self.by_id[cert_id] = document
+        self.by_holder.setdefault(holder.id_number, []).append(cert_id)
         return document
 
     def sign(self, document: dict) -> None:

@@ -24,7 +24,7 @@ class Faults:
             value = body["error_rate"]
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
                 return "error_rate must be a number from 0 to 1"
-            changes["error_rate"] = float(value)
+            changes["error_rate"] = float(value)  # type: ignore[assignment]
         if "down" in body:
             if not isinstance(body["down"], bool):
                 return "down must be true or false"

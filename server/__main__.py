@@ -131,13 +131,13 @@ def cmd_items(args: argparse.Namespace) -> int:
                 print(f"{item['code']:8} {item['mode']:10} v{item['version']:<3} "
                       f"{item['category']:6} {item['name']}  [blockers: {blockers}]")
         else:
-            item = asyncio.run(admin.set_mode(settings, args.code, args.mode, args.reason))
-            print(f"{item['code']} is now {item['mode']} (version {item['version']})")
+            changed = asyncio.run(admin.set_mode(settings, args.code, args.mode, args.reason))
+            print(f"{changed['code']} is now {changed['mode']} (version {changed['version']})")
     except LingpaoError as exc:
-        extra = exc.details.get("blockers")
+        blocked: object = exc.details.get("blockers")
         print(f"lingpao: {exc.code}: {exc.message}", file=sys.stderr)
-        for blocker in extra or []:
-            print(f"  blocked by {blocker['reason']}: {blocker['name']}", file=sys.stderr)
+        for blocker in blocked if isinstance(blocked, list) else []:
+            print(f"  blocked by {blocker.get('reason')}: {blocker.get('name')}", file=sys.stderr)
         return 1
     return 0
 

@@ -68,7 +68,7 @@ def _configure(app: App, settings: Settings) -> None:
 def _install_body_limit(app: App, max_bytes: int) -> None:
     # Sanic enforces REQUEST_MAX_SIZE on its own server; under ASGI it does not, so the
     # declared length is checked here too and both paths answer the same 413.
-    @app.on_request(priority=900)
+    @app.middleware("request", priority=900)
     async def limit(request: Request) -> None:
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > max_bytes:

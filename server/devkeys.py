@@ -28,15 +28,15 @@ def ensure_secrets(settings: Settings) -> Settings:
         refuse_development_secrets(settings, keys)
         return settings
     keys.mkdir(parents=True, exist_ok=True)
-    changes: dict[str, str] = {}
+    secret, pii_key = settings.gateway_app_secret, settings.pii_key
     generated = list(settings.generated)
     if not settings.gateway_app_secret:
-        changes["gateway_app_secret"] = _read_or_create(
+        secret = _read_or_create(
             keys / SECRET_FILES["GATEWAY_APP_SECRET"],
             lambda: secrets.token_urlsafe(32).encode()).decode()
         generated.append("GATEWAY_APP_SECRET")
     if not settings.pii_key:
-        changes["pii_key"] = _read_or_create(
+        pii_key = _read_or_create(
             keys / SECRET_FILES["PII_KEY"],
             lambda: base64.b64encode(secrets.token_bytes(32))).decode()
         generated.append("PII_KEY")
@@ -45,7 +45,8 @@ def ensure_secrets(settings: Settings) -> Settings:
         token_path.parent.mkdir(parents=True, exist_ok=True)
         _read_or_create(token_path, new_ec_pem)
         generated.append("TOKEN_KEY_PATH")
-    filled = dataclasses.replace(settings, generated=tuple(generated), **changes)
+    filled = dataclasses.replace(settings, generated=tuple(generated),
+                                 gateway_app_secret=secret, pii_key=pii_key)
     filled.pii_key_bytes()  # fail early on a malformed key
     return filled
 

@@ -10,6 +10,7 @@ carries the exception's text or a traceback. The exception tree itself is drawn 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from sanic import Sanic
 from sanic import exceptions as sanic_exc
@@ -53,13 +54,13 @@ def envelope(
     message: str,
     headers: dict[str, str] | None = None,
     *,
-    top: dict[str, object] | None = None,
-    **extra: object,
+    extra: Mapping[str, object] | None = None,
+    top: Mapping[str, object] | None = None,
 ) -> HTTPResponse:
     """The contract's error body; `extra` goes inside `error`, `top` beside it."""
     rid = request_id_of(request)
     body = {**(top or {}),
-            "error": {"code": code, "message": message, "request_id": rid, **extra}}
+            "error": {"code": code, "message": message, "request_id": rid, **(extra or {})}}
     all_headers = {"X-Request-ID": rid, **(headers or {})}
     return json(body, status=status, headers=all_headers, ensure_ascii=False)
 
@@ -74,7 +75,7 @@ def error_response(request: Request, exc: e.LingpaoError) -> HTTPResponse:
     if exc.reason:
         log.info("refused: %s (%s)", exc.code, exc.reason,
                  extra={"request_id": request_id_of(request)})
-    return envelope(request, status, exc.code, exc.message, headers, **exc.details)
+    return envelope(request, status, exc.code, exc.message, headers, extra=exc.details)
 
 
 def register_errors(app: Sanic) -> None:

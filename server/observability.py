@@ -12,7 +12,7 @@ import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sanic import Sanic
 from sanic.request import Request
-from sanic.response import HTTPResponse
+from sanic.response import BaseHTTPResponse
 
 access_log = logging.getLogger("lingpao.access")
 
@@ -108,16 +108,16 @@ class Metrics:
 def install_observability(app: Sanic) -> None:
     metrics: Metrics = app.ctx.metrics
     # Label lookups cost more than the increments: keep the children per label set.
-    counters: dict[tuple[str, str, int], object] = {}
-    histograms: dict[tuple[str, str], object] = {}
+    counters: dict[tuple[str, str, int], Counter] = {}
+    histograms: dict[tuple[str, str], Histogram] = {}
 
-    @app.on_request(priority=1000)
+    @app.middleware("request", priority=1000)
     async def start(request: Request) -> None:
         request.ctx.started = time.perf_counter()
         request_id_of(request)  # handlers read request.ctx.request_id
 
-    @app.on_response(priority=1000)
-    async def finish(request: Request, response: HTTPResponse) -> None:
+    @app.middleware("response", priority=1000)
+    async def finish(request: Request, response: BaseHTTPResponse) -> None:
         rid = request_id_of(request)
         response.headers["X-Request-ID"] = rid
         started = getattr(request.ctx, "started", None)

@@ -26,7 +26,9 @@ class RateLimiter:
             # there is one set of connections to Redis and one place that closes them.
             storage = RedisStorage("async+redis://", implementation="redispy",
                                    wrap_exceptions=True, key_prefix="lp:rl",
-                                   connection_pool=client.connection_pool)
+                                   # limits types its options as scalars; redis-py
+                                   # takes the pool through them all the same.
+                                   connection_pool=client.connection_pool)  # type: ignore[arg-type]
         else:
             storage = MemoryStorage()  # the stand-in: one process only, like the stand-in Redis
         self.storage = storage

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
 from services import listing
@@ -15,7 +16,8 @@ from services.times import rfc3339
 async def record(*, actor: str, action: str, target: str, outcome: str = "ok", reason: str = "",
                  actor_user_id: str | None = None, subject_user_id: str | None = None,
                 request_id: str = "", purpose: str = "",
-                 before: object = None, after: object = None, connection=None) -> AuditEntry:
+                 before: object = None, after: object = None,
+                 connection: BaseDBAsyncClient | None = None) -> AuditEntry:
     return await AuditEntry.create(
         actor=actor[:64], action=action, target=target[:128], outcome=outcome,
         reason=reason[:500], actor_user_id=actor_user_id, subject_user_id=subject_user_id,

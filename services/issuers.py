@@ -36,7 +36,7 @@ def _b64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _load_jwk(jwk: dict):
+def _load_jwk(jwk: dict) -> Ed25519PublicKey | ec.EllipticCurvePublicKey:
     if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
         return Ed25519PublicKey.from_public_bytes(_b64url(jwk["x"]))
     if jwk.get("kty") == "EC" and jwk.get("crv") == "P-256":
@@ -47,7 +47,8 @@ def _load_jwk(jwk: dict):
     raise ValueError("unsupported issuer key type")
 
 
-def _verify(key, signature: bytes, message: bytes) -> bool:
+def _verify(key: Ed25519PublicKey | ec.EllipticCurvePublicKey, signature: bytes,
+            message: bytes) -> bool:
     try:
         if isinstance(key, Ed25519PublicKey):
             key.verify(signature, message)

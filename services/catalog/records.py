@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from core.audit import AuditWriter
@@ -82,7 +83,7 @@ class TortoiseItemRecords:
         return not await Item.exists()
 
     async def issued_certificate_types(self) -> set[str]:
-        return set(await CertificateType.all().values_list("code", flat=True))
+        return {str(c) for c in await CertificateType.all().values_list("code", flat=True)}
 
     async def switch_mode(self, change: ModeChange, before: ItemView) -> bool:
         after_version = change.expected_version + 1
@@ -109,7 +110,8 @@ class TortoiseItemRecords:
         """Upserts the gateway's catalog in one transaction; a mode ops set is kept."""
         counts = {"created": 0, "updated": 0, "kept_ops_mode": 0}
         async with in_transaction() as conn:
-            known = set(await CertificateType.all().using_db(conn).values_list("code", flat=True))
+            known = {str(c) for c in await CertificateType.all().using_db(conn).values_list(
+                "code", flat=True)}
             await CertificateType.bulk_create(
                 [CertificateType(code=str(t["code"]), name=str(t.get("name", "")),
                                  issuer_name=str(t.get("issuer_name", "")))
@@ -129,7 +131,7 @@ class TortoiseItemRecords:
         return counts
 
 
-async def _upsert(data: dict, item: Item | None, now: datetime, conn: object
+async def _upsert(data: dict, item: Item | None, now: datetime, conn: BaseDBAsyncClient
                   ) -> tuple[Item, str]:
     guide = data.get("guide") or {}
     fields = {

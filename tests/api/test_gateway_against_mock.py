@@ -24,7 +24,8 @@ class Replaying(httpx.AsyncBaseTransport):
     """Sends the first request's signature headers again on the second: a replay."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner, self.first = inner, None
+        self.inner = inner
+        self.first: dict[str, str] | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         names = ("x-app-key", "x-timestamp", "x-nonce", "x-signature")

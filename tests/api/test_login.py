@@ -56,7 +56,7 @@ async def test_a_tampered_payload_is_refused(stack):
 
 async def test_alg_none_is_refused(stack):
     claims = jwt.decode(await identity_token(stack), options={"verify_signature": False})
-    unsigned = jwt.encode(claims, None, algorithm="none")
+    unsigned = jwt.encode(claims, None, algorithm="none")  # type: ignore[arg-type]
     assert_refused(await post_login(stack, unsigned))
 
 

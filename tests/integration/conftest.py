@@ -15,8 +15,8 @@ import asyncpg
 import pytest
 import redis.asyncio as redis
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 
 SKIP_REASON = "integration tests need TEST_DATABASE_URL and TEST_REDIS_URL (real PostgreSQL, Redis)"
 

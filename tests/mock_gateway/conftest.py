@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import orjson
 import pytest
@@ -15,7 +17,7 @@ SECRET = "mock-test-secret-0123456789"
 
 
 def mock_config(**overrides) -> MockConfig:
-    values = dict(app_key=APP_KEY, app_secret=SECRET, intake_delay_seconds=0.0)
+    values: dict[str, Any] = dict(app_key=APP_KEY, app_secret=SECRET, intake_delay_seconds=0.0)
     values.update(overrides)
     return MockConfig(**values)
 

@@ -13,6 +13,7 @@ from sanic import Sanic
 
 from auth.crypto import PiiCipher
 from auth.idtoken import IdentityTokenVerifier, JwksCache
+from auth.orm import TortoiseSessionRecords, TortoiseUserRecords
 from auth.service import AuthService
 from auth.sessions import Sessions
 from auth.store import AuthStore
@@ -56,8 +57,10 @@ def auth_parts(settings: Settings, redis) -> AuthParts:
     """What both the server and the command line need to manage users and sessions."""
     store = AuthStore(redis)
     tokens = AccessTokens(settings.token_private_key_pem(), settings.access_token_ttl_seconds)
-    return AuthParts(store, tokens, UserDirectory(PiiCipher(settings.pii_key_bytes())),
-                     Sessions(tokens, store, timedelta(days=settings.refresh_token_ttl_days)))
+    users = UserDirectory(PiiCipher(settings.pii_key_bytes()), TortoiseUserRecords())
+    return AuthParts(store, tokens, users,
+                     Sessions(tokens, store, TortoiseSessionRecords(),
+                              timedelta(days=settings.refresh_token_ttl_days)))
 
 
 def build_auth(app: Sanic, settings: Settings) -> None:

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from tortoise.transactions import in_transaction
-
-from auth.models import RefreshFamily, RefreshToken, User
+from auth.records import Account, Family, SessionRecords
 from auth.store import AuthStore
 from auth.tokens import AccessTokens, Principal
+from core.clock import Clock, utc, wall
 from core.errors import AccountDisabled, InvalidToken, RefreshTokenReused
 
 REFRESH_PREFIX = "rt."
@@ -42,70 +40,85 @@ def _new_refresh_token() -> str:
 
 
 class Sessions:
-    def __init__(self, tokens: AccessTokens, store: AuthStore,
-                 refresh_ttl: timedelta = timedelta(days=30)) -> None:
+    """Starts, rotates and ends sessions; the records keep them, the store mirrors the ends."""
+
+    def __init__(
+        self,
+        tokens: AccessTokens,
+        store: AuthStore,
+        records: SessionRecords,
+        refresh_ttl: timedelta = timedelta(days=30),
+        clock: Clock = wall,
+    ) -> None:
         self.tokens = tokens
         self.store = store
+        self.records = records
         self.refresh_ttl = refresh_ttl
+        self._clock = clock
 
-    async def start(self, user: User, assurance: str, device_id: str = "") -> TokenPair:
-        now = datetime.now(UTC)
-        family = await RefreshFamily.create(id=uuid.uuid4(), user=user, device_id=device_id[:128],
-                                            assurance=assurance, expires_at=now + self.refresh_ttl)
+    async def start(self, account: Account, assurance: str, device_id: str = "") -> TokenPair:
+        family = await self.records.create_family(
+            account,
+            device_id=device_id[:128],
+            assurance=assurance,
+            expires_at=utc(self._clock) + self.refresh_ttl,
+        )
         refresh = _new_refresh_token()
-        await RefreshToken.create(family=family, token_hash=_hash(refresh))
-        return self._pair(user, family, refresh)
+        await self.records.add_token(family.id, _hash(refresh))
+        return self._pair(account, family, refresh)
 
-    def _pair(self, user: User, family: RefreshFamily, refresh: str) -> TokenPair:
-        access, principal = self.tokens.issue(str(user.id), user.name, user.id_masked,
-                                              list(user.roles), family.assurance, str(family.id))
+    def _pair(self, account: Account, family: Family, refresh: str) -> TokenPair:
+        access, principal = self.tokens.issue(
+            account.id,
+            account.name,
+            account.id_masked,
+            list(account.roles),
+            family.assurance,
+            family.id,
+        )
         return TokenPair(access, refresh, self.tokens.ttl, principal)
 
-    async def refresh(self, refresh_token: str,
-                      guard: Callable[[str], Awaitable[None]] | None = None
-                      ) -> tuple[TokenPair, RefreshFamily]:
+    async def refresh(
+        self, refresh_token: str, guard: Callable[[str], Awaitable[None]] | None = None
+    ) -> tuple[TokenPair, Family]:
         """`guard` sees the family id before rotation (a rate limit); it may raise."""
         if not refresh_token.startswith(REFRESH_PREFIX) or len(refresh_token) > 100:
             raise InvalidToken(reason="refresh_malformed")
-        row = await RefreshToken.get_or_none(token_hash=_hash(refresh_token)).prefetch_related(
-            "family__user")
-        if row is None:
+        token_hash = _hash(refresh_token)
+        family = await self.records.family_of_token(token_hash)
+        if family is None:
             raise InvalidToken(reason="refresh_unknown")
-        family: RefreshFamily = row.family
-        now = datetime.now(UTC)
+        now = utc(self._clock)
         if family.revoked_at is not None:
             raise InvalidToken(reason="family_revoked")
         if family.expires_at <= now:
             raise InvalidToken(reason="family_expired")
-        if family.user.disabled:
+        if family.account.disabled:
             raise AccountDisabled(reason="disabled")
         if guard is not None:
-            await guard(str(family.id))
-        async with in_transaction():
-            # The conditional update is the lock: of two concurrent uses, one sees 0 rows.
-            claimed = await RefreshToken.filter(id=row.id, used_at__isnull=True).update(used_at=now)
-            if claimed:
-                refresh = _new_refresh_token()
-                await RefreshToken.create(family=family, token_hash=_hash(refresh))
-        if not claimed:
+            await guard(family.id)
+        refresh = _new_refresh_token()
+        if not await self.records.claim_and_rotate(
+            token_hash, _hash(refresh), family_id=family.id, at=now
+        ):
+            # Shown again after its rotation: whoever holds the newer token may be a thief.
             await self.revoke_family(family, "reuse")
             raise RefreshTokenReused(reason="rotated_token_reused")
-        return self._pair(family.user, family, refresh), family
+        return self._pair(family.account, family, refresh), family
 
-    async def revoke_family(self, family: RefreshFamily, reason: str) -> None:
-        now = datetime.now(UTC)
-        await RefreshFamily.filter(id=family.id, revoked_at__isnull=True).update(
-            revoked_at=now, revoked_reason=reason)
-        await self.store.revoke_family(str(family.id), int(family.expires_at.timestamp()))
+    async def revoke_family(self, family: Family, reason: str) -> None:
+        await self.records.revoke_family(family.id, reason, utc(self._clock))
+        # Mirrored even if it was revoked before: the store may have lost its copy.
+        await self.store.revoke_family(family.id, int(family.expires_at.timestamp()))
 
     async def logout(self, principal: Principal) -> None:
         await self.store.revoke_access(principal.jti, principal.expires_at)
-        family = await RefreshFamily.get_or_none(id=principal.family_id)
+        family = await self.records.get_family(principal.family_id)
         if family is not None:
             await self.revoke_family(family, "logout")
 
-    async def end_all_for(self, user: User, reason: str) -> int:
-        families = await RefreshFamily.filter(user=user, revoked_at__isnull=True)
+    async def end_all_for(self, account: Account, reason: str) -> int:
+        families = await self.records.open_families_of(account.id)
         for family in families:
             await self.revoke_family(family, reason)
         return len(families)

@@ -2,82 +2,105 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
 
 from auth import identity
 from auth.crypto import PiiCipher
 from auth.idtoken import Identity
-from auth.models import User
+from auth.records import Account, UserRecords
+from core.clock import utc
 from core.errors import UserNotFound
 
 CITIZEN, OPS = "citizen", "ops"
 
 
-def view(user: User, assurance: str | None = None) -> dict:
+def view(account: Account, assurance: str | None = None) -> dict:
     return {
-        "id": str(user.id),
-        "name": user.name,
-        "id_number_masked": user.id_masked,
-        "roles": list(user.roles),
-        "assurance": assurance or user.assurance,
+        "id": account.id,
+        "name": account.name,
+        "id_number_masked": account.id_masked,
+        "roles": list(account.roles),
+        "assurance": assurance or account.assurance,
     }
 
 
 class UserDirectory:
-    def __init__(self, cipher: PiiCipher) -> None:
+    """Who our users are: the only place that turns ID numbers into accounts and back."""
+
+    def __init__(self, cipher: PiiCipher, records: UserRecords) -> None:
         self.cipher = cipher
+        self.records = records
 
-    async def upsert_from_identity(self, who: Identity) -> User:
-        id_hash = self.cipher.lookup_hash(who.id_number)
-        now = datetime.now(UTC)
-        user = await User.get_or_none(id_hash=id_hash)
-        if user is None:
-            return await User.create(
-                id_hash=id_hash, id_encrypted=self.cipher.encrypt(who.id_number),
-                id_masked=identity.mask(who.id_number), name=who.name, idp_subject=who.subject,
-                assurance=who.assurance, roles=[CITIZEN], last_login_at=now)
-        user.name, user.idp_subject, user.assurance, user.last_login_at = (
-            who.name, who.subject, who.assurance, now)
-        await user.save(update_fields=["name", "idp_subject", "assurance", "last_login_at"])
-        return user
+    def lookup_hash(self, id_number: str) -> str:
+        return self.cipher.lookup_hash(identity.normalize(id_number))
 
-    async def ensure(self, id_number: str, name: str, roles: list[str]) -> tuple[User, bool]:
+    async def upsert_from_identity(self, who: Identity) -> Account:
+        id_hash = self.lookup_hash(who.id_number)
+        now = utc()
+        account = await self.records.by_id_hash(id_hash)
+        if account is None:
+            return await self.records.create(
+                id_hash=id_hash,
+                id_encrypted=self.cipher.encrypt(who.id_number),
+                id_masked=identity.mask(who.id_number),
+                name=who.name,
+                roles=(CITIZEN,),
+                assurance=who.assurance,
+                idp_subject=who.subject,
+                logged_in_at=now,
+            )
+        await self.records.record_login(
+            account.id, name=who.name, idp_subject=who.subject, assurance=who.assurance, at=now
+        )
+        return replace(account, name=who.name, assurance=who.assurance)
+
+    async def ensure(self, id_number: str, name: str, roles: list[str]) -> tuple[Account, bool]:
         """For demo data: the user with these roles, created if missing."""
         id_number = identity.normalize(id_number)
-        user = await User.get_or_none(id_hash=self.cipher.lookup_hash(id_number))
-        if user is not None:
-            missing = [r for r in roles if r not in user.roles]
+        account = await self.records.by_id_hash(self.lookup_hash(id_number))
+        if account is not None:
+            missing = [r for r in roles if r not in account.roles]
             if missing:
-                user.roles = [*user.roles, *missing]
-                await user.save(update_fields=["roles"])
-            return user, False
-        user = await User.create(
-            id_hash=self.cipher.lookup_hash(id_number), id_encrypted=self.cipher.encrypt(id_number),
-            id_masked=identity.mask(id_number), name=name, roles=roles)
-        return user, True
+                account = await self._set_roles(account, (*account.roles, *missing))
+            return account, False
+        account = await self.records.create(
+            id_hash=self.lookup_hash(id_number),
+            id_encrypted=self.cipher.encrypt(id_number),
+            id_masked=identity.mask(id_number),
+            name=name,
+            roles=tuple(roles),
+        )
+        return account, True
 
-    async def find(self, id_number: str) -> User:
-        id_hash = self.cipher.lookup_hash(identity.normalize(id_number))
-        user = await User.get_or_none(id_hash=id_hash)
-        if user is None:
+    async def find(self, id_number: str) -> Account:
+        account = await self.records.by_id_hash(self.lookup_hash(id_number))
+        if account is None:
             raise UserNotFound()
-        return user
+        return account
 
-    async def get(self, user_id: str) -> User | None:
-        return await User.get_or_none(id=user_id)
-
-    async def set_role(self, id_number: str, role: str, present: bool) -> User:
-        user = await self.find(id_number)
-        roles = [r for r in user.roles if r != role]
-        if present:
-            roles.append(role)
-        user.roles = roles
-        await user.save(update_fields=["roles"])
-        return user
+    async def get(self, user_id: str) -> Account | None:
+        return await self.records.get(user_id)
 
     async def identity_of(self, user_id: str) -> tuple[str, str] | None:
-        user = await self.get(user_id)
-        return None if user is None else (self.id_number_of(user), user.id_masked)
+        """(full ID number, masked ID number) of a user, or None if there is no such user."""
+        account = await self.records.get(user_id)
+        if account is None:
+            return None
+        return self.id_number_of(account), account.id_masked
 
-    def id_number_of(self, user: User) -> str:
-        return self.cipher.decrypt(user.id_encrypted)
+    async def set_role(self, id_number: str, role: str, present: bool) -> Account:
+        account = await self.find(id_number)
+        roles = tuple(r for r in account.roles if r != role)
+        return await self._set_roles(account, (*roles, role) if present else roles)
+
+    async def set_disabled(self, id_number: str, disabled: bool) -> Account:
+        account = await self.find(id_number)
+        await self.records.set_disabled(account.id, disabled)
+        return replace(account, disabled=disabled)
+
+    def id_number_of(self, account: Account) -> str:
+        return self.cipher.decrypt(account.id_encrypted)
+
+    async def _set_roles(self, account: Account, roles: tuple[str, ...]) -> Account:
+        await self.records.set_roles(account.id, roles)
+        return replace(account, roles=roles)

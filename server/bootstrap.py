@@ -33,6 +33,7 @@ import redis.asyncio as redis
 
 from auth.crypto import PiiCipher
 from auth.idtoken import IdentityTokenVerifier, idp_key_cache
+from auth.orm import TortoiseSessionRecords, TortoiseUserRecords
 from auth.service import AuthService
 from auth.sessions import Sessions
 from auth.store import AuthStore
@@ -99,8 +100,9 @@ def _wire(settings: Settings, client: redis.Redis, gateway: GatewayClient,
           limiter: RateLimiter, resources: contextlib.AsyncExitStack) -> Container:
     store = AuthStore(client)
     tokens = AccessTokens(settings.token_private_key_pem(), settings.access_token_ttl_seconds)
-    users = UserDirectory(PiiCipher(settings.pii_key_bytes()))
-    sessions = Sessions(tokens, store, timedelta(days=settings.refresh_token_ttl_days))
+    users = UserDirectory(PiiCipher(settings.pii_key_bytes()), TortoiseUserRecords())
+    sessions = Sessions(tokens, store, TortoiseSessionRecords(),
+                        timedelta(days=settings.refresh_token_ttl_days))
     # The IdP's keys come through the one gateway client: auth opens no connection itself.
     verifier = IdentityTokenVerifier(idp_key_cache(gateway.idp_jwks), settings.idp_issuer,
                                      settings.gateway_app_key, store)

@@ -1,12 +1,29 @@
-"""Fakes for unit tests: in-memory stand-ins for the ports, each recording its `calls`."""
+"""In-memory stand-ins for the ports, for unit tests: no database, no network.
+
+Each fake keeps the semantics of what it replaces and records what it was asked in
+`calls`, so a test can check both what happened and what was (not) attempted.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import fakeredis
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from auth.idtoken import Identity
+from auth.records import Account, Family
+from auth.store import AuthStore
+from core.errors import InvalidIdentityToken, RateLimited
+
 
 class FakeClock:
-    """A clock that moves only when told to; callable like `time.time`."""
+    """A clock that moves only when the test says so."""
 
-    def __init__(self, now: float = 1_000_000.0) -> None:
+    def __init__(self, now: float = 0.0) -> None:
         self.now = now
 
     def __call__(self) -> float:
@@ -14,3 +31,251 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+class FakeAudit:
+    """An AuditWriter that keeps every entry it is given, defaults filled in."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    async def __call__(
+        self,
+        *,
+        actor: str,
+        action: str,
+        target: str,
+        outcome: str = "ok",
+        reason: str = "",
+        actor_user_id: str | None = None,
+        subject_user_id: str | None = None,
+        request_id: str = "",
+        purpose: str = "",
+        before: object = None,
+        after: object = None,
+        connection: object = None,
+    ) -> None:
+        self.calls.append(
+            dict(
+                actor=actor,
+                action=action,
+                target=target,
+                outcome=outcome,
+                reason=reason,
+                actor_user_id=actor_user_id,
+                subject_user_id=subject_user_id,
+                request_id=request_id,
+                purpose=purpose,
+                before=before,
+                after=after,
+            )
+        )
+
+    def actions(self) -> list[tuple[str, str]]:
+        return [(c["action"], c["outcome"]) for c in self.calls]
+
+
+class FakeLimiter:
+    """A rate limit that lets everything through until told to refuse."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.refusing = False
+
+    def refuse(self) -> None:
+        self.refusing = True
+
+    async def __call__(self, key: str) -> None:
+        self.calls.append(key)
+        if self.refusing:
+            raise RateLimited(retry_after=30)
+
+
+class FakeVerifier:
+    """The IdP's side reduced to a table of tokens, each good for one login, as the real one."""
+
+    def __init__(self) -> None:
+        self.identities: dict[str, Identity] = {}
+        self.used: set[str] = set()
+        self.calls: list[str] = []
+
+    def issue(self, id_number: str, name: str, assurance: str = "face") -> str:
+        token = f"idt-{len(self.identities) + 1}"
+        self.identities[token] = Identity(
+            f"sub-{id_number[-4:]}", id_number, name, assurance, jti=token, expires_at=2_000_000_000
+        )
+        return token
+
+    async def verify(self, token: str) -> Identity:
+        self.calls.append(token)
+        who = self.identities.get(token)
+        if who is None:
+            raise InvalidIdentityToken(reason="malformed")
+        if who.jti in self.used:
+            raise InvalidIdentityToken(reason="replayed_jti")
+        self.used.add(who.jti)
+        return who
+
+
+class FakeUserRecords:
+    """UserRecords in dicts; the ID-number hash is unique, as in the table."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, Account] = {}
+        self.ids_by_hash: dict[str, str] = {}
+        self.last_login: dict[str, datetime] = {}
+        self.calls: list[tuple] = []
+
+    async def by_id_hash(self, id_hash: str) -> Account | None:
+        self.calls.append(("by_id_hash", id_hash))
+        user_id = self.ids_by_hash.get(id_hash)
+        return None if user_id is None else self.accounts[user_id]
+
+    async def get(self, user_id: str) -> Account | None:
+        self.calls.append(("get", user_id))
+        return self.accounts.get(user_id)
+
+    async def create(
+        self,
+        *,
+        id_hash: str,
+        id_encrypted: str,
+        id_masked: str,
+        name: str,
+        roles: tuple[str, ...],
+        assurance: str = "sms",
+        idp_subject: str | None = None,
+        logged_in_at: datetime | None = None,
+    ) -> Account:
+        self.calls.append(("create", id_hash))
+        if id_hash in self.ids_by_hash:
+            raise ValueError("unique constraint: app_user.id_hash")
+        account = Account(
+            id=f"user-{len(self.accounts) + 1}",
+            name=name,
+            id_masked=id_masked,
+            id_encrypted=id_encrypted,
+            roles=tuple(roles),
+            assurance=assurance,
+        )
+        self.accounts[account.id] = account
+        self.ids_by_hash[id_hash] = account.id
+        if logged_in_at is not None:
+            self.last_login[account.id] = logged_in_at
+        return account
+
+    async def record_login(
+        self, user_id: str, *, name: str, idp_subject: str, assurance: str, at: datetime
+    ) -> None:
+        self.calls.append(("record_login", user_id))
+        self._change(user_id, name=name, assurance=assurance)
+        if user_id in self.accounts:
+            self.last_login[user_id] = at
+
+    async def set_roles(self, user_id: str, roles: tuple[str, ...]) -> None:
+        self.calls.append(("set_roles", user_id, tuple(roles)))
+        self._change(user_id, roles=tuple(roles))
+
+    async def set_disabled(self, user_id: str, disabled: bool) -> None:
+        self.calls.append(("set_disabled", user_id, disabled))
+        self._change(user_id, disabled=disabled)
+
+    def _change(self, user_id: str, **values: Any) -> None:
+        # Like an UPDATE ... WHERE id = ?: nothing happens to a user that is not there.
+        if user_id in self.accounts:
+            self.accounts[user_id] = replace(self.accounts[user_id], **values)
+
+
+@dataclass
+class _Token:
+    family_id: str
+    used_at: datetime | None = None
+
+
+class FakeSessionRecords:
+    """SessionRecords in dicts; families read their account from the user records."""
+
+    def __init__(self, users: FakeUserRecords) -> None:
+        self.users = users
+        self.families: dict[str, Family] = {}
+        self.tokens: dict[str, _Token] = {}
+        self.calls: list[tuple] = []
+
+    async def create_family(
+        self, account: Account, *, device_id: str, assurance: str, expires_at: datetime
+    ) -> Family:
+        self.calls.append(("create_family", account.id))
+        family = Family(
+            id=f"family-{len(self.families) + 1}",
+            account=account,
+            device_id=device_id,
+            assurance=assurance,
+            expires_at=expires_at,
+        )
+        self.families[family.id] = family
+        return family
+
+    async def add_token(self, family_id: str, token_hash: str) -> None:
+        self.calls.append(("add_token", family_id))
+        self._insert(family_id, token_hash)
+
+    async def family_of_token(self, token_hash: str) -> Family | None:
+        self.calls.append(("family_of_token", token_hash))
+        token = self.tokens.get(token_hash)
+        return None if token is None else self._read(token.family_id)
+
+    async def claim_and_rotate(
+        self, token_hash: str, next_hash: str, *, family_id: str, at: datetime
+    ) -> bool:
+        # No await inside: nothing else runs between the check and the change, which is
+        # what the transaction and the conditional update give the real one.
+        self.calls.append(("claim_and_rotate", token_hash))
+        token = self.tokens.get(token_hash)
+        if token is None or token.used_at is not None:
+            return False
+        token.used_at = at
+        self._insert(family_id, next_hash)
+        return True
+
+    async def revoke_family(self, family_id: str, reason: str, at: datetime) -> bool:
+        self.calls.append(("revoke_family", family_id, reason))
+        family = self.families.get(family_id)
+        if family is None or family.revoked_at is not None:
+            return False
+        self.families[family_id] = replace(family, revoked_at=at, revoked_reason=reason)
+        return True
+
+    async def get_family(self, family_id: str) -> Family | None:
+        self.calls.append(("get_family", family_id))
+        return self._read(family_id) if family_id in self.families else None
+
+    async def open_families_of(self, user_id: str) -> list[Family]:
+        self.calls.append(("open_families_of", user_id))
+        return [
+            self._read(f.id)
+            for f in self.families.values()
+            if f.user_id == user_id and f.revoked_at is None
+        ]
+
+    def _insert(self, family_id: str, token_hash: str) -> None:
+        if family_id not in self.families:
+            raise ValueError("foreign key: refresh_token.family_id")
+        if token_hash in self.tokens:
+            raise ValueError("unique constraint: refresh_token.token_hash")
+        self.tokens[token_hash] = _Token(family_id)
+
+    def _read(self, family_id: str) -> Family:
+        family = self.families[family_id]
+        return replace(family, account=self.users.accounts[family.user_id])
+
+
+def fake_auth_store() -> AuthStore:
+    """The real AuthStore on an in-process Redis of its own."""
+    return AuthStore(fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer()))
+
+
+def new_signing_key() -> bytes:
+    """A fresh P-256 key in PEM, as `AccessTokens` takes it."""
+    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )

@@ -63,8 +63,9 @@ class ItemView:
 
 def zero_trip_blockers(item: ItemView) -> list[dict[str, str | None]]:
     """What keeps an item from zero-trip handling: paper originals, or no online intake."""
-    blockers: list[dict[str, str | None]] = [{"kind": "material", "code": m.code, "name": m.name, "reason": "paper_original"}
-                for m in item.materials if m.source == "paper"]
+    blockers: list[dict[str, str | None]] = [
+        {"kind": "material", "code": m.code, "name": m.name, "reason": "paper_original"}
+        for m in item.materials if m.source == "paper"]
     if not item.online:
         blockers.append({"kind": "intake", "code": None, "name": "网上受理",
                          "reason": "gateway_cannot_take_online"})

@@ -9,14 +9,7 @@ import pytest
 from auth.tokens import AccessTokens
 from core.errors import InvalidToken
 from server.devkeys import new_ec_pem
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeClock
 
 
 def issue(t: AccessTokens, user: str = "u1") -> str:
@@ -32,12 +25,12 @@ def test_a_token_verifies_and_carries_who_and_how():
 
 
 def test_a_cached_token_is_refused_once_it_expires():
-    clock = Clock()
+    clock = FakeClock(time.time())
     t = AccessTokens(new_ec_pem(), ttl_seconds=900, clock=clock)
     token = issue(t)
     t.verify(token)
     assert token in t._cache
-    clock.now += 901
+    clock.advance(901)
     with pytest.raises(InvalidToken):
         t.verify(token)
     assert token not in t._cache
@@ -61,7 +54,7 @@ def test_a_key_that_is_not_p256_is_refused_at_start():
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
     pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption())
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     with pytest.raises(ValueError):
         AccessTokens(pem)

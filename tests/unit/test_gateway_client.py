@@ -10,6 +10,7 @@ import pytest
 from core.errors import GatewayBadAnswer, GatewayRejected, GatewayTimeout, GatewayUnavailable
 from services.gateway import GatewayClient, signing
 from services.gateway.breaker import CircuitBreaker
+from tests.fakes import FakeClock
 
 SECRET = "unit-secret-0123456789"
 
@@ -36,16 +37,21 @@ def ok(body: dict | None = None) -> httpx.Response:
 def client(upstream: Upstream, **kw) -> GatewayClient:
     kw.setdefault("backoff_initial", 0.001)
     kw.setdefault("backoff_max", 0.002)
-    return GatewayClient("http://gw.test", "app", SECRET, transport=httpx.MockTransport(upstream),
-                         **kw)
+    return GatewayClient(
+        "http://gw.test", "app", SECRET, transport=httpx.MockTransport(upstream), **kw
+    )
 
 
 async def test_every_request_is_signed_verifiably():
     upstream = Upstream(ok({"certificates": []}))
     await client(upstream).list_certificates("330402199001011230", "查看")
     request = upstream.calls[0]
-    assert signing.verify_headers("app", SECRET, "POST", "/certs/list", request.content,
-                                  request.headers) is None
+    assert (
+        signing.verify_headers(
+            "app", SECRET, "POST", "/certs/list", request.content, request.headers
+        )
+        is None
+    )
 
 
 async def test_a_503_is_retried_and_each_retry_is_signed_afresh():
@@ -74,9 +80,17 @@ async def test_a_slow_gateway_is_cut_off_at_the_deadline():
         await asyncio.sleep(1)
         return ok()
 
-    gw = GatewayClient("http://gw.test", "app", SECRET, transport=httpx.MockTransport(slow),
-                       timeout_seconds=0.05, connect_timeout_seconds=0.05, attempts=2,
-                       backoff_initial=0.001, backoff_max=0.002)
+    gw = GatewayClient(
+        "http://gw.test",
+        "app",
+        SECRET,
+        transport=httpx.MockTransport(slow),
+        timeout_seconds=0.05,
+        connect_timeout_seconds=0.05,
+        attempts=2,
+        backoff_initial=0.001,
+        backoff_max=0.002,
+    )
     started = asyncio.get_running_loop().time()
     with pytest.raises(GatewayTimeout):
         await gw.catalog_items()
@@ -97,8 +111,11 @@ async def test_a_ping_is_not_retried():
 
 
 async def test_a_rejection_is_not_retried_and_hides_the_gateway_text():
-    upstream = Upstream(httpx.Response(401, json={"error": "bad_signature",
-                                                  "message": "签名校验失败 internal detail"}))
+    upstream = Upstream(
+        httpx.Response(
+            401, json={"error": "bad_signature", "message": "签名校验失败 internal detail"}
+        )
+    )
     with pytest.raises(GatewayRejected) as info:
         await client(upstream).catalog_items()
     assert len(upstream.calls) == 1
@@ -147,16 +164,8 @@ async def test_a_404_on_get_certificate_is_none():
     assert await client(upstream).get_certificate("1.2", "330402199001011230", "查看") is None
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def test_the_breaker_opens_fails_fast_then_half_opens_and_closes():
-    clock = Clock()
+    clock = FakeClock()
     breaker = CircuitBreaker(threshold=3, reset_after=5, clock=clock)
     upstream = Upstream(httpx.ConnectError("down"))
     gw = client(upstream, attempts=1, breaker=breaker)
@@ -169,7 +178,7 @@ async def test_the_breaker_opens_fails_fast_then_half_opens_and_closes():
         await gw.catalog_items()
     assert len(upstream.calls) == calls  # failed fast: nothing went out
     assert info.value.retry_after is not None and info.value.retry_after >= 1
-    clock.now += 5
+    clock.advance(5)
     upstream.answers = [ok({"items": []})]
     assert await gw.catalog_items() == []
     assert breaker.state == "closed"

@@ -1,0 +1,138 @@
+"""The auth records on tortoise: every query the auth layer makes to the database."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from tortoise.transactions import in_transaction
+
+from auth.models import RefreshFamily, RefreshToken, User
+from auth.records import Account, Family
+
+
+def _account(row: User) -> Account:
+    return Account(
+        id=str(row.id),
+        name=row.name,
+        id_masked=row.id_masked,
+        id_encrypted=row.id_encrypted,
+        roles=tuple(row.roles),
+        disabled=row.disabled,
+        assurance=row.assurance,
+    )
+
+
+def _family(row: RefreshFamily, account: Account) -> Family:
+    return Family(
+        id=str(row.id),
+        account=account,
+        device_id=row.device_id,
+        assurance=row.assurance,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        revoked_reason=row.revoked_reason,
+    )
+
+
+class TortoiseUserRecords:
+    """Users in the `app_user` table."""
+
+    async def by_id_hash(self, id_hash: str) -> Account | None:
+        row = await User.get_or_none(id_hash=id_hash)
+        return None if row is None else _account(row)
+
+    async def get(self, user_id: str) -> Account | None:
+        row = await User.get_or_none(id=user_id)
+        return None if row is None else _account(row)
+
+    async def create(
+        self,
+        *,
+        id_hash: str,
+        id_encrypted: str,
+        id_masked: str,
+        name: str,
+        roles: tuple[str, ...],
+        assurance: str = "sms",
+        idp_subject: str | None = None,
+        logged_in_at: datetime | None = None,
+    ) -> Account:
+        row = await User.create(
+            id_hash=id_hash,
+            id_encrypted=id_encrypted,
+            id_masked=id_masked,
+            name=name,
+            roles=list(roles),
+            assurance=assurance,
+            idp_subject=idp_subject,
+            last_login_at=logged_in_at,
+        )
+        return _account(row)
+
+    async def record_login(
+        self, user_id: str, *, name: str, idp_subject: str, assurance: str, at: datetime
+    ) -> None:
+        await User.filter(id=user_id).update(
+            name=name, idp_subject=idp_subject, assurance=assurance, last_login_at=at
+        )
+
+    async def set_roles(self, user_id: str, roles: tuple[str, ...]) -> None:
+        await User.filter(id=user_id).update(roles=list(roles))
+
+    async def set_disabled(self, user_id: str, disabled: bool) -> None:
+        await User.filter(id=user_id).update(disabled=disabled)
+
+
+class TortoiseSessionRecords:
+    """Refresh families and their tokens in `refresh_family` and `refresh_token`."""
+
+    async def create_family(
+        self, account: Account, *, device_id: str, assurance: str, expires_at: datetime
+    ) -> Family:
+        row = await RefreshFamily.create(
+            id=uuid.uuid4(),
+            user_id=account.id,
+            device_id=device_id,
+            assurance=assurance,
+            expires_at=expires_at,
+        )
+        return _family(row, account)
+
+    async def add_token(self, family_id: str, token_hash: str) -> None:
+        await RefreshToken.create(family_id=family_id, token_hash=token_hash)
+
+    async def family_of_token(self, token_hash: str) -> Family | None:
+        row = await RefreshToken.get_or_none(token_hash=token_hash).select_related("family__user")
+        if row is None:
+            return None
+        return _family(row.family, _account(row.family.user))
+
+    async def claim_and_rotate(
+        self, token_hash: str, next_hash: str, *, family_id: str, at: datetime
+    ) -> bool:
+        async with in_transaction():
+            # The conditional update is the lock: of two concurrent claims, one sees 0 rows
+            # (on PostgreSQL the second waits for the first's commit, then re-checks).
+            claimed = await RefreshToken.filter(token_hash=token_hash, used_at__isnull=True).update(
+                used_at=at
+            )
+            if claimed:
+                await RefreshToken.create(family_id=family_id, token_hash=next_hash)
+        return bool(claimed)
+
+    async def revoke_family(self, family_id: str, reason: str, at: datetime) -> bool:
+        changed = await RefreshFamily.filter(id=family_id, revoked_at__isnull=True).update(
+            revoked_at=at, revoked_reason=reason
+        )
+        return bool(changed)
+
+    async def get_family(self, family_id: str) -> Family | None:
+        row = await RefreshFamily.get_or_none(id=family_id).select_related("user")
+        return None if row is None else _family(row, _account(row.user))
+
+    async def open_families_of(self, user_id: str) -> list[Family]:
+        rows = await RefreshFamily.filter(user_id=user_id, revoked_at__isnull=True).select_related(
+            "user"
+        )
+        return [_family(row, _account(row.user)) for row in rows]

@@ -1,0 +1,105 @@
+"""What the auth domain reasons about, and the two ports through which it is kept.
+
+`Account` and `Family` are plain snapshots: the domain reads them, decides, and asks the
+records to change what it decided. `UserRecords` and `SessionRecords` are the ports; the
+tortoise implementations live in `auth.orm`, the in-memory ones in `tests/fakes.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user as the domain sees one: never the full ID number, only its ciphertext."""
+
+    id: str
+    name: str
+    id_masked: str
+    id_encrypted: str
+    roles: tuple[str, ...]
+    disabled: bool = False
+    assurance: str = "sms"
+
+
+@dataclass(frozen=True)
+class Family:
+    """One login's chain of refresh tokens, with its account as it is now."""
+
+    id: str
+    account: Account
+    device_id: str
+    assurance: str
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    revoked_reason: str = ""
+
+    @property
+    def user_id(self) -> str:
+        return self.account.id
+
+
+class UserRecords(Protocol):
+    """Where accounts are kept, found by the keyed hash of the ID number or by id."""
+
+    async def by_id_hash(self, id_hash: str) -> Account | None: ...
+
+    async def get(self, user_id: str) -> Account | None: ...
+
+    async def create(
+        self,
+        *,
+        id_hash: str,
+        id_encrypted: str,
+        id_masked: str,
+        name: str,
+        roles: tuple[str, ...],
+        assurance: str = "sms",
+        idp_subject: str | None = None,
+        logged_in_at: datetime | None = None,
+    ) -> Account: ...
+
+    async def record_login(
+        self, user_id: str, *, name: str, idp_subject: str, assurance: str, at: datetime
+    ) -> None: ...
+
+    async def set_roles(self, user_id: str, roles: tuple[str, ...]) -> None: ...
+
+    async def set_disabled(self, user_id: str, disabled: bool) -> None: ...
+
+
+class SessionRecords(Protocol):
+    """Where refresh families and their token hashes are kept."""
+
+    async def create_family(
+        self, account: Account, *, device_id: str, assurance: str, expires_at: datetime
+    ) -> Family: ...
+
+    async def add_token(self, family_id: str, token_hash: str) -> None: ...
+
+    async def family_of_token(self, token_hash: str) -> Family | None:
+        """The family the token was issued in, whether or not the token was used already."""
+        ...
+
+    async def claim_and_rotate(
+        self, token_hash: str, next_hash: str, *, family_id: str, at: datetime
+    ) -> bool:
+        """Marks the token used and adds its successor, all or nothing.
+
+        False if it was used already (or is unknown): of two concurrent claims of one
+        token, exactly one gets True.
+        """
+        ...
+
+    async def revoke_family(self, family_id: str, reason: str, at: datetime) -> bool:
+        """False if it was revoked already: the first revocation's time and reason stay."""
+        ...
+
+    async def get_family(self, family_id: str) -> Family | None: ...
+
+    async def open_families_of(self, user_id: str) -> list[Family]:
+        """The user's families not revoked yet (expired ones included)."""
+        ...

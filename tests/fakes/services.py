@@ -1,0 +1,196 @@
+"""Fakes of the domain's ports: the provincial gateway, item and presentation records, and
+the user directory as the domain sees it."""
+
+from __future__ import annotations
+
+import base64
+import copy
+from dataclasses import replace
+from datetime import datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from core.audit import AuditWriter
+from services.catalog import ItemView, ModeChange
+from services.issuers import canonical
+from services.presentations import PresentationRecord
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class FakeIssuer:
+    """An issuing department that seals certificate documents with Ed25519."""
+
+    def __init__(self, code: str = "11330400002570581X", name: str = "嘉兴市公安局") -> None:
+        self.code, self.name = code, name
+        self._key = Ed25519PrivateKey.generate()
+
+    def published(self) -> dict:
+        raw = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return {"code": self.code, "name": self.name,
+                "jwk": {"kty": "OKP", "crv": "Ed25519", "kid": self.code, "x": _b64url(raw)}}
+
+    def seal(self, document: dict) -> dict:
+        sealed = {**document, "issuer_code": self.code, "issuer_name": self.name}
+        signature = self._key.sign(canonical(sealed))
+        return {**sealed, "signature": {"alg": "EdDSA", "kid": self.code,
+                                        "value": _b64url(signature)}}
+
+
+class FakeGateway:
+    """The provincial gateway in memory. Every call is recorded in `calls`; `failure`, when
+    set, is raised by every call instead of answering (as the real client raises ours)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+        self.failure: Exception | None = None
+        self.issuers: list[FakeIssuer] = [FakeIssuer()]
+        self.certificates: list[dict] = []
+        self.items: list[dict] = []
+        self.types: list[dict] = []
+        self.submitted: dict[str, dict] = {}
+
+    def _call(self, *call: object) -> None:
+        self.calls.append(call)
+        if self.failure is not None:
+            raise self.failure
+
+    def calls_to(self, name: str) -> list[tuple]:
+        return [c for c in self.calls if c[0] == name]
+
+    def hold(self, holder_id_number: str, **document: object) -> dict:
+        """Issues a certificate to a holder, sealed by the first issuer."""
+        sealed = self.issuers[0].seal({"holder_id_number": holder_id_number, **document})
+        self.certificates.append(sealed)
+        return sealed
+
+    async def ping(self) -> None:
+        self._call("ping")
+
+    async def idp_jwks(self) -> dict:
+        self._call("idp_jwks")
+        return {"keys": []}
+
+    async def catalog_items(self) -> list[dict]:
+        self._call("catalog_items")
+        return copy.deepcopy(self.items)
+
+    async def certificate_issuers(self) -> list[dict]:
+        self._call("certificate_issuers")
+        return [i.published() for i in self.issuers]
+
+    async def certificate_types(self) -> list[dict]:
+        self._call("certificate_types")
+        return copy.deepcopy(self.types)
+
+    async def list_certificates(self, holder_id_number: str, purpose: str) -> list[dict]:
+        self._call("list_certificates", holder_id_number, purpose)
+        return [copy.deepcopy(c) for c in self.certificates
+                if c["holder_id_number"] == holder_id_number]
+
+    async def get_certificate(self, certificate_id: str, holder_id_number: str,
+                              purpose: str) -> dict | None:
+        self._call("get_certificate", certificate_id, holder_id_number, purpose)
+        for c in self.certificates:
+            if c["id"] == certificate_id and c["holder_id_number"] == holder_id_number:
+                return copy.deepcopy(c)
+        return None
+
+    async def submit_application(self, idempotency_key: str, body: dict) -> dict:
+        self._call("submit_application", idempotency_key, body)
+        return self.submitted.setdefault(idempotency_key, {"id": f"gw-{len(self.submitted)}",
+                                                           "status": "submitted"})
+
+    async def get_application(self, application_id: str) -> dict | None:
+        self._call("get_application", application_id)
+        return next((a for a in self.submitted.values() if a["id"] == application_id), None)
+
+
+class FakeItemRecords:
+    """Items in memory, with the ORM version's compare-and-set and audit-in-the-same-step."""
+
+    def __init__(self, audit: AuditWriter, items: list[ItemView] | None = None) -> None:
+        self.audit = audit
+        self.items = {i.code: i for i in items or []}
+        self.types: set[str] = set()
+        self.calls: list[tuple] = []
+
+    async def all_items(self) -> list[ItemView]:
+        self.calls.append(("all_items",))
+        return [self.items[c] for c in sorted(self.items)]
+
+    async def get(self, code: str) -> ItemView | None:
+        self.calls.append(("get", code))
+        return self.items.get(code)
+
+    async def is_empty(self) -> bool:
+        self.calls.append(("is_empty",))
+        return not self.items
+
+    async def issued_certificate_types(self) -> set[str]:
+        return set(self.types)
+
+    async def switch_mode(self, change: ModeChange, before: ItemView) -> bool:
+        self.calls.append(("switch_mode", change.code, change.mode, change.expected_version))
+        current = self.items.get(change.code)
+        if current is None or current.version != change.expected_version:
+            return False
+        self.items[change.code] = replace(
+            current, mode=change.mode, version=current.version + 1,
+            mode_changed_by=change.actor, mode_changed_at=change.at, mode_reason=change.reason)
+        await self.audit(actor=change.actor, action="item.mode_switch",
+                         target=f"item:{change.code}",
+                         before={"mode": before.mode, "version": before.version},
+                         after={"mode": change.mode, "version": current.version + 1},
+                         reason=change.reason, actor_user_id=change.actor_user_id,
+                         request_id=change.request_id)
+        return True
+
+    async def replace_from_gateway(self, items: list[dict], types: list[dict],
+                                   at: datetime) -> dict[str, int]:
+        self.calls.append(("replace_from_gateway", len(items)))
+        self.types |= {str(t["code"]) for t in types}
+        counts = {"created": 0, "updated": 0, "kept_ops_mode": 0}
+        for data in items:
+            known = self.items.get(data["code"])
+            counts["updated" if known else "created"] += 1
+            self.items[data["code"]] = ItemView(
+                code=data["code"], name=data["name"], department=data["department"],
+                category=data["category"], mode=known.mode if known else data["mode"],
+                handheld=bool(data.get("handheld")), livelihood=bool(data.get("livelihood")),
+                secret=bool(data.get("secret")), online=bool(data.get("online")),
+                version=known.version if known else 1, materials=(), guide_address="",
+                guide_hours="")
+        return counts
+
+
+class FakePresentationRecords:
+    def __init__(self) -> None:
+        self.records: dict[str, PresentationRecord] = {}
+        self.calls: list[tuple] = []
+
+    async def add(self, record: PresentationRecord) -> None:
+        self.calls.append(("add", record.jti))
+        self.records[record.jti] = record
+
+    async def get(self, jti: str) -> PresentationRecord | None:
+        self.calls.append(("get", jti))
+        return self.records.get(jti)
+
+
+class FakeIdentities:
+    """The user directory as the domain sees it: user id -> (ID number, masked)."""
+
+    def __init__(self) -> None:
+        self.people: dict[str, tuple[str, str]] = {}
+        self.calls: list[str] = []
+
+    def add(self, user_id: str, id_number: str) -> None:
+        self.people[user_id] = (id_number, f"{id_number[:4]}**********{id_number[-4:]}")
+
+    async def identity_of(self, user_id: str) -> tuple[str, str] | None:
+        self.calls.append(user_id)
+        return self.people.get(user_id)

@@ -1,0 +1,66 @@
+"""The shared catalog version: every process hears a change and drops what it cached."""
+
+from __future__ import annotations
+
+import asyncio
+
+import fakeredis
+import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from services.catalog import CatalogVersion
+from tests.fakes import FakeClock
+
+
+def shared() -> fakeredis.FakeServer:
+    return fakeredis.FakeServer()
+
+
+async def test_a_bump_in_one_process_drops_the_cached_answers_of_another_at_once():
+    server = shared()
+    here = CatalogVersion(fakeredis.FakeAsyncRedis(server=server))
+    there = CatalogVersion(fakeredis.FakeAsyncRedis(server=server), recheck_seconds=3600)
+    await there.prime()
+    listening = asyncio.create_task(there.listen())
+    await asyncio.sleep(0.05)  # subscribed
+    there.put("snapshot", ["old"])
+    await here.bump()
+    for _ in range(50):
+        if there.get("snapshot") is None:
+            break
+        await asyncio.sleep(0.01)
+    assert there.get("snapshot") is None and there.value == 1
+    listening.cancel()
+    await listening  # ends quietly: a stopping server is not an error
+
+
+async def test_without_the_message_the_version_is_reread_after_the_recheck_interval():
+    server, clock = shared(), FakeClock()
+    here = CatalogVersion(fakeredis.FakeAsyncRedis(server=server))
+    there = CatalogVersion(fakeredis.FakeAsyncRedis(server=server), recheck_seconds=1.0,
+                           clock=clock)
+    assert await there.current() == 0
+    there.put("k", "v")
+    await here.bump()  # nobody listens: the message is lost
+    assert await there.current() == 0 and there.get("k") == "v"
+    clock.advance(1.0)
+    assert await there.current() == 1 and there.get("k") is None
+
+
+async def test_with_redis_down_at_start_the_catalog_is_served_from_version_zero():
+    down = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2,
+                       retry=Retry(NoBackoff(), 0))
+    version = CatalogVersion(down, clock=FakeClock())
+    await version.prime()
+    assert await version.current() == 0
+    version.put("snapshot", ["items"])
+    assert version.get("snapshot") == ["items"]
+    await down.aclose()
+
+
+async def test_the_cache_is_bounded_whatever_query_strings_clients_send():
+    version = CatalogVersion(fakeredis.FakeAsyncRedis(server=shared()))
+    for n in range(6000):
+        version.put(("list", str(n)), n)
+    assert len(version._entries) <= 5001

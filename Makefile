@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(PY) -m pytest
 
-.PHONY: run test test-unit test-integration lint migrate seed bench clean
+.PHONY: run test lint format migrate seed clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Lingpao needs Python 3.11 or newer")'
@@ -31,8 +31,15 @@ test: $(STAMP)
 	$(PYTEST) --ignore=tests/integration tests
 	$(PYTEST) tests/integration
 
+# Style, formatting and types; CI runs it before the tests.
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+format: $(STAMP)
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

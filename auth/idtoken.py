@@ -51,20 +51,29 @@ def es256_keys(document: object) -> dict[str, Any]:
     return keys
 
 
-def idp_key_cache(fetch_jwks: Callable[[], Awaitable[object]], **options: Any
-                  ) -> KeySetCache[Any]:
+def idp_key_cache(fetch_jwks: Callable[[], Awaitable[object]], **options: Any) -> KeySetCache[Any]:
     """The IdP's keys, fetched through whatever `fetch_jwks` is (the one gateway client)."""
 
     async def fetch() -> dict[str, Any]:
         return es256_keys(await fetch_jwks())
 
-    return KeySetCache(fetch, unavailable=lambda: IdentityProviderUnavailable(
-        reason="no_idp_keys"), name="IdP JWKS", **options)
+    return KeySetCache(
+        fetch,
+        unavailable=lambda: IdentityProviderUnavailable(reason="no_idp_keys"),
+        name="IdP JWKS",
+        **options,
+    )
 
 
 class IdentityTokenVerifier:
-    def __init__(self, jwks: KeySetCache[Any], issuer: str, audience: str, jtis: JtiStore,
-                 leeway_seconds: int = 30) -> None:
+    def __init__(
+        self,
+        jwks: KeySetCache[Any],
+        issuer: str,
+        audience: str,
+        jtis: JtiStore,
+        leeway_seconds: int = 30,
+    ) -> None:
         self.jwks = jwks
         self.issuer = issuer
         self.audience = audience
@@ -86,7 +95,11 @@ class IdentityTokenVerifier:
             raise InvalidIdentityToken(reason="unknown_kid")
         try:
             claims = jwt.decode(
-                token, key, algorithms=[ALGORITHM], audience=self.audience, issuer=self.issuer,
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
                 leeway=self.leeway,
                 options={"require": REQUIRED_CLAIMS, "verify_iat": True, "verify_nbf": True},
             )
@@ -103,5 +116,11 @@ class IdentityTokenVerifier:
             raise InvalidIdentityToken(reason="assurance")
         if not await self.jtis.first_use(str(claims["jti"]), int(claims["exp"])):
             raise InvalidIdentityToken(reason="replayed_jti")
-        return Identity(str(claims["sub"]), id_number, str(claims["name"]),
-                        str(claims["assurance"]), str(claims["jti"]), int(claims["exp"]))
+        return Identity(
+            str(claims["sub"]),
+            id_number,
+            str(claims["name"]),
+            str(claims["assurance"]),
+            str(claims["jti"]),
+            int(claims["exp"]),
+        )

@@ -1,9 +1,9 @@
 """What every worker and instance must agree on, kept in Redis.
 
-    lp:idjti:<jti>     an identity token already used to log in (until its expiry)
-    lp:rev:jti:<jti>   a revoked access token (until its expiry)
-    lp:rev:fam:<id>    a revoked refresh family (until its absolute expiry)
-    lp:dis:user:<id>   a disabled user (no expiry)
+lp:idjti:<jti>     an identity token already used to log in (until its expiry)
+lp:rev:jti:<jti>   a revoked access token (until its expiry)
+lp:rev:fam:<id>    a revoked refresh family (until its absolute expiry)
+lp:dis:user:<id>   a disabled user (no expiry)
 """
 
 from __future__ import annotations
@@ -41,5 +41,6 @@ class AuthStore:
     async def is_revoked(self, jti: str, family_id: str, user_id: str) -> bool:
         """One round trip for the three ways an access token stops working."""
         values = await self.redis.mget(
-            f"{PREFIX}rev:jti:{jti}", f"{PREFIX}rev:fam:{family_id}", f"{PREFIX}dis:user:{user_id}")
+            f"{PREFIX}rev:jti:{jti}", f"{PREFIX}rev:fam:{family_id}", f"{PREFIX}dis:user:{user_id}"
+        )
         return any(v is not None for v in values)

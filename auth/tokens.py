@@ -42,14 +42,20 @@ class Principal:
 
 
 def _kid(public_key: ec.EllipticCurvePublicKey) -> str:
-    der = public_key.public_bytes(serialization.Encoding.DER,
-                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return base64.urlsafe_b64encode(hashlib.sha256(der).digest()[:12]).rstrip(b"=").decode()
 
 
 class AccessTokens:
-    def __init__(self, private_key_pem: bytes, ttl_seconds: int = 900, cache_size: int = 10_000,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        private_key_pem: bytes,
+        ttl_seconds: int = 900,
+        cache_size: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         key = serialization.load_pem_private_key(private_key_pem, password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
             raise ValueError("the token-signing key must be an EC P-256 private key")
@@ -66,18 +72,42 @@ class AccessTokens:
         jwk.update({"kid": self.kid, "alg": "ES256", "use": "sig"})
         return {"keys": [jwk]}
 
-    def issue(self, user_id: str, name: str, id_number_masked: str, roles: list[str],
-              assurance: str, family_id: str) -> tuple[str, Principal]:
+    def issue(
+        self,
+        user_id: str,
+        name: str,
+        id_number_masked: str,
+        roles: list[str],
+        assurance: str,
+        family_id: str,
+    ) -> tuple[str, Principal]:
         now = int(self._clock())
-        principal = Principal(user_id, name, id_number_masked, tuple(roles), assurance,
-                              family_id, uuid.uuid4().hex, now + self.ttl)
+        principal = Principal(
+            user_id,
+            name,
+            id_number_masked,
+            tuple(roles),
+            assurance,
+            family_id,
+            uuid.uuid4().hex,
+            now + self.ttl,
+        )
         claims = {
-            "iss": ISSUER, "sub": user_id, "typ": ACCESS, "iat": now, "exp": principal.expires_at,
-            "jti": principal.jti, "fam": family_id, "roles": list(roles), "amr": assurance,
-            "name": name, "idm": id_number_masked,
+            "iss": ISSUER,
+            "sub": user_id,
+            "typ": ACCESS,
+            "iat": now,
+            "exp": principal.expires_at,
+            "jti": principal.jti,
+            "fam": family_id,
+            "roles": list(roles),
+            "amr": assurance,
+            "name": name,
+            "idm": id_number_masked,
         }
-        token = jwt.encode(claims, self.private_key, algorithm="ES256",
-                           headers={"kid": self.kid, "typ": "at+jwt"})
+        token = jwt.encode(
+            claims, self.private_key, algorithm="ES256", headers={"kid": self.kid, "typ": "at+jwt"}
+        )
         return token, principal
 
     def verify(self, token: str) -> Principal:
@@ -98,15 +128,26 @@ class AccessTokens:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != "ES256" or header.get("kid") != self.kid:
                 raise InvalidToken(reason="header")
-            claims = jwt.decode(token, self.public_key, algorithms=["ES256"], issuer=ISSUER,
-                                options={"require": ["exp", "iat", "jti", "sub", "typ", "fam"]})
+            claims = jwt.decode(
+                token,
+                self.public_key,
+                algorithms=["ES256"],
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "jti", "sub", "typ", "fam"]},
+            )
         except jwt.PyJWTError as exc:
             raise InvalidToken(reason=type(exc).__name__) from exc
         if claims.get("typ") != ACCESS:
             raise InvalidToken(reason="not_an_access_token")
         if int(claims["exp"]) <= self._clock():
             raise InvalidToken(reason="expired")
-        return Principal(str(claims["sub"]), str(claims.get("name", "")),
-                         str(claims.get("idm", "")), tuple(claims.get("roles", [])),
-                         str(claims.get("amr", "")), str(claims["fam"]), str(claims["jti"]),
-                         int(claims["exp"]))
+        return Principal(
+            str(claims["sub"]),
+            str(claims.get("name", "")),
+            str(claims.get("idm", "")),
+            tuple(claims.get("roles", [])),
+            str(claims.get("amr", "")),
+            str(claims["fam"]),
+            str(claims["jti"]),
+            int(claims["exp"]),
+        )

@@ -11,8 +11,19 @@ from typing import Any, Protocol
 
 
 class AuditWriter(Protocol):
-    def __call__(self, *, actor: str, action: str, target: str, outcome: str = "ok",
-                 reason: str = "", actor_user_id: str | None = None,
-                 subject_user_id: str | None = None, request_id: str = "", purpose: str = "",
-                 before: object = None, after: object = None,
-                 connection: Any = None) -> Awaitable[object]: ...
+    def __call__(
+        self,
+        *,
+        actor: str,
+        action: str,
+        target: str,
+        outcome: str = "ok",
+        reason: str = "",
+        actor_user_id: str | None = None,
+        subject_user_id: str | None = None,
+        request_id: str = "",
+        purpose: str = "",
+        before: object = None,
+        after: object = None,
+        connection: Any = None,
+    ) -> Awaitable[object]: ...

@@ -219,8 +219,14 @@ class Unavailable(LingpaoError):
     code = "service_unavailable"
     message = "服务暂不可用 Service temporarily unavailable"
 
-    def __init__(self, message: str | None = None, *, retry_after: int = 5, reason: str = "",
-                 **details: object) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        retry_after: int = 5,
+        reason: str = "",
+        **details: object,
+    ) -> None:
         super().__init__(message, reason=reason, **details)
         self.retry_after = retry_after
 

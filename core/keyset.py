@@ -22,10 +22,16 @@ K = TypeVar("K")
 
 
 class KeySetCache(Generic[K]):
-    def __init__(self, fetch: Callable[[], Awaitable[Mapping[str, K]]], *,
-                 unavailable: Callable[[], LingpaoError], name: str = "keys",
-                 ttl: float = 300.0, refetch_interval: float = 5.0,
-                 clock: Clock = monotonic) -> None:
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[Mapping[str, K]]],
+        *,
+        unavailable: Callable[[], LingpaoError],
+        name: str = "keys",
+        ttl: float = 300.0,
+        refetch_interval: float = 5.0,
+        clock: Clock = monotonic,
+    ) -> None:
         self._fetch = fetch
         self._unavailable = unavailable
         self.name = name
@@ -74,13 +80,20 @@ class KeySetCache(Generic[K]):
         try:
             keys = await self._fetch()
         except Exception as exc:  # noqa: BLE001 - any failure: keep serving what we have
-            log.warning("%s could not be fetched (%s); keeping %d cached keys",
-                        self.name, type(exc).__name__, len(self._keys))
+            log.warning(
+                "%s could not be fetched (%s); keeping %d cached keys",
+                self.name,
+                type(exc).__name__,
+                len(self._keys),
+            )
             return
         if not keys:
             # An empty set is a broken answer, not a revocation of every key.
-            log.warning("%s: the publisher answered no usable keys; keeping %d cached keys",
-                        self.name, len(self._keys))
+            log.warning(
+                "%s: the publisher answered no usable keys; keeping %d cached keys",
+                self.name,
+                len(self._keys),
+            )
             return
         self._keys = dict(keys)
         self._fetched_at = self._attempted_at

@@ -111,12 +111,19 @@ def _issue_holding(lib: Library, p: Person, holding: Holding, rng: random.Random
         # Copied, so that no library can change what the next one is built from.
         fields = copy.deepcopy(holding.fields)
     elif holding.type_code == ID_CARD:
-        return _give_id_card(lib, p, holding.issued_on, status=holding.status,
-                             valid_until=holding.valid_until)
+        return _give_id_card(
+            lib, p, holding.issued_on, status=holding.status, valid_until=holding.valid_until
+        )
     else:  # the household register: _demo_holdings lets no other type omit fields
         fields = household_fields(p, rng)
-    return lib.issue(p, holding.type_code, holding.issued_on, fields, status=holding.status,
-                     valid_until=holding.valid_until)
+    return lib.issue(
+        p,
+        holding.type_code,
+        holding.issued_on,
+        fields,
+        status=holding.status,
+        valid_until=holding.valid_until,
+    )
 
 
 def _give_id_card(lib: Library, p: Person, issued_on: date, **kw) -> dict:

@@ -69,13 +69,17 @@ def _user_command(args: argparse.Namespace, action) -> int:
     try:
         result = asyncio.run(action(settings, args.id_number))
     except UserNotFound:
-        print(f"lingpao: no user {mask(args.id_number)} (they have never logged in)",
-              file=sys.stderr)
+        print(
+            f"lingpao: no user {mask(args.id_number)} (they have never logged in)", file=sys.stderr
+        )
         return 1
     print(f"{mask(args.id_number)}: {result}")
     if not settings.redis_url:
-        print("note: without REDIS_URL a running server keeps its own revocation list; "
-              "access tokens it issued stay valid until they expire", file=sys.stderr)
+        print(
+            "note: without REDIS_URL a running server keeps its own revocation list; "
+            "access tokens it issued stay valid until they expire",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -128,8 +132,10 @@ def cmd_items(args: argparse.Namespace) -> int:
         if args.items_command == "list":
             for item in asyncio.run(admin.list_items(settings, args.mode)):
                 blockers = ",".join(item["blockers"]) or "-"
-                print(f"{item['code']:8} {item['mode']:10} v{item['version']:<3} "
-                      f"{item['category']:6} {item['name']}  [blockers: {blockers}]")
+                print(
+                    f"{item['code']:8} {item['mode']:10} v{item['version']:<3} "
+                    f"{item['category']:6} {item['name']}  [blockers: {blockers}]"
+                )
         else:
             changed = asyncio.run(admin.set_mode(settings, args.code, args.mode, args.reason))
             print(f"{changed['code']} is now {changed['mode']} (version {changed['version']})")
@@ -148,8 +154,10 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     for i in asyncio.run(admin.indicators(_settings())):
         value = "n/a" if i["value"] is None else f"{i['value']:.1%}"
         mark = "met" if i["met"] else "SHORT"
-        print(f"{i['key']:18} {i['name']:8} {value:>7} of target {i['target']:.0%}  "
-              f"({i['numerator']}/{i['denominator']})  {mark}")
+        print(
+            f"{i['key']:18} {i['name']:8} {value:>7} of target {i['target']:.0%}  "
+            f"({i['numerator']}/{i['denominator']})  {mark}"
+        )
     return 0
 
 
@@ -174,11 +182,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="run the API").set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("seed-demo", help="load the demo data (idempotent)").set_defaults(
-        func=cmd_seed_demo)
+        func=cmd_seed_demo
+    )
     sub.add_parser("check-config", help="validate settings and exit").set_defaults(
-        func=cmd_check_config)
+        func=cmd_check_config
+    )
     sub.add_parser("sync-items", help="sync the item catalog from the gateway").set_defaults(
-        func=cmd_sync_items)
+        func=cmd_sync_items
+    )
     items = sub.add_parser("items", help="list items or switch an item's handling mode")
     items_sub = items.add_subparsers(dest="items_command", required=True)
     listing = items_sub.add_parser("list", help="items with mode, version and blockers")

@@ -44,16 +44,23 @@ async def sync_items(settings: Settings) -> dict[str, int]:
 async def list_items(settings: Settings, mode: str | None) -> list[dict]:
     async with open_container(settings) as c:
         items = listing.search(await c.catalog.all_items(), None, None, mode)
-        return [{**i.summary(), "version": i.version,
-                 "blockers": [b["reason"] for b in zero_trip_blockers(i)]} for i in items]
+        return [
+            {
+                **i.summary(),
+                "version": i.version,
+                "blockers": [b["reason"] for b in zero_trip_blockers(i)],
+            }
+            for i in items
+        ]
 
 
 async def set_mode(settings: Settings, code: str, mode: str, reason: str) -> dict:
     actor = f"cli:{getpass.getuser()}"[:64]
     async with open_container(settings) as c:
         current = await c.catalog.get_item(code)
-        item = await c.catalog.switch_mode(code, mode, reason, current.version, actor=actor,
-                                           actor_user_id=None, request_id="cli")
+        item = await c.catalog.switch_mode(
+            code, mode, reason, current.version, actor=actor, actor_user_id=None, request_id="cli"
+        )
     return item.detail()
 
 

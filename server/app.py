@@ -29,8 +29,9 @@ BOOTSTRAP_STOP_SECONDS = 30.0
 log = logging.getLogger("lingpao.app")
 
 
-def create_app(settings: Settings, *, name: str = APP_NAME,
-               gateway_transport: Transport | None = None) -> App:
+def create_app(
+    settings: Settings, *, name: str = APP_NAME, gateway_transport: Transport | None = None
+) -> App:
     """Builds the app; `gateway_transport` lets tests put the mock gateway in-process."""
     # Sanic would dictConfig its own loggers and disable ours; logging is configured here.
     app: App = Sanic(name, ctx=AppContext(settings, Metrics()), configure_logging=False)
@@ -82,8 +83,10 @@ def _install_lifecycle(app: App, gateway_transport: Transport | None) -> None:
         if not app.test_mode:
             configure_logging(settings.log_level)
         app.ctx.container = await bootstrap.build(
-            settings, gateway_transport=gateway_transport,
-            on_gateway_outcome=app.ctx.metrics.gateway_outcome)
+            settings,
+            gateway_transport=gateway_transport,
+            on_gateway_outcome=app.ctx.metrics.gateway_outcome,
+        )
         await app.ctx.container.catalog.version.prime()
 
     @app.after_server_start

@@ -74,8 +74,12 @@ class Container:
         await self._resources.aclose()
 
 
-async def build(settings: Settings, *, gateway_transport: Transport | None = None,
-                on_gateway_outcome: GatewayOutcome | None = None) -> Container:
+async def build(
+    settings: Settings,
+    *,
+    gateway_transport: Transport | None = None,
+    on_gateway_outcome: GatewayOutcome | None = None,
+) -> Container:
     """Opens the database, Redis and the gateway client, and wires every service to them."""
     resources = contextlib.AsyncExitStack()
     try:
@@ -84,9 +88,13 @@ async def build(settings: Settings, *, gateway_transport: Transport | None = Non
         client = kv.open_redis(settings.redis_url)
         resources.push_async_callback(client.aclose)
         gateway = GatewayClient(
-            settings.gateway_url, settings.gateway_app_key, settings.gateway_app_secret,
-            timeout_seconds=settings.gateway_timeout_seconds, transport=gateway_transport,
-            on_outcome=on_gateway_outcome)
+            settings.gateway_url,
+            settings.gateway_app_key,
+            settings.gateway_app_secret,
+            timeout_seconds=settings.gateway_timeout_seconds,
+            transport=gateway_transport,
+            on_outcome=on_gateway_outcome,
+        )
         resources.push_async_callback(gateway.aclose)
         # The limiter shares the one Redis pool, so closing Redis closes it too.
         limiter = RateLimiter(client if settings.redis_url else None)
@@ -96,30 +104,61 @@ async def build(settings: Settings, *, gateway_transport: Transport | None = Non
         raise
 
 
-def _wire(settings: Settings, client: redis.Redis, gateway: GatewayClient,
-          limiter: RateLimiter, resources: contextlib.AsyncExitStack) -> Container:
+def _wire(
+    settings: Settings,
+    client: redis.Redis,
+    gateway: GatewayClient,
+    limiter: RateLimiter,
+    resources: contextlib.AsyncExitStack,
+) -> Container:
     store = AuthStore(client)
     tokens = AccessTokens(settings.token_private_key_pem(), settings.access_token_ttl_seconds)
     users = UserDirectory(PiiCipher(settings.pii_key_bytes()), TortoiseUserRecords())
-    sessions = Sessions(tokens, store, TortoiseSessionRecords(),
-                        timedelta(days=settings.refresh_token_ttl_days))
+    sessions = Sessions(
+        tokens, store, TortoiseSessionRecords(), timedelta(days=settings.refresh_token_ttl_days)
+    )
     # The IdP's keys come through the one gateway client: auth opens no connection itself.
-    verifier = IdentityTokenVerifier(idp_key_cache(gateway.idp_jwks), settings.idp_issuer,
-                                     settings.gateway_app_key, store)
+    verifier = IdentityTokenVerifier(
+        idp_key_cache(gateway.idp_jwks), settings.idp_issuer, settings.gateway_app_key, store
+    )
     auth = AuthService(
-        verifier, users, sessions, store, audit.record,
+        verifier,
+        users,
+        sessions,
+        store,
+        audit.record,
         identity_limiter=partial(limiter.hit, settings.login_rate_limit, "login-person"),
         family_limiter=partial(limiter.hit, settings.refresh_rate_limit, "refresh-family"),
     )
     catalog = Catalog(TortoiseItemRecords(audit.record), gateway, CatalogVersion(client))
-    certificates = Certificates(gateway, IssuerSeals(issuer_key_cache(
-        gateway.certificate_issuers)), audit.record)
+    certificates = Certificates(
+        gateway, IssuerSeals(issuer_key_cache(gateway.certificate_issuers)), audit.record
+    )
     holders = Holders(users)
     presentations = Presentations(
-        certificates, holders, TortoisePresentationRecords(), audit.record,
-        private_key=tokens.private_key, public_key=tokens.public_key, kid=tokens.kid)
-    return Container(settings, client, gateway, limiter, tokens, users, sessions, auth,
-                     catalog, certificates, holders, presentations, resources)
+        certificates,
+        holders,
+        TortoisePresentationRecords(),
+        audit.record,
+        private_key=tokens.private_key,
+        public_key=tokens.public_key,
+        kid=tokens.kid,
+    )
+    return Container(
+        settings,
+        client,
+        gateway,
+        limiter,
+        tokens,
+        users,
+        sessions,
+        auth,
+        catalog,
+        certificates,
+        holders,
+        presentations,
+        resources,
+    )
 
 
 @contextlib.asynccontextmanager

@@ -32,21 +32,22 @@ def ensure_secrets(settings: Settings) -> Settings:
     generated = list(settings.generated)
     if not settings.gateway_app_secret:
         secret = _read_or_create(
-            keys / SECRET_FILES["GATEWAY_APP_SECRET"],
-            lambda: secrets.token_urlsafe(32).encode()).decode()
+            keys / SECRET_FILES["GATEWAY_APP_SECRET"], lambda: secrets.token_urlsafe(32).encode()
+        ).decode()
         generated.append("GATEWAY_APP_SECRET")
     if not settings.pii_key:
         pii_key = _read_or_create(
-            keys / SECRET_FILES["PII_KEY"],
-            lambda: base64.b64encode(secrets.token_bytes(32))).decode()
+            keys / SECRET_FILES["PII_KEY"], lambda: base64.b64encode(secrets.token_bytes(32))
+        ).decode()
         generated.append("PII_KEY")
     token_path = Path(settings.token_key_path)
     if not token_path.exists():
         token_path.parent.mkdir(parents=True, exist_ok=True)
         _read_or_create(token_path, new_ec_pem)
         generated.append("TOKEN_KEY_PATH")
-    filled = dataclasses.replace(settings, generated=tuple(generated),
-                                 gateway_app_secret=secret, pii_key=pii_key)
+    filled = dataclasses.replace(
+        settings, generated=tuple(generated), gateway_app_secret=secret, pii_key=pii_key
+    )
     filled.pii_key_bytes()  # fail early on a malformed key
     return filled
 
@@ -73,8 +74,10 @@ def refuse_development_secrets(settings: Settings, keys: Path) -> None:
         problems.append("GATEWAY_APP_KEY is still the development value 'lingpao-dev'")
     if settings.idp_issuer == MOCK_IDP_ISSUER:
         problems.append("IDP_ISSUER is still the mock gateway's issuer")
-    for name, value in (("GATEWAY_APP_SECRET", settings.gateway_app_secret),
-                        ("PII_KEY", settings.pii_key)):
+    for name, value in (
+        ("GATEWAY_APP_SECRET", settings.gateway_app_secret),
+        ("PII_KEY", settings.pii_key),
+    ):
         dev_file = keys / SECRET_FILES[name]
         if value and dev_file.is_file() and dev_file.read_text().strip() == value:
             problems.append(f"{name} is the development value generated in var/keys")

@@ -59,8 +59,10 @@ def envelope(
 ) -> HTTPResponse:
     """The contract's error body; `extra` goes inside `error`, `top` beside it."""
     rid = request_id_of(request)
-    body = {**(top or {}),
-            "error": {"code": code, "message": message, "request_id": rid, **(extra or {})}}
+    body = {
+        **(top or {}),
+        "error": {"code": code, "message": message, "request_id": rid, **(extra or {})},
+    }
     all_headers = {"X-Request-ID": rid, **(headers or {})}
     return json(body, status=status, headers=all_headers, ensure_ascii=False)
 
@@ -73,8 +75,9 @@ def error_response(request: Request, exc: e.LingpaoError) -> HTTPResponse:
     if exc.retry_after is not None:
         headers["Retry-After"] = str(exc.retry_after)
     if exc.reason:
-        log.info("refused: %s (%s)", exc.code, exc.reason,
-                 extra={"request_id": request_id_of(request)})
+        log.info(
+            "refused: %s (%s)", exc.code, exc.reason, extra={"request_id": request_id_of(request)}
+        )
     return envelope(request, status, exc.code, exc.message, headers, extra=exc.details)
 
 
@@ -88,11 +91,13 @@ def register_errors(app: Sanic) -> None:
         return envelope(request, 404, "not_found", "没有这个地址 No such route")
 
     @app.exception(sanic_exc.MethodNotAllowed)
-    async def method_not_allowed(request: Request, exc: sanic_exc.MethodNotAllowed
-                                 ) -> HTTPResponse:
+    async def method_not_allowed(request: Request, exc: sanic_exc.MethodNotAllowed) -> HTTPResponse:
         allowed = ", ".join(sorted(getattr(exc, "allowed_methods", None) or []))
         return envelope(
-            request, 405, "method_not_allowed", "该地址不支持此方法 Method not allowed",
+            request,
+            405,
+            "method_not_allowed",
+            "该地址不支持此方法 Method not allowed",
             {"Allow": allowed} if allowed else None,
         )
 
@@ -116,11 +121,16 @@ def register_errors(app: Sanic) -> None:
         # The log keeps the traceback for us (ID numbers are redacted by the log filter);
         # the client gets only the request id to quote.
         log.error(
-            "unhandled %s on %s", type(exc).__name__, _route_of(request),
-            exc_info=exc, extra={"request_id": request_id_of(request)},
+            "unhandled %s on %s",
+            type(exc).__name__,
+            _route_of(request),
+            exc_info=exc,
+            extra={"request_id": request_id_of(request)},
         )
         return envelope(
-            request, 500, "internal_error",
+            request,
+            500,
+            "internal_error",
             "服务器内部错误，请稍后重试 Internal error; quote the request id",
         )
 

@@ -27,6 +27,7 @@ def require_user(handler: Callable) -> Callable:
     async def guarded(request: Request, *args, **kwargs):
         await authenticate(request)
         return await handler(request, *args, **kwargs)
+
     return guarded
 
 
@@ -37,6 +38,7 @@ def require_face(handler: Callable) -> Callable:
         if principal.assurance != "face":
             raise AssuranceTooLow()
         return await handler(request, *args, **kwargs)
+
     return guarded
 
 
@@ -47,4 +49,5 @@ def require_ops(handler: Callable) -> Callable:
         if "ops" not in principal.roles:
             raise Forbidden()
         return await handler(request, *args, **kwargs)
+
     return guarded

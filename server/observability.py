@@ -84,22 +84,30 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "lingpao_http_requests_total", "HTTP requests", ["method", "route", "status"],
+            "lingpao_http_requests_total",
+            "HTTP requests",
+            ["method", "route", "status"],
             registry=self.registry,
         )
         self.latency = Histogram(
-            "lingpao_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
+            "lingpao_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
             registry=self.registry,
         )
         self.gateway_calls = Counter(
-            "lingpao_gateway_calls_total", "Gateway calls by endpoint and outcome",
-            ["endpoint", "outcome"], registry=self.registry,
+            "lingpao_gateway_calls_total",
+            "Gateway calls by endpoint and outcome",
+            ["endpoint", "outcome"],
+            registry=self.registry,
         )
 
-        self.kpi = Gauge("lingpao_kpi_value", "City indicator value (ratio)", ["key"],
-                         registry=self.registry)
-        self.kpi_target = Gauge("lingpao_kpi_target", "City indicator target (ratio)", ["key"],
-                                registry=self.registry)
+        self.kpi = Gauge(
+            "lingpao_kpi_value", "City indicator value (ratio)", ["key"], registry=self.registry
+        )
+        self.kpi_target = Gauge(
+            "lingpao_kpi_target", "City indicator target (ratio)", ["key"], registry=self.registry
+        )
 
     def gateway_outcome(self, endpoint: str, outcome: str) -> None:
         self.gateway_calls.labels(endpoint, outcome).inc()
@@ -135,7 +143,14 @@ def install_observability(app: Sanic) -> None:
             histograms[(method, route)] = histogram
         histogram.observe(duration)
         if access_log.isEnabledFor(logging.INFO):
-            access_log.info(orjson.dumps({
-                "method": method, "route": route, "status": status,
-                "duration_ms": round(duration * 1000, 2), "request_id": rid,
-            }).decode())
+            access_log.info(
+                orjson.dumps(
+                    {
+                        "method": method,
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(duration * 1000, 2),
+                        "request_id": rid,
+                    }
+                ).decode()
+            )

@@ -24,11 +24,14 @@ class RateLimiter:
         if client is not None:
             # The URL only names the scheme here: the storage rides on our own pool, so
             # there is one set of connections to Redis and one place that closes them.
-            storage = RedisStorage("async+redis://", implementation="redispy",
-                                   wrap_exceptions=True, key_prefix="lp:rl",
-                                   # limits types its options as scalars; redis-py
-                                   # takes the pool through them all the same.
-                                   connection_pool=client.connection_pool)  # type: ignore[arg-type]
+            storage = RedisStorage(
+                "async+redis://",
+                implementation="redispy",
+                wrap_exceptions=True,
+                key_prefix="lp:rl",
+                # limits types its options as scalars; redis-py takes the pool all the same.
+                connection_pool=client.connection_pool,  # type: ignore[arg-type]
+            )
         else:
             storage = MemoryStorage()  # the stand-in: one process only, like the stand-in Redis
         self.storage = storage
@@ -48,8 +51,9 @@ class RateLimiter:
 def client_address(request: Request, trusted_proxies: int) -> str:
     """The caller's address; X-Forwarded-For is believed only through trusted proxies."""
     if trusted_proxies > 0:
-        forwarded = [p.strip() for p in request.headers.get("x-forwarded-for", "").split(",")
-                     if p.strip()]
+        forwarded = [
+            p.strip() for p in request.headers.get("x-forwarded-for", "").split(",") if p.strip()
+        ]
         if len(forwarded) >= trusted_proxies:
             return forwarded[-trusted_proxies]
     return request.ip or "unknown"

@@ -27,48 +27,68 @@ MOCK_IDP_ISSUER = "https://idp.mock-gateway.zj.example"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
-def setting(default: Any, doc: str, *, env: str = "", secret: bool = False,
-            shown: str | None = None) -> Any:
+def setting(
+    default: Any, doc: str, *, env: str = "", secret: bool = False, shown: str | None = None
+) -> Any:
     """A field read from `env` (default: the field's name in capitals); `shown` is how the
     README presents the default when the value itself would mislead (a path, a secret)."""
-    return field(default=default, metadata={"env": env, "doc": doc, "secret": secret,
-                                            "shown": shown})
+    return field(
+        default=default, metadata={"env": env, "doc": doc, "secret": secret, "shown": shown}
+    )
 
 
 @dataclass(frozen=True)
 class Settings:
-    env: str = setting("development", "`development` (generates missing keys) or `production` "
-                       "(refuses them)", env="LINGPAO_ENV")
+    env: str = setting(
+        "development",
+        "`development` (generates missing keys) or `production` (refuses them)",
+        env="LINGPAO_ENV",
+    )
     host: str = setting("127.0.0.1", "address the API binds")
     port: int = setting(8000, "port the API binds")
     workers: int = setting(1, "Sanic worker processes; more than 1 needs `REDIS_URL`")
-    database_url: str = setting(f"sqlite://{DEV_DIR / 'lingpao.sqlite3'}",
-                                "tortoise URL: `postgres://…` or `sqlite://…`",
-                                shown="`sqlite://` file `var/lingpao.sqlite3`")
-    redis_url: str | None = setting(None, "`redis://…`; unset means the in-process stand-in "
-                                    "(one worker only)")
+    database_url: str = setting(
+        f"sqlite://{DEV_DIR / 'lingpao.sqlite3'}",
+        "tortoise URL: `postgres://…` or `sqlite://…`",
+        shown="`sqlite://` file `var/lingpao.sqlite3`",
+    )
+    redis_url: str | None = setting(
+        None, "`redis://…`; unset means the in-process stand-in (one worker only)"
+    )
     gateway_url: str = setting("http://127.0.0.1:8100", "base URL of the provincial gateway")
-    gateway_app_key: str = setting("lingpao-dev",
-                                   "our app key at the gateway (also the IdP audience)")
-    gateway_app_secret: str = setting("", "HMAC secret shared with the gateway", secret=True,
-                                      shown="generated in development")
+    gateway_app_key: str = setting(
+        "lingpao-dev", "our app key at the gateway (also the IdP audience)"
+    )
+    gateway_app_secret: str = setting(
+        "", "HMAC secret shared with the gateway", secret=True, shown="generated in development"
+    )
     gateway_timeout_seconds: float = setting(5.0, "read timeout for one gateway call")
     idp_issuer: str = setting(MOCK_IDP_ISSUER, "the `iss` identity tokens must carry")
     access_token_ttl_seconds: int = setting(900, "lifetime of our access tokens")
     refresh_token_ttl_days: int = setting(30, "absolute lifetime of a refresh family")
-    login_rate_limit: str = setting("20/minute", "logins per client address and per person "
-                                    "(`limits` syntax)")
+    login_rate_limit: str = setting(
+        "20/minute", "logins per client address and per person (`limits` syntax)"
+    )
     refresh_rate_limit: str = setting("30/minute", "refreshes per client address and per family")
     verify_rate_limit: str = setting("60/minute", "presentation checks per client address")
-    token_key_path: str = setting("", "PEM file of our EC P-256 token-signing key", secret=True,
-                                  shown="`token_signing.pem` in `KEYS_DIR` in development")
-    pii_key: str = setting("", "base64 of 32 bytes: encrypts ID numbers at rest and keys "
-                           "their hash", secret=True, shown="generated in development")
+    token_key_path: str = setting(
+        "",
+        "PEM file of our EC P-256 token-signing key",
+        secret=True,
+        shown="`token_signing.pem` in `KEYS_DIR` in development",
+    )
+    pii_key: str = setting(
+        "",
+        "base64 of 32 bytes: encrypts ID numbers at rest and keys their hash",
+        secret=True,
+        shown="generated in development",
+    )
     log_level: str = setting("INFO", "`DEBUG`, `INFO`, `WARNING`, `ERROR`")
     max_body_bytes: int = setting(1024 * 1024, "largest JSON request body")
     trusted_proxies: int = setting(0, "number of proxies whose X-Forwarded-For is believed")
-    keys_dir: str = setting(str(DEV_KEYS_DIR), "where development keys are generated",
-                            shown="`var/keys`")
+    keys_dir: str = setting(
+        str(DEV_KEYS_DIR), "where development keys are generated", shown="`var/keys`"
+    )
     # Which secrets were generated here rather than configured: production refuses them.
     generated: tuple[str, ...] = ()
 
@@ -89,7 +109,8 @@ class Settings:
         settings = cls(**values)  # type: ignore[arg-type]
         if not settings.token_key_path:
             settings = dataclasses.replace(
-                settings, token_key_path=str(Path(settings.keys_dir) / "token_signing.pem"))
+                settings, token_key_path=str(Path(settings.keys_dir) / "token_signing.pem")
+            )
         settings.validate()
         return settings
 

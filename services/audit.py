@@ -13,16 +13,35 @@ from services.models import AuditEntry
 from services.times import rfc3339
 
 
-async def record(*, actor: str, action: str, target: str, outcome: str = "ok", reason: str = "",
-                 actor_user_id: str | None = None, subject_user_id: str | None = None,
-                request_id: str = "", purpose: str = "",
-                 before: object = None, after: object = None,
-                 connection: BaseDBAsyncClient | None = None) -> AuditEntry:
+async def record(
+    *,
+    actor: str,
+    action: str,
+    target: str,
+    outcome: str = "ok",
+    reason: str = "",
+    actor_user_id: str | None = None,
+    subject_user_id: str | None = None,
+    request_id: str = "",
+    purpose: str = "",
+    before: object = None,
+    after: object = None,
+    connection: BaseDBAsyncClient | None = None,
+) -> AuditEntry:
     return await AuditEntry.create(
-        actor=actor[:64], action=action, target=target[:128], outcome=outcome,
-        reason=reason[:500], actor_user_id=actor_user_id, subject_user_id=subject_user_id,
+        actor=actor[:64],
+        action=action,
+        target=target[:128],
+        outcome=outcome,
+        reason=reason[:500],
+        actor_user_id=actor_user_id,
+        subject_user_id=subject_user_id,
         request_id=request_id[:128],
-        purpose=purpose[:200], before=before, after=after, using_db=connection)
+        purpose=purpose[:200],
+        before=before,
+        after=after,
+        using_db=connection,
+    )
 
 
 async def exists(*, action: str) -> bool:
@@ -31,18 +50,32 @@ async def exists(*, action: str) -> bool:
 
 def view(entry: AuditEntry) -> dict:
     return {
-        "id": entry.id, "at": rfc3339(entry.at), "actor": entry.actor,
-        "action": entry.action, "target": entry.target, "outcome": entry.outcome,
-        "before": entry.before, "after": entry.after, "reason": entry.reason,
-        "purpose": entry.purpose, "request_id": entry.request_id,
+        "id": entry.id,
+        "at": rfc3339(entry.at),
+        "actor": entry.actor,
+        "action": entry.action,
+        "target": entry.target,
+        "outcome": entry.outcome,
+        "before": entry.before,
+        "after": entry.after,
+        "reason": entry.reason,
+        "purpose": entry.purpose,
+        "request_id": entry.request_id,
     }
 
 
-async def query(*, actor: str | None = None, action: str | None = None,
-                subject_user_id: str | None = None, action_prefix: str | None = None,
-                target: str | None = None, since: datetime | None = None,
-                until: datetime | None = None, cursor: str | None = None,
-                limit: int = 20) -> tuple[list[dict], str | None]:
+async def query(
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    subject_user_id: str | None = None,
+    action_prefix: str | None = None,
+    target: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 20,
+) -> tuple[list[dict], str | None]:
     """Newest first; returns the page and the cursor of the next one (None at the end)."""
     before_id = listing.decode_id_cursor(cursor)
     rows = AuditEntry.all()

@@ -45,13 +45,24 @@ class CertificateView:
         return self.status == "valid"
 
     def summary(self) -> dict:
-        return {"id": self.id, "type": self.type, "name": self.name, "issuer": self.issuer,
-                "issued_at": _rfc3339(self.issued_on), "expires_at": _rfc3339(self.valid_until),
-                "status": self.status}
+        return {
+            "id": self.id,
+            "type": self.type,
+            "name": self.name,
+            "issuer": self.issuer,
+            "issued_at": _rfc3339(self.issued_on),
+            "expires_at": _rfc3339(self.valid_until),
+            "status": self.status,
+        }
 
     def detail(self) -> dict:
-        return {**self.summary(), "fields": self.fields, "signature_valid": self.signature_valid,
-                "status_reason": self.status_reason or None, "issuer_code": self.issuer_code}
+        return {
+            **self.summary(),
+            "fields": self.fields,
+            "signature_valid": self.signature_valid,
+            "status_reason": self.status_reason or None,
+            "issuer_code": self.issuer_code,
+        }
 
 
 def _rfc3339(day: date | None) -> str | None:
@@ -89,8 +100,9 @@ def status_of(document: dict, signature_valid: bool, today: date) -> tuple[str, 
 
 
 class Certificates:
-    def __init__(self, gateway: Gateway, seals: IssuerSeals, audit: AuditWriter,
-                 clock: Clock = wall) -> None:
+    def __init__(
+        self, gateway: Gateway, seals: IssuerSeals, audit: AuditWriter, clock: Clock = wall
+    ) -> None:
         self.gateway = gateway
         self.seals = seals
         self.audit = audit
@@ -102,54 +114,84 @@ class Certificates:
         signature_valid = await self.seals.verify(document)
         status, reason = status_of(document, signature_valid, today)
         return CertificateView(
-            id=document["id"], type=str(document.get("type_code", "")),
-            name=str(document.get("type_name", "")), issuer=str(document.get("issuer_name", "")),
+            id=document["id"],
+            type=str(document.get("type_code", "")),
+            name=str(document.get("type_name", "")),
+            issuer=str(document.get("issuer_name", "")),
             issuer_code=str(document.get("issuer_code", "")),
             holder_name=str(document.get("holder_name", "")),
             issued_on=_date(document.get("issued_on")),
             valid_until=_date(document.get("valid_until")),
-            status=status, status_reason=reason, signature_valid=signature_valid,
-            fields=document["fields"])
+            status=status,
+            status_reason=reason,
+            signature_valid=signature_valid,
+            fields=document["fields"],
+        )
 
     async def held_by(self, holder: Holder, purpose: str) -> list[CertificateView]:
         documents = await self.gateway.list_certificates(holder.id_number, purpose)
         today = utc(self._clock).date()
-        return [await self._view(d, today) for d in documents
-                if d.get("holder_id_number") == holder.id_number]
+        return [
+            await self._view(d, today)
+            for d in documents
+            if d.get("holder_id_number") == holder.id_number
+        ]
 
     async def one(self, holder: Holder, certificate_id: str, purpose: str) -> CertificateView:
         document = None
         if 0 < len(certificate_id) <= 128:
-            document = await self.gateway.get_certificate(certificate_id, holder.id_number,
-                                                          purpose)
+            document = await self.gateway.get_certificate(certificate_id, holder.id_number, purpose)
         # The library matched the holder; we check again rather than trust a field we sent.
         if document is None or document.get("holder_id_number") != holder.id_number:
             raise CertificateNotFound()
         return await self._view(document, utc(self._clock).date())
 
-    async def list_for(self, holder: Holder, request_id: str,
-                       purpose: str = PURPOSE_VIEW) -> list[CertificateView]:
+    async def list_for(
+        self, holder: Holder, request_id: str, purpose: str = PURPOSE_VIEW
+    ) -> list[CertificateView]:
         found = await self.held_by(holder, purpose)
-        await self.audit(actor=holder.id_number_masked, action="certificate.list",
-                           target="certificates", purpose=purpose,
-                           actor_user_id=holder.user_id, subject_user_id=holder.user_id,
-                           request_id=request_id, after={"count": len(found)})
+        await self.audit(
+            actor=holder.id_number_masked,
+            action="certificate.list",
+            target="certificates",
+            purpose=purpose,
+            actor_user_id=holder.user_id,
+            subject_user_id=holder.user_id,
+            request_id=request_id,
+            after={"count": len(found)},
+        )
         return found
 
-    async def read(self, holder: Holder, certificate_id: str, request_id: str,
-                   purpose: str = PURPOSE_VIEW, action: str = "certificate.read"
-                   ) -> CertificateView:
+    async def read(
+        self,
+        holder: Holder,
+        certificate_id: str,
+        request_id: str,
+        purpose: str = PURPOSE_VIEW,
+        action: str = "certificate.read",
+    ) -> CertificateView:
         try:
             found = await self.one(holder, certificate_id, purpose)
         except CertificateNotFound:
             # Someone else's id or a guess: the same 404, but ops can see the attempt.
-            await self.audit(actor=holder.id_number_masked, action=action,
-                               target=f"certificate:{certificate_id[:100]}", outcome="denied",
-                               reason="not_the_holders", purpose=purpose,
-                               actor_user_id=holder.user_id, request_id=request_id)
+            await self.audit(
+                actor=holder.id_number_masked,
+                action=action,
+                target=f"certificate:{certificate_id[:100]}",
+                outcome="denied",
+                reason="not_the_holders",
+                purpose=purpose,
+                actor_user_id=holder.user_id,
+                request_id=request_id,
+            )
             raise
-        await self.audit(actor=holder.id_number_masked, action=action,
-                           target=f"certificate:{found.id}", purpose=purpose,
-                           actor_user_id=holder.user_id, subject_user_id=holder.user_id,
-                           request_id=request_id)
+        await self.audit(
+            actor=holder.id_number_masked,
+            action=action,
+            target=f"certificate:{found.id}",
+            purpose=purpose,
+            actor_user_id=holder.user_id,
+            subject_user_id=holder.user_id,
+            request_id=request_id,
+        )
         return found

@@ -28,8 +28,7 @@ log = logging.getLogger("lingpao.issuers")
 def canonical(document: dict) -> bytes:
     """The signed form: every member but `signature`, keys sorted, no spaces, UTF-8."""
     unsigned = {k: v for k, v in document.items() if k != "signature"}
-    return json.dumps(unsigned, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode()
+    return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _b64url(text: str) -> bytes:
@@ -41,22 +40,26 @@ def _load_jwk(jwk: dict) -> Ed25519PublicKey | ec.EllipticCurvePublicKey:
         return Ed25519PublicKey.from_public_bytes(_b64url(jwk["x"]))
     if jwk.get("kty") == "EC" and jwk.get("crv") == "P-256":
         numbers = ec.EllipticCurvePublicNumbers(
-            int.from_bytes(_b64url(jwk["x"]), "big"), int.from_bytes(_b64url(jwk["y"]), "big"),
-            ec.SECP256R1())
+            int.from_bytes(_b64url(jwk["x"]), "big"),
+            int.from_bytes(_b64url(jwk["y"]), "big"),
+            ec.SECP256R1(),
+        )
         return numbers.public_key()
     raise ValueError("unsupported issuer key type")
 
 
-def _verify(key: Ed25519PublicKey | ec.EllipticCurvePublicKey, signature: bytes,
-            message: bytes) -> bool:
+def _verify(
+    key: Ed25519PublicKey | ec.EllipticCurvePublicKey, signature: bytes, message: bytes
+) -> bool:
     try:
         if isinstance(key, Ed25519PublicKey):
             key.verify(signature, message)
         else:  # JWS-style raw r||s for P-256
             if len(signature) != 64:
                 return False
-            der = encode_dss_signature(int.from_bytes(signature[:32], "big"),
-                                       int.from_bytes(signature[32:], "big"))
+            der = encode_dss_signature(
+                int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            )
             key.verify(der, message, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
         return False
@@ -75,8 +78,9 @@ def issuer_keys(issuers: list[dict]) -> dict[str, Any]:
     return keys
 
 
-def issuer_key_cache(fetch_issuers: Callable[[], Awaitable[list[dict]]], **options: Any
-                     ) -> KeySetCache[Any]:
+def issuer_key_cache(
+    fetch_issuers: Callable[[], Awaitable[list[dict]]], **options: Any
+) -> KeySetCache[Any]:
     async def fetch() -> dict[str, Any]:
         return issuer_keys(await fetch_issuers())
 

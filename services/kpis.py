@@ -28,9 +28,16 @@ class Indicator:
         return self.value is not None and self.value >= self.target
 
     def as_dict(self) -> dict:
-        return {"key": self.key, "name": self.name, "value": self.value, "target": self.target,
-                "met": self.met, "numerator": self.numerator, "denominator": self.denominator,
-                "note": self.note}
+        return {
+            "key": self.key,
+            "name": self.name,
+            "value": self.value,
+            "target": self.target,
+            "met": self.met,
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+            "note": self.note,
+        }
 
 
 def is_one_id(item: ItemView, issued_types: set[str]) -> bool:
@@ -45,20 +52,41 @@ def is_one_id(item: ItemView, issued_types: set[str]) -> bool:
     return True
 
 
-def compute(items: Sequence[ItemView], issued_types: set[str], completed_online: int = 0,
-            completed_total: int = 0) -> list[Indicator]:
+def compute(
+    items: Sequence[ItemView],
+    issued_types: set[str],
+    completed_online: int = 0,
+    completed_total: int = 0,
+) -> list[Indicator]:
     not_secret = [i for i in items if not i.secret]
     livelihood = [i for i in items if i.livelihood]
     return [
         Indicator("online_available", "网上可办", sum(i.online for i in items), len(items), 1.0),
-        Indicator("zero_trip", "跑零次", sum(i.mode == ZERO_TRIP for i in items), len(items),
-                  0.9),
-        Indicator("handheld", "掌上办理", sum(i.handheld for i in not_secret), len(not_secret),
-                  0.8, "涉密事项除外 secret items excluded"),
-        Indicator("one_id", "一证通办", sum(is_one_id(i, issued_types) for i in livelihood),
-                  len(livelihood), 0.9, "民生事项 livelihood items"),
-        Indicator("online_completion", "网上实际办结率", completed_online, completed_total, 0.5,
-                  "办结件中网上办结的比例 share of completed applications finished online"),
+        Indicator("zero_trip", "跑零次", sum(i.mode == ZERO_TRIP for i in items), len(items), 0.9),
+        Indicator(
+            "handheld",
+            "掌上办理",
+            sum(i.handheld for i in not_secret),
+            len(not_secret),
+            0.8,
+            "涉密事项除外 secret items excluded",
+        ),
+        Indicator(
+            "one_id",
+            "一证通办",
+            sum(is_one_id(i, issued_types) for i in livelihood),
+            len(livelihood),
+            0.9,
+            "民生事项 livelihood items",
+        ),
+        Indicator(
+            "online_completion",
+            "网上实际办结率",
+            completed_online,
+            completed_total,
+            0.5,
+            "办结件中网上办结的比例 share of completed applications finished online",
+        ),
     ]
 
 

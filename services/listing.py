@@ -19,14 +19,16 @@ def encode_cursor(value: str) -> str:
 
 def decode_cursor(cursor: str) -> str:
     try:
-        value = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_",
-                                 validate=True).decode()
+        value = base64.b64decode(
+            cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True
+        ).decode()
         if not value or encode_cursor(value) != cursor:
             raise ValueError("not a cursor we issued")
         return value
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequest("cursor 无效 Invalid cursor",
-                             fields=[{"field": "cursor", "problem": "not a cursor"}]) from exc
+        raise InvalidRequest(
+            "cursor 无效 Invalid cursor", fields=[{"field": "cursor", "problem": "not a cursor"}]
+        ) from exc
 
 
 def decode_id_cursor(cursor: str | None) -> int | None:
@@ -35,8 +37,9 @@ def decode_id_cursor(cursor: str | None) -> int | None:
         return None
     value = decode_cursor(cursor)
     if not value.isdigit():
-        raise InvalidRequest("cursor 无效 Invalid cursor",
-                             fields=[{"field": "cursor", "problem": "not a cursor"}])
+        raise InvalidRequest(
+            "cursor 无效 Invalid cursor", fields=[{"field": "cursor", "problem": "not a cursor"}]
+        )
     return int(value)
 
 
@@ -44,30 +47,35 @@ def parse_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return 20
     if not raw.isdigit() or not 1 <= int(raw) <= 100:
-        raise InvalidRequest("limit 须为 1 到 100 的整数 limit must be 1..100",
-                             fields=[{"field": "limit", "problem": "must be 1..100"}])
+        raise InvalidRequest(
+            "limit 须为 1 到 100 的整数 limit must be 1..100",
+            fields=[{"field": "limit", "problem": "must be 1..100"}],
+        )
     return int(raw)
 
 
 def check_mode_filter(mode: str | None) -> None:
     if mode and mode not in MODES:
-        raise InvalidRequest("未知的办理方式 Unknown mode",
-                             fields=[{"field": "mode", "problem": "unknown mode"}])
+        raise InvalidRequest(
+            "未知的办理方式 Unknown mode", fields=[{"field": "mode", "problem": "unknown mode"}]
+        )
 
 
 def search(items: Sequence, q: str | None, category: str | None, mode: str | None) -> list:
     check_mode_filter(mode)
     needle = (q or "").strip().lower()
     return [
-        i for i in items
+        i
+        for i in items
         if (not needle or needle in i.name.lower() or needle in i.department.lower())
         and (not category or i.category == category)
         and (not mode or i.mode == mode)
     ]
 
 
-def page(items: Sequence[T], key: Callable[[T], str], cursor: str | None,
-         limit: int) -> tuple[list[T], str | None]:
+def page(
+    items: Sequence[T], key: Callable[[T], str], cursor: str | None, limit: int
+) -> tuple[list[T], str | None]:
     """Items after the cursor's key, and the cursor of the next page (None at the end)."""
     after = decode_cursor(cursor) if cursor else None
     remaining = [i for i in items if after is None or key(i) > after]

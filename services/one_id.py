@@ -22,12 +22,29 @@ def _view(item: ItemView, usable: dict[str, str]) -> dict:
     materials = []
     for m in item.materials:
         satisfied_by = usable.get(m.certificate_type or "") if m.source == "certificate" else None
-        materials.append({"code": m.code, "name": m.name, "source": m.source,
-                          "certificate_type": m.certificate_type, "satisfied_by": satisfied_by})
+        materials.append(
+            {
+                "code": m.code,
+                "name": m.name,
+                "source": m.source,
+                "certificate_type": m.certificate_type,
+                "satisfied_by": satisfied_by,
+            }
+        )
     eligible = item.mode != IN_PERSON and all(
         m["source"] != "paper" and (m["source"] != "certificate" or m["satisfied_by"])
-        for m in materials)
-    missing = [m["code"] for m in materials if m["source"] == "paper"
-               or (m["source"] == "certificate" and not m["satisfied_by"])]
-    return {"code": item.code, "name": item.name, "mode": item.mode, "eligible": eligible,
-            "materials": materials, "missing": missing}
+        for m in materials
+    )
+    missing = [
+        m["code"]
+        for m in materials
+        if m["source"] == "paper" or (m["source"] == "certificate" and not m["satisfied_by"])
+    ]
+    return {
+        "code": item.code,
+        "name": item.name,
+        "mode": item.mode,
+        "eligible": eligible,
+        "materials": materials,
+        "missing": missing,
+    }

@@ -55,9 +55,12 @@ class PresentationRecords(Protocol):
 
 class TortoisePresentationRecords:
     async def add(self, record: PresentationRecord) -> None:
-        await Presentation.create(jti=record.jti, user_id=record.user_id,
-                                  certificate_id=record.certificate_id,
-                                  expires_at=record.expires_at)
+        await Presentation.create(
+            jti=record.jti,
+            user_id=record.user_id,
+            certificate_id=record.certificate_id,
+            expires_at=record.expires_at,
+        )
 
     async def get(self, jti: str) -> PresentationRecord | None:
         row = await Presentation.get_or_none(jti=jti)
@@ -67,9 +70,18 @@ class TortoisePresentationRecords:
 
 
 class Presentations:
-    def __init__(self, certificates: Certificates, holders: Holders,
-                 records: PresentationRecords, audit: AuditWriter, *, private_key: Any,
-                 public_key: Any, kid: str, clock: Clock = wall) -> None:
+    def __init__(
+        self,
+        certificates: Certificates,
+        holders: Holders,
+        records: PresentationRecords,
+        audit: AuditWriter,
+        *,
+        private_key: Any,
+        public_key: Any,
+        kid: str,
+        clock: Clock = wall,
+    ) -> None:
         self.certificates = certificates
         # For re-checking the certificate with the library when a verifier asks.
         self.holders = holders
@@ -80,41 +92,76 @@ class Presentations:
         self.kid = kid
         self._clock = clock
 
-    async def present(self, holder: Holder, certificate_id: str, fields: list[str] | None,
-                      ttl_seconds: int, request_id: str) -> Issued:
+    async def present(
+        self,
+        holder: Holder,
+        certificate_id: str,
+        fields: list[str] | None,
+        ttl_seconds: int,
+        request_id: str,
+    ) -> Issued:
         if not MIN_TTL <= ttl_seconds <= MAX_TTL:
-            raise InvalidRequest("ttl_seconds 须在 60 到 600 之间",
-                                 fields=[{"field": "ttl_seconds", "problem": "must be 60..600"}])
-        cert = await self.certificates.read(holder, certificate_id, request_id,
-                                            purpose=PURPOSE_PRESENT, action="certificate.present")
+            raise InvalidRequest(
+                "ttl_seconds 须在 60 到 600 之间",
+                fields=[{"field": "ttl_seconds", "problem": "must be 60..600"}],
+            )
+        cert = await self.certificates.read(
+            holder,
+            certificate_id,
+            request_id,
+            purpose=PURPOSE_PRESENT,
+            action="certificate.present",
+        )
         if not cert.usable:
-            raise Conflict("只能出示有效的证照 Only a valid certificate can be presented",
-                           certificate_status=cert.status)
+            raise Conflict(
+                "只能出示有效的证照 Only a valid certificate can be presented",
+                certificate_status=cert.status,
+            )
         chosen = list(dict.fromkeys(fields or []))
         unknown = [f for f in chosen if f not in cert.fields]
         if unknown:
-            raise InvalidRequest("证照没有这些字段 Unknown fields",
-                                 fields=[{"field": "fields", "problem": f"unknown: {f}"}
-                                         for f in unknown])
+            raise InvalidRequest(
+                "证照没有这些字段 Unknown fields",
+                fields=[{"field": "fields", "problem": f"unknown: {f}"} for f in unknown],
+            )
         now = utc(self._clock)
         expires_at = now + timedelta(seconds=ttl_seconds)
         jti = uuid.uuid4().hex
-        claims = {"typ": TYP, "jti": jti, "iat": int(now.timestamp()),
-                  "exp": int(expires_at.timestamp()), "cid": cert.id, "ct": cert.type,
-                  "cn": cert.name, "st": cert.status, "iss": cert.issuer,
-                  "hn": mask_name(cert.holder_name), "f": {k: cert.fields[k] for k in chosen}}
-        token = jwt.encode(claims, self._private, algorithm="ES256",
-                           headers={"kid": self.kid, "typ": "lingpao-presentation"})
+        claims = {
+            "typ": TYP,
+            "jti": jti,
+            "iat": int(now.timestamp()),
+            "exp": int(expires_at.timestamp()),
+            "cid": cert.id,
+            "ct": cert.type,
+            "cn": cert.name,
+            "st": cert.status,
+            "iss": cert.issuer,
+            "hn": mask_name(cert.holder_name),
+            "f": {k: cert.fields[k] for k in chosen},
+        }
+        token = jwt.encode(
+            claims,
+            self._private,
+            algorithm="ES256",
+            headers={"kid": self.kid, "typ": "lingpao-presentation"},
+        )
         if len(token.encode()) > MAX_TOKEN_BYTES:
-            raise InvalidRequest("所选字段过多，二维码放不下 Too many fields for a QR code",
-                                 fields=[{"field": "fields", "problem": "token over 1 KB"}])
+            raise InvalidRequest(
+                "所选字段过多，二维码放不下 Too many fields for a QR code",
+                fields=[{"field": "fields", "problem": "token over 1 KB"}],
+            )
         await self.records.add(PresentationRecord(jti, holder.user_id, cert.id, expires_at))
         return Issued(token, expires_at.replace(microsecond=0))
 
     async def verify(self, token: str, verifier: str, request_id: str) -> dict:
         try:
-            claims = jwt.decode(token, self._public, algorithms=["ES256"],
-                                options={"require": ["exp", "iat", "jti", "cid", "typ"]})
+            claims = jwt.decode(
+                token,
+                self._public,
+                algorithms=["ES256"],
+                options={"require": ["exp", "iat", "jti", "cid", "typ"]},
+            )
         except jwt.ExpiredSignatureError:
             return {"valid": False, "reason": "expired"}
         except jwt.PyJWTError:
@@ -129,14 +176,27 @@ class Presentations:
         except HolderNotFound:
             return {"valid": False, "reason": "unknown_presentation"}
         current = await self.certificates.one(holder, record.certificate_id, PURPOSE_VERIFY)
-        await self.audit(actor=verifier, action="certificate.verify",
-                           target=f"certificate:{record.certificate_id}", purpose=PURPOSE_VERIFY,
-                           subject_user_id=record.user_id, request_id=request_id,
-                           outcome="ok" if current.usable else "invalid")
+        await self.audit(
+            actor=verifier,
+            action="certificate.verify",
+            target=f"certificate:{record.certificate_id}",
+            purpose=PURPOSE_VERIFY,
+            subject_user_id=record.user_id,
+            request_id=request_id,
+            outcome="ok" if current.usable else "invalid",
+        )
         if not current.usable:
             return {"valid": False, "reason": f"certificate_{current.status}"}
-        return {"valid": True, "certificate": {
-            "id": claims["cid"], "type": claims.get("ct"), "name": claims.get("cn"),
-            "status": current.status, "issuer": claims.get("iss"), "holder_name": claims.get("hn"),
-            "fields": claims.get("f", {}),
-            "expires_at": rfc3339(datetime.fromtimestamp(claims["exp"], UTC))}}
+        return {
+            "valid": True,
+            "certificate": {
+                "id": claims["cid"],
+                "type": claims.get("ct"),
+                "name": claims.get("cn"),
+                "status": current.status,
+                "issuer": claims.get("iss"),
+                "holder_name": claims.get("hn"),
+                "fields": claims.get("f", {}),
+                "expires_at": rfc3339(datetime.fromtimestamp(claims["exp"], UTC)),
+            },
+        }

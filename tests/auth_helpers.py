@@ -15,8 +15,9 @@ WANG = ("330402197803203454", "王五")
 
 
 async def identity_token(stack, person=ZHANG, assurance: str = "face") -> str:
-    response = await stack.gateway.post("/idp/token", json={
-        "id_number": person[0], "name": person[1], "assurance": assurance})
+    response = await stack.gateway.post(
+        "/idp/token", json={"id_number": person[0], "name": person[1], "assurance": assurance}
+    )
     assert response.status_code == 200, response.text
     return response.json()["identity_token"]
 
@@ -32,20 +33,34 @@ def bearer(tokens: dict) -> dict:
     return {"authorization": f"Bearer {tokens['access_token']}"}
 
 
-def forged(stack, audience: str, *, drop=(), headers=None, key=None, algorithm="ES256",
-           **overrides) -> str:
+def forged(
+    stack, audience: str, *, drop=(), headers=None, key=None, algorithm="ES256", **overrides
+) -> str:
     """An identity token signed with the IdP's real key unless told otherwise."""
     idp = stack.gateway_app.ctx.idp
     kid, signing_key = idp.current
     now = int(time.time())
-    claims = {"iss": idp.issuer, "aud": audience, "sub": "s-forged", "id_number": ZHANG[0],
-              "name": ZHANG[1], "assurance": "face", "iat": now, "nbf": now, "exp": now + 300,
-              "jti": uuid.uuid4().hex}
+    claims = {
+        "iss": idp.issuer,
+        "aud": audience,
+        "sub": "s-forged",
+        "id_number": ZHANG[0],
+        "name": ZHANG[1],
+        "assurance": "face",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
+        "jti": uuid.uuid4().hex,
+    }
     claims.update(overrides)
     for name in drop:
         claims.pop(name, None)
-    return jwt.encode(claims, key if key is not None else signing_key, algorithm=algorithm,
-                      headers={"kid": kid, **(headers or {})})
+    return jwt.encode(
+        claims,
+        key if key is not None else signing_key,
+        algorithm=algorithm,
+        headers={"kid": kid, **(headers or {})},
+    )
 
 
 async def ops_login(stack) -> dict:

@@ -45,8 +45,9 @@ def make_settings(tmp: Path, **overrides) -> Settings:
 
 
 @asynccontextmanager
-async def serve_in_process(app: Sanic, base_url: str = BACKEND_URL
-                           ) -> AsyncIterator[httpx.AsyncClient]:
+async def serve_in_process(
+    app: Sanic, base_url: str = BACKEND_URL
+) -> AsyncIterator[httpx.AsyncClient]:
     """Run the app's startup and shutdown listeners around an httpx client bound to it."""
     async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
         transport = httpx.ASGITransport(app=manager.app)
@@ -65,20 +66,26 @@ class Stack:
 
 
 @asynccontextmanager
-async def backend_with_gateway(settings: Settings, *, app_hook=None, gateway_transport=None
-                               ) -> AsyncIterator[Stack]:
+async def backend_with_gateway(
+    settings: Settings, *, app_hook=None, gateway_transport=None
+) -> AsyncIterator[Stack]:
     gateway_app = create_gateway(
-        MockConfig(app_key=settings.gateway_app_key, app_secret=settings.gateway_app_secret,
-                   intake_delay_seconds=0.0),
+        MockConfig(
+            app_key=settings.gateway_app_key,
+            app_secret=settings.gateway_app_secret,
+            intake_delay_seconds=0.0,
+        ),
         name="mock_gateway",
     )
-    app = create_app(settings, gateway_transport=gateway_transport
-                     or MockGatewayTransport(gateway_app))
+    app = create_app(
+        settings, gateway_transport=gateway_transport or MockGatewayTransport(gateway_app)
+    )
     if app_hook:
         app_hook(app)
     async with AsyncExitStack() as stack:
         gateway = await stack.enter_async_context(
-            serve_in_process(gateway_app, base_url="http://gateway.test"))
+            serve_in_process(gateway_app, base_url="http://gateway.test")
+        )
         client = await stack.enter_async_context(serve_in_process(app))
         yield Stack(client, gateway, app, gateway_app)
 

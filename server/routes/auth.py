@@ -26,13 +26,17 @@ class RefreshBody(BaseModel):
 
 
 def _tokens(pair, user: dict) -> HTTPResponse:
-    return json({
-        "access_token": pair.access_token,
-        "refresh_token": pair.refresh_token,
-        "token_type": "Bearer",
-        "expires_in": pair.expires_in,
-        "user": user,
-    }, headers={"Cache-Control": "no-store"}, ensure_ascii=False)
+    return json(
+        {
+            "access_token": pair.access_token,
+            "refresh_token": pair.refresh_token,
+            "token_type": "Bearer",
+            "expires_in": pair.expires_in,
+            "user": user,
+        },
+        headers={"Cache-Control": "no-store"},
+        ensure_ascii=False,
+    )
 
 
 @bp.post("/api/v1/auth/login")
@@ -40,8 +44,9 @@ def _tokens(pair, user: dict) -> HTTPResponse:
 @openapi.body({"application/json": LoginBody.model_json_schema()})
 async def login(request: Request) -> HTTPResponse:
     c = services(request)
-    await c.limiter.hit(c.settings.login_rate_limit, "login-ip",
-                        client_address(request, c.settings.trusted_proxies))
+    await c.limiter.hit(
+        c.settings.login_rate_limit, "login-ip", client_address(request, c.settings.trusted_proxies)
+    )
     body = parse_body(request, LoginBody)
     pair, user = await c.auth.login(body.identity_token, body.device_id, request.ctx.request_id)
     return _tokens(pair, user)
@@ -52,8 +57,11 @@ async def login(request: Request) -> HTTPResponse:
 @openapi.body({"application/json": RefreshBody.model_json_schema()})
 async def refresh(request: Request) -> HTTPResponse:
     c = services(request)
-    await c.limiter.hit(c.settings.refresh_rate_limit, "refresh-ip",
-                        client_address(request, c.settings.trusted_proxies))
+    await c.limiter.hit(
+        c.settings.refresh_rate_limit,
+        "refresh-ip",
+        client_address(request, c.settings.trusted_proxies),
+    )
     body = parse_body(request, RefreshBody)
     pair, user = await c.auth.refresh(body.refresh_token, request.ctx.request_id)
     return _tokens(pair, user)
@@ -74,8 +82,16 @@ async def logout(request: Request) -> HTTPResponse:
 @require_user
 async def me(request: Request) -> HTTPResponse:
     p = request.ctx.principal
-    return json({"id": p.user_id, "name": p.name, "id_number_masked": p.id_number_masked,
-                 "roles": list(p.roles), "assurance": p.assurance}, ensure_ascii=False)
+    return json(
+        {
+            "id": p.user_id,
+            "name": p.name,
+            "id_number_masked": p.id_number_masked,
+            "roles": list(p.roles),
+            "assurance": p.assurance,
+        },
+        ensure_ascii=False,
+    )
 
 
 @bp.get("/.well-known/jwks.json")

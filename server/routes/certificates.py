@@ -36,8 +36,9 @@ async def holder_of(request: Request) -> Holder:
 
 
 def _page(request: Request, rows: list, key) -> tuple[list, str | None]:
-    return listing.page(rows, key, request.args.get("cursor"),
-                        listing.parse_limit(request.args.get("limit")))
+    return listing.page(
+        rows, key, request.args.get("cursor"), listing.parse_limit(request.args.get("limit"))
+    )
 
 
 @bp.get("/api/v1/me/certificates")
@@ -45,11 +46,13 @@ def _page(request: Request, rows: list, key) -> tuple[list, str | None]:
 @openapi.secured("bearer")
 @require_face
 async def my_certificates(request: Request) -> HTTPResponse:
-    found = await services(request).certificates.list_for(await holder_of(request),
-                                                        request.ctx.request_id)
+    found = await services(request).certificates.list_for(
+        await holder_of(request), request.ctx.request_id
+    )
     chosen, next_cursor = _page(request, found, lambda c: c.id)
-    return json({"items": [c.summary() for c in chosen], "next_cursor": next_cursor},
-                ensure_ascii=False)
+    return json(
+        {"items": [c.summary() for c in chosen], "next_cursor": next_cursor}, ensure_ascii=False
+    )
 
 
 @bp.get("/api/v1/me/certificates/<certificate_id:str>")
@@ -57,8 +60,9 @@ async def my_certificates(request: Request) -> HTTPResponse:
 @openapi.secured("bearer")
 @require_face
 async def my_certificate(request: Request, certificate_id: str) -> HTTPResponse:
-    found = await services(request).certificates.read(await holder_of(request), certificate_id,
-                                                    request.ctx.request_id)
+    found = await services(request).certificates.read(
+        await holder_of(request), certificate_id, request.ctx.request_id
+    )
     return json(found.detail(), ensure_ascii=False, headers={"Cache-Control": "no-store"})
 
 
@@ -70,11 +74,17 @@ async def my_certificate(request: Request, certificate_id: str) -> HTTPResponse:
 async def present(request: Request, certificate_id: str) -> HTTPResponse:
     body = parse_body(request, PresentationBody)
     issued = await services(request).presentations.present(
-        await holder_of(request), certificate_id, body.fields, body.ttl_seconds,
-        request.ctx.request_id)
-    return json({"token": issued.token,
-                 "expires_at": rfc3339(issued.expires_at)},
-                status=201, headers={"Cache-Control": "no-store"})
+        await holder_of(request),
+        certificate_id,
+        body.fields,
+        body.ttl_seconds,
+        request.ctx.request_id,
+    )
+    return json(
+        {"token": issued.token, "expires_at": rfc3339(issued.expires_at)},
+        status=201,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @bp.post("/api/v1/presentations/verify")
@@ -82,8 +92,11 @@ async def present(request: Request, certificate_id: str) -> HTTPResponse:
 @openapi.body({"application/json": VerifyBody.model_json_schema()})
 async def verify(request: Request) -> HTTPResponse:
     c = services(request)
-    await c.limiter.hit(c.settings.verify_rate_limit, "verify-ip",
-                        client_address(request, c.settings.trusted_proxies))
+    await c.limiter.hit(
+        c.settings.verify_rate_limit,
+        "verify-ip",
+        client_address(request, c.settings.trusted_proxies),
+    )
     body = parse_body(request, VerifyBody)
     answer = await c.presentations.verify(body.token, "verifier", request.ctx.request_id)
     return json(answer, ensure_ascii=False, headers={"Cache-Control": "no-store"})
@@ -99,8 +112,9 @@ async def one_id_items(request: Request) -> HTTPResponse:
     if wanted not in (None, "true", "false"):
         raise InvalidRequest(fields=[{"field": "eligible", "problem": "true or false"}])
     c = services(request)
-    certs = await c.certificates.list_for(await holder_of(request), request.ctx.request_id,
-                                          purpose=PURPOSE_ONE_ID)
+    certs = await c.certificates.list_for(
+        await holder_of(request), request.ctx.request_id, purpose=PURPOSE_ONE_ID
+    )
     views = one_id_views(await c.catalog.snapshot(), certs)
     if wanted is not None:
         views = [v for v in views if v["eligible"] == (wanted == "true")]
@@ -114,8 +128,13 @@ async def one_id_items(request: Request) -> HTTPResponse:
 @require_user
 async def access_log(request: Request) -> HTTPResponse:
     entries, next_cursor = await audit.query(
-        subject_user_id=request.ctx.principal.user_id, action_prefix="certificate.",
-        cursor=request.args.get("cursor"), limit=listing.parse_limit(request.args.get("limit")))
-    items = [{k: e[k] for k in ("id", "at", "actor", "action", "target", "purpose", "outcome")}
-             for e in entries]
+        subject_user_id=request.ctx.principal.user_id,
+        action_prefix="certificate.",
+        cursor=request.args.get("cursor"),
+        limit=listing.parse_limit(request.args.get("limit")),
+    )
+    items = [
+        {k: e[k] for k in ("id", "at", "actor", "action", "target", "purpose", "outcome")}
+        for e in entries
+    ]
     return json({"items": items, "next_cursor": next_cursor}, ensure_ascii=False)

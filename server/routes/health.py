@@ -47,9 +47,14 @@ async def readyz(request: Request) -> HTTPResponse:
             status[name] = "ok"
     down = [name for name, state in status.items() if state != "ok"]
     if down:
-        return envelope(request, 503, "not_ready", "依赖不可用 Not ready: " + ", ".join(down),
-                        {"Retry-After": "5"},
-                        top={"status": "unavailable", "down": down, "checks": status})
+        return envelope(
+            request,
+            503,
+            "not_ready",
+            "依赖不可用 Not ready: " + ", ".join(down),
+            {"Retry-After": "5"},
+            top={"status": "unavailable", "down": down, "checks": status},
+        )
     return json({"status": "ok", "checks": status})
 
 
@@ -57,8 +62,7 @@ async def readyz(request: Request) -> HTTPResponse:
 @openapi.summary("Prometheus metrics")
 async def metrics(request: Request) -> HTTPResponse:
     await _refresh_kpi_gauges(request)
-    return raw(generate_latest(request.app.ctx.metrics.registry),
-               content_type=CONTENT_TYPE_LATEST)
+    return raw(generate_latest(request.app.ctx.metrics.registry), content_type=CONTENT_TYPE_LATEST)
 
 
 async def _refresh_kpi_gauges(request: Request) -> None:
@@ -69,5 +73,6 @@ async def _refresh_kpi_gauges(request: Request) -> None:
         return
     for indicator in indicators:
         request.app.ctx.metrics.kpi.labels(indicator.key).set(
-            indicator.value if indicator.value is not None else float("nan"))
+            indicator.value if indicator.value is not None else float("nan")
+        )
         request.app.ctx.metrics.kpi_target.labels(indicator.key).set(indicator.target)

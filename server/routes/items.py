@@ -26,8 +26,9 @@ def _answer(request: Request, data: bytes, etag: str) -> HTTPResponse:
     sent = request.headers.get("if-none-match", "")
     if etag in (t.strip().removeprefix("W/") for t in sent.split(",")):
         return empty(status=304, headers={"ETag": etag})
-    return raw(data, content_type="application/json", headers={"ETag": etag,
-                                                                "Cache-Control": "no-cache"})
+    return raw(
+        data, content_type="application/json", headers={"ETag": etag, "Cache-Control": "no-cache"}
+    )
 
 
 @bp.get("/api/v1/items")
@@ -39,8 +40,14 @@ def _answer(request: Request, data: bytes, etag: str) -> HTTPResponse:
 @openapi.parameter("limit", int)
 async def list_items(request: Request) -> HTTPResponse:
     args = request.args
-    key = ("list", args.get("q"), args.get("category"), args.get("mode"), args.get("cursor"),
-           args.get("limit"))
+    key = (
+        "list",
+        args.get("q"),
+        args.get("category"),
+        args.get("mode"),
+        args.get("cursor"),
+        args.get("limit"),
+    )
     catalog = services(request).catalog
     items = await catalog.snapshot()
     cached = catalog.version.get(key)

@@ -41,8 +41,10 @@ def _if_match_version(request: Request) -> int:
         raise PreconditionRequired()
     value = sent.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
-        raise InvalidRequest("If-Match 须为事项版本号 If-Match must be the item version",
-                             fields=[{"field": "If-Match", "problem": "not a version"}])
+        raise InvalidRequest(
+            "If-Match 须为事项版本号 If-Match must be the item version",
+            fields=[{"field": "If-Match", "problem": "not a version"}],
+        )
     return int(value)
 
 
@@ -53,12 +55,16 @@ def _if_match_version(request: Request) -> int:
 async def ops_items(request: Request) -> HTTPResponse:
     args = request.args
     limit = listing.parse_limit(args.get("limit"))
-    found = listing.search(await services(request).catalog.all_items(), args.get("q"),
-                           args.get("category"),
-                           args.get("mode"))
+    found = listing.search(
+        await services(request).catalog.all_items(),
+        args.get("q"),
+        args.get("category"),
+        args.get("mode"),
+    )
     chosen, next_cursor = listing.page(found, lambda i: i.code, args.get("cursor"), limit)
-    return json({"items": [_ops_view(i) for i in chosen], "next_cursor": next_cursor},
-                ensure_ascii=False)
+    return json(
+        {"items": [_ops_view(i) for i in chosen], "next_cursor": next_cursor}, ensure_ascii=False
+    )
 
 
 @bp.put("/api/v1/ops/items/<code:str>/mode")
@@ -71,8 +77,14 @@ async def switch_mode(request: Request, code: str) -> HTTPResponse:
     body = parse_body(request, ModeBody)
     principal = request.ctx.principal
     item = await services(request).catalog.switch_mode(
-        code, body.mode, body.reason, version, actor=principal.id_number_masked,
-        actor_user_id=principal.user_id, request_id=request.ctx.request_id)
+        code,
+        body.mode,
+        body.reason,
+        version,
+        actor=principal.id_number_masked,
+        actor_user_id=principal.user_id,
+        request_id=request.ctx.request_id,
+    )
     return json(_ops_view(item), headers={"ETag": f'"{item.version}"'}, ensure_ascii=False)
 
 
@@ -93,9 +105,14 @@ def _time_arg(request: Request, name: str) -> datetime | None:
 async def audit_log(request: Request) -> HTTPResponse:
     args = request.args
     entries, next_cursor = await audit.query(
-        actor=args.get("actor"), action=args.get("action"), target=args.get("target"),
-        since=_time_arg(request, "since"), until=_time_arg(request, "until"),
-        cursor=args.get("cursor"), limit=listing.parse_limit(args.get("limit")))
+        actor=args.get("actor"),
+        action=args.get("action"),
+        target=args.get("target"),
+        since=_time_arg(request, "since"),
+        until=_time_arg(request, "until"),
+        cursor=args.get("cursor"),
+        limit=listing.parse_limit(args.get("limit")),
+    )
     return json({"items": entries, "next_cursor": next_cursor}, ensure_ascii=False)
 
 
@@ -105,5 +122,4 @@ async def audit_log(request: Request) -> HTTPResponse:
 @require_ops
 async def indicators(request: Request) -> HTTPResponse:
     indicators = await kpis.current(services(request).catalog)
-    return json({"indicators": [i.as_dict() for i in indicators]},
-                ensure_ascii=False)
+    return json({"indicators": [i.as_dict() for i in indicators]}, ensure_ascii=False)

@@ -1,9 +1,9 @@
 """Service items (事项) and their handling modes.
 
-    rules.py    plain item views and the mode rules (no I/O)
-    records.py  the `ItemRecords` port and its tortoise implementation
-    version.py  the shared catalog version and the per-process cache it keeps coherent
-    service.py  `Catalog`: snapshot, switch, sync — each change broadcast to every worker
+rules.py    plain item views and the mode rules (no I/O)
+records.py  the `ItemRecords` port and its tortoise implementation
+version.py  the shared catalog version and the per-process cache it keeps coherent
+service.py  `Catalog`: snapshot, switch, sync — each change broadcast to every worker
 """
 
 from services.catalog.records import ItemRecords, ModeChange, TortoiseItemRecords
@@ -20,6 +20,18 @@ from services.catalog.rules import (
 from services.catalog.service import Catalog
 from services.catalog.version import CatalogVersion
 
-__all__ = ["IN_PERSON", "MODES", "ONE_TRIP", "ZERO_TRIP", "Catalog", "CatalogVersion",
-           "ItemRecords", "ItemView", "MaterialView", "ModeChange", "TortoiseItemRecords",
-           "check_mode", "zero_trip_blockers"]
+__all__ = [
+    "IN_PERSON",
+    "MODES",
+    "ONE_TRIP",
+    "ZERO_TRIP",
+    "Catalog",
+    "CatalogVersion",
+    "ItemRecords",
+    "ItemView",
+    "MaterialView",
+    "ModeChange",
+    "TortoiseItemRecords",
+    "check_mode",
+    "zero_trip_blockers",
+]

@@ -19,8 +19,12 @@ class MaterialView:
     certificate_type: str | None
 
     def as_dict(self) -> dict:
-        return {"code": self.code, "name": self.name, "source": self.source,
-                "certificate_type": self.certificate_type}
+        return {
+            "code": self.code,
+            "name": self.name,
+            "source": self.source,
+            "certificate_type": self.certificate_type,
+        }
 
 
 @dataclass(frozen=True)
@@ -45,9 +49,15 @@ class ItemView:
     mode_reason: str = ""
 
     def summary(self) -> dict:
-        return {"code": self.code, "name": self.name, "department": self.department,
-                "category": self.category, "mode": self.mode, "handheld": self.handheld,
-                "livelihood": self.livelihood}
+        return {
+            "code": self.code,
+            "name": self.name,
+            "department": self.department,
+            "category": self.category,
+            "mode": self.mode,
+            "handheld": self.handheld,
+            "livelihood": self.livelihood,
+        }
 
     def detail(self) -> dict:
         return {
@@ -56,8 +66,11 @@ class ItemView:
             "online": self.online,
             "materials": [m.as_dict() for m in self.materials],
             "version": self.version,
-            "guide": {"address": self.guide_address, "hours": self.guide_hours,
-                      "bring": [m.code for m in self.materials]},
+            "guide": {
+                "address": self.guide_address,
+                "hours": self.guide_hours,
+                "bring": [m.code for m in self.materials],
+            },
         }
 
 
@@ -65,17 +78,27 @@ def zero_trip_blockers(item: ItemView) -> list[dict[str, str | None]]:
     """What keeps an item from zero-trip handling: paper originals, or no online intake."""
     blockers: list[dict[str, str | None]] = [
         {"kind": "material", "code": m.code, "name": m.name, "reason": "paper_original"}
-        for m in item.materials if m.source == "paper"]
+        for m in item.materials
+        if m.source == "paper"
+    ]
     if not item.online:
-        blockers.append({"kind": "intake", "code": None, "name": "网上受理",
-                         "reason": "gateway_cannot_take_online"})
+        blockers.append(
+            {
+                "kind": "intake",
+                "code": None,
+                "name": "网上受理",
+                "reason": "gateway_cannot_take_online",
+            }
+        )
     return blockers
 
 
 def check_mode(item: ItemView, mode: str) -> None:
     if mode not in MODES:
-        raise InvalidRequest(f"mode 必须是 {', '.join(MODES)} 之一", fields=[
-            {"field": "mode", "problem": "unknown mode"}])
+        raise InvalidRequest(
+            f"mode 必须是 {', '.join(MODES)} 之一",
+            fields=[{"field": "mode", "problem": "unknown mode"}],
+        )
     if mode == ZERO_TRIP:
         blockers = zero_trip_blockers(item)
         if blockers:

@@ -21,8 +21,9 @@ log = logging.getLogger("lingpao.catalog")
 
 
 class Catalog:
-    def __init__(self, records: ItemRecords, gateway: Gateway, version: CatalogVersion,
-                 clock: Clock = wall) -> None:
+    def __init__(
+        self, records: ItemRecords, gateway: Gateway, version: CatalogVersion, clock: Clock = wall
+    ) -> None:
         self.records = records
         self.gateway = gateway
         self.version = version
@@ -50,17 +51,29 @@ class Catalog:
     async def issued_certificate_types(self) -> set[str]:
         return await self.records.issued_certificate_types()
 
-    async def switch_mode(self, code: str, mode: str, reason: str, expected_version: int, *,
-                          actor: str, actor_user_id: str | None, request_id: str) -> ItemView:
+    async def switch_mode(
+        self,
+        code: str,
+        mode: str,
+        reason: str,
+        expected_version: int,
+        *,
+        actor: str,
+        actor_user_id: str | None,
+        request_id: str,
+    ) -> ItemView:
         """The rule check, the row update with its audit entry, then the broadcast."""
         reason = reason.strip()
         if not reason:
-            raise InvalidRequest("须说明切换原因 A reason is required",
-                                 fields=[{"field": "reason", "problem": "required"}])
+            raise InvalidRequest(
+                "须说明切换原因 A reason is required",
+                fields=[{"field": "reason", "problem": "required"}],
+            )
         item = await self.get_item(code)
         check_mode(item, mode)
-        change = ModeChange(code, mode, expected_version, reason, actor, actor_user_id,
-                            request_id, utc(self._clock))
+        change = ModeChange(
+            code, mode, expected_version, reason, actor, actor_user_id, request_id, utc(self._clock)
+        )
         if not await self.records.switch_mode(change, item):
             raise VersionMismatch(current_version=item.version)
         await self.version.bump()
@@ -77,8 +90,9 @@ class Catalog:
         types = await self.gateway.certificate_types()
         return await self.records.replace_from_gateway(items, types, utc(self._clock))
 
-    async def fill_when_empty(self, stopping: asyncio.Event, pause: float = 2.0,
-                              max_pause: float = 60.0) -> None:
+    async def fill_when_empty(
+        self, stopping: asyncio.Event, pause: float = 2.0, max_pause: float = 60.0
+    ) -> None:
         """Fills an empty catalog from the gateway, retrying until the gateway answers.
 
         Runs beside the server rather than before it, so a gateway that starts after us (as
@@ -98,8 +112,11 @@ class Catalog:
                 await self.version.bump()
                 return
             except Exception as exc:  # noqa: BLE001 - gateway, database or Redis: try later
-                log.warning("catalog bootstrap failed (%s); retrying in %.0f s",
-                            getattr(exc, "code", type(exc).__name__), pause)
+                log.warning(
+                    "catalog bootstrap failed (%s); retrying in %.0f s",
+                    getattr(exc, "code", type(exc).__name__),
+                    pause,
+                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), pause)
             pause = min(max_pause, pause * 2)

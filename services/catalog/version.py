@@ -26,8 +26,9 @@ CHANNEL = "lp:catalog:changed"
 
 
 class CatalogVersion:
-    def __init__(self, client: redis.Redis, recheck_seconds: float = 1.0,
-                 clock: Clock = monotonic) -> None:
+    def __init__(
+        self, client: redis.Redis, recheck_seconds: float = 1.0, clock: Clock = monotonic
+    ) -> None:
         self.redis = client
         self.recheck_seconds = recheck_seconds
         self._clock = clock

@@ -42,7 +42,6 @@ MAX_RESPONSE_BYTES = 2 * 1024 * 1024
 TRANSIENT = (GatewayUnavailable, GatewayTimeout)
 
 
-
 def _worth_retrying(exc: BaseException) -> bool:
     return isinstance(exc, TRANSIENT) and not isinstance(exc, CircuitOpen)
 
@@ -110,10 +109,14 @@ class GatewayClient:
         body = {"holder_id_number": holder_id_number, "purpose": purpose}
         return _list_of_dicts(await self._call("POST", "/certs/list", body), "certificates")
 
-    async def get_certificate(self, certificate_id: str, holder_id_number: str,
-                              purpose: str) -> dict | None:
-        body = {"certificate_id": certificate_id, "holder_id_number": holder_id_number,
-                "purpose": purpose}
+    async def get_certificate(
+        self, certificate_id: str, holder_id_number: str, purpose: str
+    ) -> dict | None:
+        body = {
+            "certificate_id": certificate_id,
+            "holder_id_number": holder_id_number,
+            "purpose": purpose,
+        }
         answer = await self._call("POST", "/certs/get", body, not_found_ok=True)
         if answer is None:
             return None
@@ -124,20 +127,31 @@ class GatewayClient:
 
     async def submit_application(self, idempotency_key: str, body: dict) -> dict:
         # Safe to retry: the gateway keys intake on our idempotency key.
-        return await self._call("POST", "/intake/applications", body,
-                                headers={"Idempotency-Key": idempotency_key})
+        return await self._call(
+            "POST", "/intake/applications", body, headers={"Idempotency-Key": idempotency_key}
+        )
 
     async def get_application(self, application_id: str) -> dict | None:
-        return await self._call("GET", f"/intake/applications/{application_id}",
-                                not_found_ok=True)
+        return await self._call("GET", f"/intake/applications/{application_id}", not_found_ok=True)
 
     # The wire ----------------------------------------------------------------------------
 
-    async def _call(self, method: str, path: str, body: Any = None, *, signed: bool = True,
-                    idempotent: bool = True, not_found_ok: bool = False,
-                    headers: dict[str, str] | None = None) -> Any:
-        endpoint = path.split("?")[0] if "/intake/applications/" not in path \
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        signed: bool = True,
+        idempotent: bool = True,
+        not_found_ok: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        endpoint = (
+            path.split("?")[0]
+            if "/intake/applications/" not in path
             else "/intake/applications/{id}"
+        )
         raw = b"" if body is None else orjson.dumps(body)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.attempts if idempotent else 1),
@@ -148,16 +162,24 @@ class GatewayClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    result = await self._attempt(method, path, raw, signed, not_found_ok,
-                                                 headers or {})
+                    result = await self._attempt(
+                        method, path, raw, signed, not_found_ok, headers or {}
+                    )
         except GatewayError as exc:
             self._on_outcome(endpoint, type(exc).__name__)
             raise
         self._on_outcome(endpoint, "ok")
         return result
 
-    async def _attempt(self, method: str, path: str, raw: bytes, signed: bool,
-                       not_found_ok: bool, extra_headers: dict[str, str]) -> Any:
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        raw: bytes,
+        signed: bool,
+        not_found_ok: bool,
+        extra_headers: dict[str, str],
+    ) -> Any:
         if not self.breaker.allow():
             raise CircuitOpen(retry_after=self.breaker.retry_after())
         try:
@@ -174,15 +196,23 @@ class GatewayClient:
         self.breaker.record_success()
         return result
 
-    async def _exchange(self, method: str, path: str, raw: bytes, signed: bool,
-                        not_found_ok: bool, extra_headers: dict[str, str]) -> Any:
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        raw: bytes,
+        signed: bool,
+        not_found_ok: bool,
+        extra_headers: dict[str, str],
+    ) -> Any:
         headers = {"Accept": "application/json", **extra_headers}
         if raw:
             headers["Content-Type"] = "application/json"
         if signed:
             # Signed per attempt: a retry carries a fresh timestamp and nonce.
-            headers.update(signing.sign_headers(self.app_key, self._secret, method, path, raw,
-                                                self._clock()))
+            headers.update(
+                signing.sign_headers(self.app_key, self._secret, method, path, raw, self._clock())
+            )
         request = self._http.build_request(method, path, content=raw or None, headers=headers)
         try:
             # httpx bounds each socket operation; this bounds the whole exchange, so a
@@ -197,8 +227,9 @@ class GatewayClient:
             log.warning("gateway %s %s timed out", method, _path_only(path))
             raise GatewayTimeout() from exc
         except (httpx.TransportError, OSError) as exc:
-            log.warning("gateway %s %s unreachable: %s", method, _path_only(path),
-                        type(exc).__name__)
+            log.warning(
+                "gateway %s %s unreachable: %s", method, _path_only(path), type(exc).__name__
+            )
             raise GatewayUnavailable() from exc
         return self._interpret(method, path, response.status_code, content, not_found_ok)
 
@@ -214,8 +245,9 @@ class GatewayClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _interpret(self, method: str, path: str, status: int, content: bytes,
-                   not_found_ok: bool) -> Any:
+    def _interpret(
+        self, method: str, path: str, status: int, content: bytes, not_found_ok: bool
+    ) -> Any:
         where = f"{method} {_path_only(path)}"
         if 300 <= status < 400:
             log.warning("gateway %s answered a redirect (%d); refused", where, status)

@@ -23,14 +23,17 @@ def string_to_sign(method: str, path_qs: str, timestamp: str, nonce: str, body: 
     return f"{method.upper()}\n{path_qs}\n{timestamp}\n{nonce}\n{body_digest}".encode()
 
 
-def signature(secret: str, method: str, path_qs: str, timestamp: str, nonce: str,
-              body: bytes) -> str:
-    return hmac.new(secret.encode(), string_to_sign(method, path_qs, timestamp, nonce, body),
-                    hashlib.sha256).hexdigest()
+def signature(
+    secret: str, method: str, path_qs: str, timestamp: str, nonce: str, body: bytes
+) -> str:
+    return hmac.new(
+        secret.encode(), string_to_sign(method, path_qs, timestamp, nonce, body), hashlib.sha256
+    ).hexdigest()
 
 
-def sign_headers(app_key: str, secret: str, method: str, path_qs: str, body: bytes,
-                 now: float) -> dict[str, str]:
+def sign_headers(
+    app_key: str, secret: str, method: str, path_qs: str, body: bytes, now: float
+) -> dict[str, str]:
     timestamp = str(int(now))
     nonce = secrets.token_hex(16)
     return {
@@ -41,8 +44,15 @@ def sign_headers(app_key: str, secret: str, method: str, path_qs: str, body: byt
     }
 
 
-def verify_headers(app_key: str, secret: str, method: str, path_qs: str, body: bytes,
-                   headers: Mapping[str, str], now: float | None = None) -> str | None:
+def verify_headers(
+    app_key: str,
+    secret: str,
+    method: str,
+    path_qs: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    now: float | None = None,
+) -> str | None:
     """None when the request is authentic, else a short reason (for our logs only).
 
     The nonce is not checked here: replay refusal needs shared state (Redis), which the

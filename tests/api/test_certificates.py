@@ -16,8 +16,9 @@ async def zhang(stack):
 
 
 async def certificates(stack, tokens) -> list[dict]:
-    response = await stack.client.get("/api/v1/me/certificates", params={"limit": 100},
-                                      headers=bearer(tokens))
+    response = await stack.client.get(
+        "/api/v1/me/certificates", params={"limit": 100}, headers=bearer(tokens)
+    )
     assert response.status_code == 200, response.text
     return response.json()["items"]
 
@@ -25,8 +26,14 @@ async def certificates(stack, tokens) -> list[dict]:
 async def test_zhang_san_sees_his_certificates_with_computed_status(zhang):
     found = await certificates(zhang, zhang.tokens)
     valid = {c["name"] for c in found if c["status"] == "valid"}
-    assert {"居民身份证", "居民户口簿", "结婚证", "不动产权证书", "社会保障卡",
-            "机动车驾驶证"} <= valid
+    assert {
+        "居民身份证",
+        "居民户口簿",
+        "结婚证",
+        "不动产权证书",
+        "社会保障卡",
+        "机动车驾驶证",
+    } <= valid
     assert {c["status"] for c in found} == {"valid", "expired", "revoked"}
     card = next(c for c in found if c["name"] == "居民身份证")
     assert set(card) >= {"id", "type", "name", "issuer", "issued_at", "expires_at", "status"}
@@ -35,8 +42,9 @@ async def test_zhang_san_sees_his_certificates_with_computed_status(zhang):
 
 async def test_one_certificate_shows_its_fields_and_a_checked_signature(zhang):
     card = next(c for c in await certificates(zhang, zhang.tokens) if c["type"] == "111")
-    response = await zhang.client.get(f"/api/v1/me/certificates/{card['id']}",
-                                      headers=bearer(zhang.tokens))
+    response = await zhang.client.get(
+        f"/api/v1/me/certificates/{card['id']}", headers=bearer(zhang.tokens)
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["signature_valid"] is True and body["status"] == "valid"
@@ -47,13 +55,18 @@ async def test_one_certificate_shows_its_fields_and_a_checked_signature(zhang):
 async def test_someone_elses_certificate_is_404_like_a_missing_one_and_is_logged(zhang):
     li = await login(zhang, LI)
     theirs = (await certificates(zhang, li))[0]["id"]
-    other = await zhang.client.get(f"/api/v1/me/certificates/{theirs}",
-                                   headers=bearer(zhang.tokens))
-    guessed = await zhang.client.get("/api/v1/me/certificates/1.2.156.3005.2.111.X.0000001.001.Z",
-                                     headers=bearer(zhang.tokens))
+    other = await zhang.client.get(
+        f"/api/v1/me/certificates/{theirs}", headers=bearer(zhang.tokens)
+    )
+    guessed = await zhang.client.get(
+        "/api/v1/me/certificates/1.2.156.3005.2.111.X.0000001.001.Z", headers=bearer(zhang.tokens)
+    )
     assert other.status_code == guessed.status_code == 404
-    assert other.json()["error"]["code"] == guessed.json()["error"]["code"] == (
-        "certificate_not_found")
+    assert (
+        other.json()["error"]["code"]
+        == guessed.json()["error"]["code"]
+        == ("certificate_not_found")
+    )
     assert other.json()["error"]["message"] == guessed.json()["error"]["message"]
     denied = await AuditEntry.filter(action="certificate.read", outcome="denied").count()
     assert denied == 2
@@ -62,8 +75,11 @@ async def test_someone_elses_certificate_is_404_like_a_missing_one_and_is_logged
 async def test_a_forged_certificate_from_the_gateway_is_never_shown_as_valid(zhang):
     card = next(c for c in await certificates(zhang, zhang.tokens) if c["type"] == "112")
     await zhang.gateway.post("/_admin/certificates/tamper", json={"certificate_id": card["id"]})
-    detail = (await zhang.client.get(f"/api/v1/me/certificates/{card['id']}",
-                                     headers=bearer(zhang.tokens))).json()
+    detail = (
+        await zhang.client.get(
+            f"/api/v1/me/certificates/{card['id']}", headers=bearer(zhang.tokens)
+        )
+    ).json()
     assert detail["signature_valid"] is False
     assert detail["status"] != "valid"
     listed = next(c for c in await certificates(zhang, zhang.tokens) if c["id"] == card["id"])

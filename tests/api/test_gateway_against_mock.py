@@ -39,8 +39,9 @@ class Replaying(httpx.AsyncBaseTransport):
 
 @pytest.fixture
 async def mock():
-    app = create_gateway(MockConfig(app_key=KEY, app_secret=SECRET, intake_delay_seconds=0),
-                         name="mock_gateway")
+    app = create_gateway(
+        MockConfig(app_key=KEY, app_secret=SECRET, intake_delay_seconds=0), name="mock_gateway"
+    )
     async with LifespanManager(app):
         admin = httpx.AsyncClient(transport=MockGatewayTransport(app), base_url="http://gw.test")
         app.ctx.admin = admin
@@ -117,8 +118,9 @@ async def test_a_replayed_nonce_is_refused_by_the_gateway(mock):
 
 
 async def test_a_wrong_secret_is_refused_by_the_gateway(mock):
-    client = GatewayClient("http://gw.test", KEY, "not-the-secret",
-                           transport=MockGatewayTransport(mock))
+    client = GatewayClient(
+        "http://gw.test", KEY, "not-the-secret", transport=MockGatewayTransport(mock)
+    )
     with pytest.raises(GatewayRejected):
         await client.catalog_items()
 

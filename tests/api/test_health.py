@@ -66,14 +66,28 @@ async def test_openapi_document_describes_every_route(client):
     assert response.status_code == 200
     doc = response.json()
     assert doc["openapi"].startswith("3.")
-    for path in ("/healthz", "/readyz", "/metrics", "/api/v1/auth/login", "/api/v1/auth/refresh",
-                 "/api/v1/auth/logout", "/api/v1/me", "/.well-known/jwks.json",
-                 "/api/v1/items", "/api/v1/items/{code}", "/api/v1/me/one-id-items",
-                 "/api/v1/me/certificates", "/api/v1/me/certificates/{certificate_id}",
-                 "/api/v1/me/certificates/{certificate_id}/presentations",
-                 "/api/v1/presentations/verify", "/api/v1/me/access-log",
-                 "/api/v1/ops/items", "/api/v1/ops/items/{code}/mode", "/api/v1/ops/kpis",
-                 "/api/v1/ops/audit"):
+    for path in (
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/me",
+        "/.well-known/jwks.json",
+        "/api/v1/items",
+        "/api/v1/items/{code}",
+        "/api/v1/me/one-id-items",
+        "/api/v1/me/certificates",
+        "/api/v1/me/certificates/{certificate_id}",
+        "/api/v1/me/certificates/{certificate_id}/presentations",
+        "/api/v1/presentations/verify",
+        "/api/v1/me/access-log",
+        "/api/v1/ops/items",
+        "/api/v1/ops/items/{code}/mode",
+        "/api/v1/ops/kpis",
+        "/api/v1/ops/audit",
+    ):
         assert path in doc["paths"], path
     assert "bearer" in doc["components"]["securitySchemes"]
 
@@ -82,8 +96,10 @@ async def test_access_log_is_one_json_line_per_request_without_body_or_token(cli
     await client.post(
         "/_test/echo",
         json={"name": "330402199001011230"},
-        headers={"authorization": "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIxMjM0NTYifQ.sig",
-                 "x-request-id": "log-check-1"},
+        headers={
+            "authorization": "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIxMjM0NTYifQ.sig",
+            "x-request-id": "log-check-1",
+        },
     )
     lines = [line for line in log_output.getvalue().splitlines() if "lingpao.access" in line]
     assert len(lines) == 1

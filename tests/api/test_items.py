@@ -23,14 +23,22 @@ async def test_the_catalog_is_synced_from_the_gateway_at_start(ready):
     page = await items(ready, limit=100)
     assert len(page["items"]) == 46
     first = page["items"][0]
-    assert set(first) >= {"code", "name", "department", "category", "mode", "handheld",
-                          "livelihood"}
+    assert set(first) >= {
+        "code",
+        "name",
+        "department",
+        "category",
+        "mode",
+        "handheld",
+        "livelihood",
+    }
 
 
 async def test_search_matches_names_and_departments(ready):
     by_name = await items(ready, q="公积金")
-    assert by_name["items"] and all("公积金" in i["name"] or "公积金" in i["department"]
-                                    for i in by_name["items"])
+    assert by_name["items"] and all(
+        "公积金" in i["name"] or "公积金" in i["department"] for i in by_name["items"]
+    )
     by_department = await items(ready, q="民政局", limit=100)
     assert {i["code"] for i in by_department["items"]} >= {"HY001", "MZ001"}
     assert (await items(ready, q="没有这个事项"))["items"] == []
@@ -57,8 +65,10 @@ async def test_pagination_walks_every_item_once(ready):
     assert seen == sorted(seen)
 
 
-@pytest.mark.parametrize("params", [{"limit": "0"}, {"limit": "101"}, {"limit": "x"},
-                                    {"mode": "teleport"}, {"cursor": "%%%"}])
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": "0"}, {"limit": "101"}, {"limit": "x"}, {"mode": "teleport"}, {"cursor": "%%%"}],
+)
 async def test_bad_list_parameters_are_400(ready, params):
     response = await ready.client.get("/api/v1/items", params=params)
     assert response.status_code == 400
@@ -86,15 +96,20 @@ async def test_an_unknown_item_is_404_item_not_found(ready):
 async def test_an_unchanged_catalog_answers_304_and_a_switch_gives_200_again(ready):
     first = await ready.client.get("/api/v1/items", params={"category": "户籍"})
     etag = first.headers["etag"]
-    again = await ready.client.get("/api/v1/items", params={"category": "户籍"},
-                                   headers={"if-none-match": etag})
+    again = await ready.client.get(
+        "/api/v1/items", params={"category": "户籍"}, headers={"if-none-match": etag}
+    )
     assert again.status_code == 304 and again.content == b""
     ops = await ops_login(ready)
-    switched = await ready.client.put("/api/v1/ops/items/HJ006/mode", headers={
-        **bearer(ops), "if-match": "1"}, json={"mode": "zero_trip", "reason": "租赁合同可上传"})
+    switched = await ready.client.put(
+        "/api/v1/ops/items/HJ006/mode",
+        headers={**bearer(ops), "if-match": "1"},
+        json={"mode": "zero_trip", "reason": "租赁合同可上传"},
+    )
     assert switched.status_code == 200
-    after = await ready.client.get("/api/v1/items", params={"category": "户籍"},
-                                   headers={"if-none-match": etag})
+    after = await ready.client.get(
+        "/api/v1/items", params={"category": "户籍"}, headers={"if-none-match": etag}
+    )
     assert after.status_code == 200
     assert after.headers["etag"] != etag
     assert next(i for i in after.json()["items"] if i["code"] == "HJ006")["mode"] == "zero_trip"
@@ -104,6 +119,7 @@ async def test_an_unchanged_catalog_answers_304_and_a_switch_gives_200_again(rea
 
 async def test_the_item_detail_also_answers_304(ready):
     first = await ready.client.get("/api/v1/items/YB001")
-    again = await ready.client.get("/api/v1/items/YB001",
-                                   headers={"if-none-match": first.headers["etag"]})
+    again = await ready.client.get(
+        "/api/v1/items/YB001", headers={"if-none-match": first.headers["etag"]}
+    )
     assert again.status_code == 304

@@ -63,7 +63,8 @@ async def test_alg_none_is_refused(stack):
 async def test_hs256_signed_with_the_idps_public_key_is_refused(stack):
     _, private = stack.gateway_app.ctx.idp.current
     public_pem = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     claims = jwt.decode(await identity_token(stack), options={"verify_signature": False})
     claims["jti"] = "hs256-confusion"
     # PyJWT refuses to HMAC with a PEM key, which is the point; sign by hand as an attacker would.
@@ -75,22 +76,29 @@ async def test_hs256_signed_with_the_idps_public_key_is_refused(stack):
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
     kid = stack.gateway_app.ctx.idp.current[0]
-    signing_input = b64(json.dumps({"alg": "HS256", "kid": kid}).encode()) + "." + b64(
-        json.dumps(claims).encode())
+    signing_input = (
+        b64(json.dumps({"alg": "HS256", "kid": kid}).encode())
+        + "."
+        + b64(json.dumps(claims).encode())
+    )
     mac = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
     assert_refused(await post_login(stack, f"{signing_input}.{b64(mac)}"))
 
 
 async def test_an_expired_identity_token_is_refused(stack):
     past = int(time.time()) - 1000
-    assert_refused(await post_login(stack, forged(stack, "lingpao-test", iat=past - 300,
-                                                  nbf=past - 300, exp=past)))
+    assert_refused(
+        await post_login(
+            stack, forged(stack, "lingpao-test", iat=past - 300, nbf=past - 300, exp=past)
+        )
+    )
 
 
 async def test_a_not_yet_valid_identity_token_is_refused(stack):
     future = int(time.time()) + 600
-    assert_refused(await post_login(stack, forged(stack, "lingpao-test", nbf=future,
-                                                  exp=future + 300)))
+    assert_refused(
+        await post_login(stack, forged(stack, "lingpao-test", nbf=future, exp=future + 300))
+    )
 
 
 async def test_an_identity_token_without_exp_is_refused(stack):
@@ -106,13 +114,15 @@ async def test_a_token_for_another_audience_is_refused(stack):
 
 
 async def test_a_token_from_another_issuer_is_refused(stack):
-    assert_refused(await post_login(stack, forged(stack, "lingpao-test",
-                                                  iss="https://evil.example")))
+    assert_refused(
+        await post_login(stack, forged(stack, "lingpao-test", iss="https://evil.example"))
+    )
 
 
 async def test_an_id_number_with_a_wrong_check_digit_is_refused(stack):
-    assert_refused(await post_login(stack, forged(stack, "lingpao-test",
-                                                  id_number="330402199001011231")))
+    assert_refused(
+        await post_login(stack, forged(stack, "lingpao-test", id_number="330402199001011231"))
+    )
 
 
 async def test_a_jku_header_is_not_followed(stack):

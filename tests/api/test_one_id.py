@@ -6,8 +6,9 @@ from tests.auth_helpers import LI, ZHANG, bearer, catalog_ready, login
 
 
 async def one_id(stack, tokens, **params) -> dict[str, dict]:
-    response = await stack.client.get("/api/v1/me/one-id-items", params={"limit": 100, **params},
-                                      headers=bearer(tokens))
+    response = await stack.client.get(
+        "/api/v1/me/one-id-items", params={"limit": 100, **params}, headers=bearer(tokens)
+    )
     assert response.status_code == 200, response.text
     return {i["code"]: i for i in response.json()["items"]}
 
@@ -33,10 +34,10 @@ async def test_zhang_san_with_the_broad_set(stack):
 async def test_li_si_with_only_an_id_card_and_household_register(stack):
     await catalog_ready(stack)
     items = await one_id(stack, await login(stack, LI))
-    assert items["HJ005"]["eligible"] is True       # 户籍证明: ID card + household register
-    assert items["YB001"]["eligible"] is True       # 医保参保登记: ID card
-    assert items["HJ001"]["eligible"] is False      # needs a property title
-    assert items["SB002"]["eligible"] is False      # needs a social security card
+    assert items["HJ005"]["eligible"] is True  # 户籍证明: ID card + household register
+    assert items["YB001"]["eligible"] is True  # 医保参保登记: ID card
+    assert items["HJ001"]["eligible"] is False  # needs a property title
+    assert items["SB002"]["eligible"] is False  # needs a social security card
     eligible = await one_id(stack, await login(stack, LI), eligible="true")
     assert all(i["eligible"] for i in eligible.values())
     assert "HJ005" in eligible and "HJ001" not in eligible
@@ -50,8 +51,11 @@ async def test_expired_and_revoked_certificates_do_not_count(stack):
     tokens = await login(stack, ZHANG)
     items = await one_id(stack, tokens)
     used = {m["satisfied_by"] for i in items.values() for m in i["materials"] if m["satisfied_by"]}
-    found = (await stack.client.get("/api/v1/me/certificates", params={"limit": 100},
-                                    headers=bearer(tokens))).json()["items"]
+    found = (
+        await stack.client.get(
+            "/api/v1/me/certificates", params={"limit": 100}, headers=bearer(tokens)
+        )
+    ).json()["items"]
     unusable = {c["id"] for c in found if c["status"] != "valid"}
     assert unusable and used.isdisjoint(unusable)
 
@@ -60,14 +64,18 @@ async def test_a_forged_certificate_does_not_count(stack):
     await catalog_ready(stack)
     tokens = await login(stack, LI)
     before = await one_id(stack, tokens)
-    household = next(m["satisfied_by"] for m in before["HJ005"]["materials"]
-                     if m["code"] == "household_register")
+    household = next(
+        m["satisfied_by"] for m in before["HJ005"]["materials"] if m["code"] == "household_register"
+    )
     await stack.gateway.post("/_admin/certificates/tamper", json={"certificate_id": household})
     after = await one_id(stack, tokens)
     assert after["HJ005"]["eligible"] is False
 
 
 async def test_a_bad_eligible_filter_is_400(stack):
-    response = await stack.client.get("/api/v1/me/one-id-items", params={"eligible": "maybe"},
-                                      headers=bearer(await login(stack, LI)))
+    response = await stack.client.get(
+        "/api/v1/me/one-id-items",
+        params={"eligible": "maybe"},
+        headers=bearer(await login(stack, LI)),
+    )
     assert response.status_code == 400

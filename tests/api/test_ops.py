@@ -16,8 +16,14 @@ async def ops(stack):
     return stack
 
 
-async def switch(stack, code: str, mode: str, version: str | None = "1",
-                 reason: str | None = "测试切换", tokens: dict | None = None):
+async def switch(
+    stack,
+    code: str,
+    mode: str,
+    version: str | None = "1",
+    reason: str | None = "测试切换",
+    tokens: dict | None = None,
+):
     headers = bearer(tokens or stack.ops)
     if version is not None:
         headers["if-match"] = version
@@ -30,12 +36,15 @@ def error_code(response) -> str:
 
 
 async def test_ops_items_list_the_zero_trip_blockers(ops):
-    page = (await ops.client.get("/api/v1/ops/items", params={"limit": 100},
-                                 headers=bearer(ops.ops))).json()
+    page = (
+        await ops.client.get("/api/v1/ops/items", params={"limit": 100}, headers=bearer(ops.ops))
+    ).json()
     by_code = {i["code"]: i for i in page["items"]}
     assert [b["reason"] for b in by_code["HY001"]["zero_trip_blockers"]] == ["paper_original"]
     assert {b["reason"] for b in by_code["HY002"]["zero_trip_blockers"]} == {
-        "paper_original", "gateway_cannot_take_online"}
+        "paper_original",
+        "gateway_cannot_take_online",
+    }
     assert by_code["YB001"]["zero_trip_blockers"] == []
     assert by_code["YB001"]["version"] == 1
 
@@ -82,8 +91,9 @@ async def test_a_switch_without_if_match_is_428(ops):
     assert error_code(response) == "if_match_required"
 
 
-@pytest.mark.parametrize(("mode", "reason"), [("zero_trip", None), ("zero_trip", ""),
-                                              ("teleport", "x")])
+@pytest.mark.parametrize(
+    ("mode", "reason"), [("zero_trip", None), ("zero_trip", ""), ("teleport", "x")]
+)
 async def test_a_switch_without_a_reason_or_with_an_unknown_mode_is_400(ops, mode, reason):
     response = await switch(ops, "JT002", mode, reason=reason)
     assert response.status_code == 400
@@ -96,19 +106,27 @@ async def test_an_unknown_item_is_404(ops):
 
 async def test_a_citizen_calling_ops_routes_gets_403(ops):
     citizen = await login(ops, LI)
-    for method, path in (("GET", "/api/v1/ops/items"), ("GET", "/api/v1/ops/kpis"),
-                         ("GET", "/api/v1/ops/audit"), ("PUT", "/api/v1/ops/items/HJ001/mode")):
-        response = await ops.client.request(method, path, headers={**bearer(citizen),
-                                                                   "if-match": "1"},
-                                            json={"mode": "zero_trip", "reason": "x"})
+    for method, path in (
+        ("GET", "/api/v1/ops/items"),
+        ("GET", "/api/v1/ops/kpis"),
+        ("GET", "/api/v1/ops/audit"),
+        ("PUT", "/api/v1/ops/items/HJ001/mode"),
+    ):
+        response = await ops.client.request(
+            method,
+            path,
+            headers={**bearer(citizen), "if-match": "1"},
+            json={"mode": "zero_trip", "reason": "x"},
+        )
         assert response.status_code == 403, path
         assert error_code(response) == "forbidden"
     assert (await switch(ops, "HJ001", "zero_trip", tokens=citizen)).status_code == 403
 
 
 async def test_two_ops_switching_the_same_version_at_once_give_one_200_and_one_412(ops):
-    answers = await asyncio.gather(switch(ops, "GJJ002", "zero_trip"),
-                                   switch(ops, "GJJ002", "in_person"))
+    answers = await asyncio.gather(
+        switch(ops, "GJJ002", "zero_trip"), switch(ops, "GJJ002", "in_person")
+    )
     assert sorted(a.status_code for a in answers) == [200, 412]
     item = await ops.app.ctx.container.catalog.get_item("GJJ002")
     assert item.version == 2
@@ -123,11 +141,16 @@ async def test_a_sync_after_a_switch_keeps_the_switch(ops):
 
 
 async def test_a_switch_is_audited_with_before_after_reason_and_request_id(ops):
-    await ops.client.put("/api/v1/ops/items/HY003/mode", headers={
-        **bearer(ops.ops), "if-match": "1", "x-request-id": "switch-hy003"},
-        json={"mode": "zero_trip", "reason": "婚姻记录已电子化"})
-    page = (await ops.client.get("/api/v1/ops/audit", params={"action": "item.mode_switch"},
-                                 headers=bearer(ops.ops))).json()
+    await ops.client.put(
+        "/api/v1/ops/items/HY003/mode",
+        headers={**bearer(ops.ops), "if-match": "1", "x-request-id": "switch-hy003"},
+        json={"mode": "zero_trip", "reason": "婚姻记录已电子化"},
+    )
+    page = (
+        await ops.client.get(
+            "/api/v1/ops/audit", params={"action": "item.mode_switch"}, headers=bearer(ops.ops)
+        )
+    ).json()
     entry = page["items"][0]
     assert entry["target"] == "item:HY003"
     assert entry["before"] == {"mode": "one_trip", "version": 1}
@@ -140,8 +163,11 @@ async def test_a_switch_is_audited_with_before_after_reason_and_request_id(ops):
 
 async def test_a_refused_switch_leaves_no_audit_entry_and_no_change(ops):
     await switch(ops, "HJ004", "zero_trip")
-    page = (await ops.client.get("/api/v1/ops/audit", params={"target": "item:HJ004"},
-                                 headers=bearer(ops.ops))).json()
+    page = (
+        await ops.client.get(
+            "/api/v1/ops/audit", params={"target": "item:HJ004"}, headers=bearer(ops.ops)
+        )
+    ).json()
     assert page["items"] == []
     assert (await ops.app.ctx.container.catalog.get_item("HJ004")).version == 1
 
@@ -151,23 +177,36 @@ async def test_the_audit_log_filters_and_pages(ops):
         item = await ops.app.ctx.container.catalog.get_item(code)
         await switch(ops, code, "in_person", version=str(item.version))
     headers = bearer(ops.ops)
-    first = (await ops.client.get("/api/v1/ops/audit", params={
-        "action": "item.mode_switch", "limit": 2}, headers=headers)).json()
+    first = (
+        await ops.client.get(
+            "/api/v1/ops/audit", params={"action": "item.mode_switch", "limit": 2}, headers=headers
+        )
+    ).json()
     assert [e["target"] for e in first["items"]] == ["item:HJ003", "item:HJ002"]
-    second = (await ops.client.get("/api/v1/ops/audit", params={
-        "action": "item.mode_switch", "limit": 2, "cursor": first["next_cursor"]},
-        headers=headers)).json()
+    second = (
+        await ops.client.get(
+            "/api/v1/ops/audit",
+            params={"action": "item.mode_switch", "limit": 2, "cursor": first["next_cursor"]},
+            headers=headers,
+        )
+    ).json()
     assert [e["target"] for e in second["items"]] == ["item:HJ001"]
     assert second["next_cursor"] is None
-    by_actor = (await ops.client.get("/api/v1/ops/audit", params={
-        "actor": "3304**********3454", "action": "auth.login"}, headers=headers)).json()
-    assert by_actor["items"] and all(e["actor"] == "3304**********3454"
-                                     for e in by_actor["items"])
-    future = (await ops.client.get("/api/v1/ops/audit", params={
-        "since": "2999-01-01T00:00:00Z"}, headers=headers)).json()
+    by_actor = (
+        await ops.client.get(
+            "/api/v1/ops/audit",
+            params={"actor": "3304**********3454", "action": "auth.login"},
+            headers=headers,
+        )
+    ).json()
+    assert by_actor["items"] and all(e["actor"] == "3304**********3454" for e in by_actor["items"])
+    future = (
+        await ops.client.get(
+            "/api/v1/ops/audit", params={"since": "2999-01-01T00:00:00Z"}, headers=headers
+        )
+    ).json()
     assert future["items"] == []
-    bad = await ops.client.get("/api/v1/ops/audit", params={"since": "yesterday"},
-                               headers=headers)
+    bad = await ops.client.get("/api/v1/ops/audit", params={"since": "yesterday"}, headers=headers)
     assert bad.status_code == 400
 
 
@@ -179,7 +218,12 @@ async def test_kpis_move_when_ops_switch_an_item(ops):
     zero = value(before, "zero_trip")
     assert zero["target"] == 0.9 and zero["met"] is False
     assert {i["key"] for i in before["indicators"]} == {
-        "online_available", "zero_trip", "handheld", "one_id", "online_completion"}
+        "online_available",
+        "zero_trip",
+        "handheld",
+        "one_id",
+        "online_completion",
+    }
     await switch(ops, "YB002", "zero_trip")
     after = (await ops.client.get("/api/v1/ops/kpis", headers=bearer(ops.ops))).json()
     assert value(after, "zero_trip")["numerator"] == zero["numerator"] + 1
@@ -191,6 +235,7 @@ async def test_kpis_move_when_ops_switch_an_item(ops):
 
 @pytest.mark.parametrize("cursor", ["%%%", "YWJj"])  # not base64; base64 of "abc"
 async def test_a_bad_audit_cursor_is_400(ops, cursor):
-    response = await ops.client.get("/api/v1/ops/audit", params={"cursor": cursor},
-                                    headers=bearer(ops.ops))
+    response = await ops.client.get(
+        "/api/v1/ops/audit", params={"cursor": cursor}, headers=bearer(ops.ops)
+    )
     assert response.status_code == 400

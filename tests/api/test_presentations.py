@@ -16,16 +16,20 @@ from tests.auth_helpers import ZHANG, bearer, login
 @pytest.fixture
 async def zhang(stack):
     stack.tokens = await login(stack, ZHANG)
-    found = (await stack.client.get("/api/v1/me/certificates", params={"limit": 100},
-                                    headers=bearer(stack.tokens))).json()["items"]
+    found = (
+        await stack.client.get(
+            "/api/v1/me/certificates", params={"limit": 100}, headers=bearer(stack.tokens)
+        )
+    ).json()["items"]
     stack.card = next(c for c in found if c["type"] == "111" and c["status"] == "valid")
     stack.found = found
     return stack
 
 
 async def present(stack, cert_id: str, **body):
-    return await stack.client.post(f"/api/v1/me/certificates/{cert_id}/presentations",
-                                   json=body, headers=bearer(stack.tokens))
+    return await stack.client.post(
+        f"/api/v1/me/certificates/{cert_id}/presentations", json=body, headers=bearer(stack.tokens)
+    )
 
 
 async def verify(stack, token: str) -> dict:
@@ -35,8 +39,9 @@ async def verify(stack, token: str) -> dict:
 
 
 async def test_a_presentation_is_small_enough_for_a_qr_code_and_verifies(zhang):
-    response = await present(zhang, zhang.card["id"], fields=["name", "birth_date"],
-                             ttl_seconds=120)
+    response = await present(
+        zhang, zhang.card["id"], fields=["name", "birth_date"], ttl_seconds=120
+    )
     assert response.status_code == 201
     body = response.json()
     assert len(body["token"].encode()) <= 1024
@@ -50,8 +55,9 @@ async def test_a_presentation_is_small_enough_for_a_qr_code_and_verifies(zhang):
 
 
 async def test_only_the_chosen_fields_are_disclosed(zhang):
-    token = (await present(zhang, zhang.card["id"], fields=["gender"], ttl_seconds=60)
-             ).json()["token"]
+    token = (await present(zhang, zhang.card["id"], fields=["gender"], ttl_seconds=60)).json()[
+        "token"
+    ]
     answer = await verify(zhang, token)
     assert answer["certificate"]["fields"] == {"gender": "男"}
     payload = jwt.decode(token, options={"verify_signature": False})
@@ -61,8 +67,9 @@ async def test_only_the_chosen_fields_are_disclosed(zhang):
 
 
 async def test_a_tampered_presentation_is_invalid(zhang):
-    token = (await present(zhang, zhang.card["id"], fields=["gender"], ttl_seconds=60)
-             ).json()["token"]
+    token = (await present(zhang, zhang.card["id"], fields=["gender"], ttl_seconds=60)).json()[
+        "token"
+    ]
     header, payload, signature = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["f"] = {"gender": "女"}
@@ -77,8 +84,9 @@ async def test_an_expired_presentation_is_invalid(zhang):
     presentations = zhang.app.ctx.container.presentations
     claims = jwt.decode(token, options={"verify_signature": False})
     claims.update(iat=int(time.time()) - 700, exp=int(time.time()) - 100)
-    stale = jwt.encode(claims, presentations._private, algorithm="ES256",
-                       headers={"kid": presentations.kid})
+    stale = jwt.encode(
+        claims, presentations._private, algorithm="ES256", headers={"kid": presentations.kid}
+    )
     assert await verify(zhang, stale) == {"valid": False, "reason": "expired"}
 
 
@@ -86,8 +94,9 @@ async def test_a_certificate_revoked_since_makes_its_presentation_invalid(zhang)
     token = (await present(zhang, zhang.card["id"], ttl_seconds=600)).json()["token"]
     assert (await verify(zhang, token))["valid"] is True
     # A forgery found later at the library: our next check no longer trusts it.
-    await zhang.gateway.post("/_admin/certificates/tamper",
-                             json={"certificate_id": zhang.card["id"]})
+    await zhang.gateway.post(
+        "/_admin/certificates/tamper", json={"certificate_id": zhang.card["id"]}
+    )
     answer = await verify(zhang, token)
     assert answer["valid"] is False and answer["reason"].startswith("certificate_")
 
@@ -108,8 +117,11 @@ async def test_unknown_fields_and_an_expired_certificate_are_refused(zhang):
 async def test_a_token_over_the_qr_bound_is_refused_not_truncated(zhang, monkeypatch):
     import services.presentations as presentations
 
-    detail = (await zhang.client.get(f"/api/v1/me/certificates/{zhang.card['id']}",
-                                     headers=bearer(zhang.tokens))).json()
+    detail = (
+        await zhang.client.get(
+            f"/api/v1/me/certificates/{zhang.card['id']}", headers=bearer(zhang.tokens)
+        )
+    ).json()
     every = list(detail["fields"])
     fits = await present(zhang, zhang.card["id"], fields=every, ttl_seconds=60)
     assert fits.status_code == 201 and len(fits.json()["token"]) <= 1024
@@ -120,8 +132,9 @@ async def test_a_token_over_the_qr_bound_is_refused_not_truncated(zhang, monkeyp
 
 
 async def test_a_verifier_can_check_a_presentation_offline_with_our_jwks(zhang):
-    token = (await present(zhang, zhang.card["id"], fields=["name"], ttl_seconds=60)
-             ).json()["token"]
+    token = (await present(zhang, zhang.card["id"], fields=["name"], ttl_seconds=60)).json()[
+        "token"
+    ]
     jwks = (await zhang.client.get("/.well-known/jwks.json")).json()
     kid = jwt.get_unverified_header(token)["kid"]
     key = jwt.PyJWK(next(k for k in jwks["keys"] if k["kid"] == kid))
@@ -146,6 +159,10 @@ async def test_verification_is_rate_limited(tmp_path):
     settings = make_settings(tmp_path, verify_rate_limit="2/minute")
     await apply_migrations(settings.database_url)
     async with backend_with_gateway(settings) as stack:
-        codes = [(await stack.client.post("/api/v1/presentations/verify",
-                                          json={"token": "x"})).status_code for _ in range(3)]
+        codes = [
+            (
+                await stack.client.post("/api/v1/presentations/verify", json={"token": "x"})
+            ).status_code
+            for _ in range(3)
+        ]
     assert codes == [200, 200, 429]

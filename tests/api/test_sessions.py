@@ -71,7 +71,8 @@ async def test_logout_ends_the_access_token_and_the_family_at_once(stack):
 async def test_a_refresh_token_never_passes_as_an_access_token(stack):
     tokens = await login(stack)
     response = await stack.client.get(
-        "/api/v1/me", headers={"authorization": f"Bearer {tokens['refresh_token']}"})
+        "/api/v1/me", headers={"authorization": f"Bearer {tokens['refresh_token']}"}
+    )
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_token"
 
@@ -127,8 +128,9 @@ async def test_a_disabled_user_loses_every_session_and_cannot_log_in(stack):
     assert (await refresh(stack, tokens["refresh_token"])).status_code in (401, 403)
     from tests.auth_helpers import identity_token
 
-    again = await stack.client.post("/api/v1/auth/login",
-                                    json={"identity_token": await identity_token(stack, LI)})
+    again = await stack.client.post(
+        "/api/v1/auth/login", json={"identity_token": await identity_token(stack, LI)}
+    )
     assert again.status_code == 403
     assert again.json()["error"]["code"] == "account_disabled"
     await stack.app.ctx.container.auth.set_disabled(LI[0], False)
@@ -148,14 +150,19 @@ async def test_each_auth_event_is_audited_with_the_masked_id_only(stack):
     tokens = await login(stack)
     await refresh(stack, tokens["refresh_token"])
     await stack.client.post("/api/v1/auth/login", json={"identity_token": "bad.token.here"})
-    new = (await refresh(stack, tokens["refresh_token"]))  # reuse
+    new = await refresh(stack, tokens["refresh_token"])  # reuse
     assert new.status_code == 401
     fresh = await login(stack)
     await stack.client.post("/api/v1/auth/logout", headers=bearer(fresh))
     entries = await AuditEntry.all().values("actor", "action", "outcome", "reason")
     actions = {(e["action"], e["outcome"]) for e in entries}
-    assert {("auth.login", "ok"), ("auth.refresh", "ok"), ("auth.login", "failed"),
-            ("auth.refresh_reuse", "revoked"), ("auth.logout", "ok")} <= actions
+    assert {
+        ("auth.login", "ok"),
+        ("auth.refresh", "ok"),
+        ("auth.login", "failed"),
+        ("auth.refresh_reuse", "revoked"),
+        ("auth.logout", "ok"),
+    } <= actions
     assert all(ZHANG[0] not in str(e) for e in entries)
     assert any(e["actor"] == "3304**********1230" for e in entries)
 
@@ -170,8 +177,7 @@ async def test_logins_beyond_the_rate_limit_get_429_with_retry_after(tmp_path):
         codes = []
         for _ in range(3):
             token = await identity_token(stack)
-            response = await stack.client.post("/api/v1/auth/login",
-                                               json={"identity_token": token})
+            response = await stack.client.post("/api/v1/auth/login", json={"identity_token": token})
             codes.append(response.status_code)
         assert codes == [200, 200, 429]
         assert response.json()["error"]["code"] == "rate_limited"
@@ -186,8 +192,13 @@ async def test_a_full_session_leaves_no_id_number_or_token_in_the_logs(stack, lo
     await refresh(stack, renewed["refresh_token"])
     logged = log_output.getvalue()
     assert "lingpao.access" in logged
-    for secret in (ZHANG[0], tokens["access_token"], tokens["refresh_token"],
-                   renewed["access_token"], renewed["refresh_token"]):
+    for secret in (
+        ZHANG[0],
+        tokens["access_token"],
+        tokens["refresh_token"],
+        renewed["access_token"],
+        renewed["refresh_token"],
+    ):
         assert secret not in logged
 
 
@@ -200,7 +211,8 @@ async def test_a_family_past_its_absolute_lifetime_cannot_refresh(stack):
     renewed = (await refresh(stack, tokens["refresh_token"])).json()
     family_id = jwt.decode(renewed["access_token"], options={"verify_signature": False})["fam"]
     await RefreshFamily.filter(id=family_id).update(
-        expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
     response = await refresh(stack, renewed["refresh_token"])
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_token"

@@ -47,10 +47,20 @@ def stop(process: subprocess.Popen) -> None:
 @pytest.fixture(scope="session")
 def mock_gateway_process():
     port = free_port()
-    env = {**os.environ, "MOCK_GATEWAY_PORT": str(port), "MOCK_GATEWAY_APP_KEY": "lingpao-e2e",
-           "MOCK_GATEWAY_APP_SECRET": "e2e-secret-0123456789", "MOCK_GATEWAY_INTAKE_DELAY": "0"}
-    process = subprocess.Popen([sys.executable, "-m", "mock_gateway"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "MOCK_GATEWAY_PORT": str(port),
+        "MOCK_GATEWAY_APP_KEY": "lingpao-e2e",
+        "MOCK_GATEWAY_APP_SECRET": "e2e-secret-0123456789",
+        "MOCK_GATEWAY_INTAKE_DELAY": "0",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mock_gateway"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url + "/healthz", process)

@@ -14,16 +14,24 @@ from tests.e2e.conftest import ROOT
 @pytest.fixture
 def cli(tmp_path, mock_gateway_process):
     env = {
-        "PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
-        "DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}", "KEYS_DIR": str(tmp_path / "k"),
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}",
+        "KEYS_DIR": str(tmp_path / "k"),
         "GATEWAY_URL": mock_gateway_process["url"],
         "GATEWAY_APP_KEY": mock_gateway_process["app_key"],
         "GATEWAY_APP_SECRET": mock_gateway_process["secret"],
     }
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "server", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "server", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     assert run("migrate").returncode == 0
     return run

@@ -12,8 +12,15 @@ from services.gateway import GatewayClient
 @pytest.fixture
 async def gateway(mock_gateway_process):
     info = mock_gateway_process
-    client = GatewayClient(info["url"], info["app_key"], info["secret"], timeout_seconds=0.3,
-                           connect_timeout_seconds=0.3, backoff_initial=0.01, backoff_max=0.02)
+    client = GatewayClient(
+        info["url"],
+        info["app_key"],
+        info["secret"],
+        timeout_seconds=0.3,
+        connect_timeout_seconds=0.3,
+        backoff_initial=0.01,
+        backoff_max=0.02,
+    )
     async with httpx.AsyncClient(base_url=info["url"]) as admin:
         yield client, admin
         await admin.put("/_admin/faults", json={"down": False, "latency_ms": 0, "error_rate": 0})

@@ -25,6 +25,18 @@ from tests.fakes.services import (
     FakePresentationRecords,
 )
 
-__all__ = ["FakeAudit", "FakeClock", "FakeGateway", "FakeIdentities", "FakeIssuer",
-           "FakeItemRecords", "FakeLimiter", "FakePresentationRecords", "FakeSessionRecords",
-           "FakeUserRecords", "FakeVerifier", "fake_auth_store", "new_signing_key"]
+__all__ = [
+    "FakeAudit",
+    "FakeClock",
+    "FakeGateway",
+    "FakeIdentities",
+    "FakeIssuer",
+    "FakeItemRecords",
+    "FakeLimiter",
+    "FakePresentationRecords",
+    "FakeSessionRecords",
+    "FakeUserRecords",
+    "FakeVerifier",
+    "fake_auth_store",
+    "new_signing_key",
+]

@@ -74,5 +74,3 @@ class FakeLimiter:
         self.calls.append(key)
         if self.refusing:
             raise RateLimited(retry_after=30)
-
-

@@ -30,14 +30,19 @@ class FakeIssuer:
 
     def published(self) -> dict:
         raw = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        return {"code": self.code, "name": self.name,
-                "jwk": {"kty": "OKP", "crv": "Ed25519", "kid": self.code, "x": _b64url(raw)}}
+        return {
+            "code": self.code,
+            "name": self.name,
+            "jwk": {"kty": "OKP", "crv": "Ed25519", "kid": self.code, "x": _b64url(raw)},
+        }
 
     def seal(self, document: dict) -> dict:
         sealed = {**document, "issuer_code": self.code, "issuer_name": self.name}
         signature = self._key.sign(canonical(sealed))
-        return {**sealed, "signature": {"alg": "EdDSA", "kid": self.code,
-                                        "value": _b64url(signature)}}
+        return {
+            **sealed,
+            "signature": {"alg": "EdDSA", "kid": self.code, "value": _b64url(signature)},
+        }
 
 
 class FakeGateway:
@@ -88,11 +93,13 @@ class FakeGateway:
 
     async def list_certificates(self, holder_id_number: str, purpose: str) -> list[dict]:
         self._call("list_certificates", holder_id_number, purpose)
-        return [copy.deepcopy(c) for c in self.certificates
-                if c["holder_id_number"] == holder_id_number]
+        return [
+            copy.deepcopy(c) for c in self.certificates if c["holder_id_number"] == holder_id_number
+        ]
 
-    async def get_certificate(self, certificate_id: str, holder_id_number: str,
-                              purpose: str) -> dict | None:
+    async def get_certificate(
+        self, certificate_id: str, holder_id_number: str, purpose: str
+    ) -> dict | None:
         self._call("get_certificate", certificate_id, holder_id_number, purpose)
         for c in self.certificates:
             if c["id"] == certificate_id and c["holder_id_number"] == holder_id_number:
@@ -101,8 +108,9 @@ class FakeGateway:
 
     async def submit_application(self, idempotency_key: str, body: dict) -> dict:
         self._call("submit_application", idempotency_key, body)
-        return self.submitted.setdefault(idempotency_key, {"id": f"gw-{len(self.submitted)}",
-                                                           "status": "submitted"})
+        return self.submitted.setdefault(
+            idempotency_key, {"id": f"gw-{len(self.submitted)}", "status": "submitted"}
+        )
 
     async def get_application(self, application_id: str) -> dict | None:
         self._call("get_application", application_id)
@@ -139,18 +147,28 @@ class FakeItemRecords:
         if current is None or current.version != change.expected_version:
             return False
         self.items[change.code] = replace(
-            current, mode=change.mode, version=current.version + 1,
-            mode_changed_by=change.actor, mode_changed_at=change.at, mode_reason=change.reason)
-        await self.audit(actor=change.actor, action="item.mode_switch",
-                         target=f"item:{change.code}",
-                         before={"mode": before.mode, "version": before.version},
-                         after={"mode": change.mode, "version": current.version + 1},
-                         reason=change.reason, actor_user_id=change.actor_user_id,
-                         request_id=change.request_id)
+            current,
+            mode=change.mode,
+            version=current.version + 1,
+            mode_changed_by=change.actor,
+            mode_changed_at=change.at,
+            mode_reason=change.reason,
+        )
+        await self.audit(
+            actor=change.actor,
+            action="item.mode_switch",
+            target=f"item:{change.code}",
+            before={"mode": before.mode, "version": before.version},
+            after={"mode": change.mode, "version": current.version + 1},
+            reason=change.reason,
+            actor_user_id=change.actor_user_id,
+            request_id=change.request_id,
+        )
         return True
 
-    async def replace_from_gateway(self, items: list[dict], types: list[dict],
-                                   at: datetime) -> dict[str, int]:
+    async def replace_from_gateway(
+        self, items: list[dict], types: list[dict], at: datetime
+    ) -> dict[str, int]:
         self.calls.append(("replace_from_gateway", len(items)))
         self.types |= {str(t["code"]) for t in types}
         counts = {"created": 0, "updated": 0, "kept_ops_mode": 0}
@@ -158,12 +176,20 @@ class FakeItemRecords:
             known = self.items.get(data["code"])
             counts["updated" if known else "created"] += 1
             self.items[data["code"]] = ItemView(
-                code=data["code"], name=data["name"], department=data["department"],
-                category=data["category"], mode=known.mode if known else data["mode"],
-                handheld=bool(data.get("handheld")), livelihood=bool(data.get("livelihood")),
-                secret=bool(data.get("secret")), online=bool(data.get("online")),
-                version=known.version if known else 1, materials=(), guide_address="",
-                guide_hours="")
+                code=data["code"],
+                name=data["name"],
+                department=data["department"],
+                category=data["category"],
+                mode=known.mode if known else data["mode"],
+                handheld=bool(data.get("handheld")),
+                livelihood=bool(data.get("livelihood")),
+                secret=bool(data.get("secret")),
+                online=bool(data.get("online")),
+                version=known.version if known else 1,
+                materials=(),
+                guide_address="",
+                guide_hours="",
+            )
         return counts
 
 

@@ -18,19 +18,23 @@ async def test_a_switch_on_instance_a_is_served_by_instance_b(tmp_path, pg_url, 
     async with AsyncExitStack() as stack:
         a = await stack.enter_async_context(backend_with_gateway(settings))
         await catalog_ready(a)
-        b_app = create_app(settings, name="b",
-                           gateway_transport=MockGatewayTransport(a.gateway_app))
+        b_app = create_app(
+            settings, name="b", gateway_transport=MockGatewayTransport(a.gateway_app)
+        )
         b = await stack.enter_async_context(serve_in_process(b_app))
         before = await b.get("/api/v1/items/JY001")
         assert before.json()["mode"] == "one_trip"
         etag = before.headers["etag"]
-        assert (await b.get("/api/v1/items/JY001", headers={"if-none-match": etag})
-                ).status_code == 304  # B now holds the item in its cache
+        assert (
+            await b.get("/api/v1/items/JY001", headers={"if-none-match": etag})
+        ).status_code == 304  # B now holds the item in its cache
 
         ops = await ops_login(a)
-        switched = await a.client.put("/api/v1/ops/items/JY001/mode", json={
-            "mode": "zero_trip", "reason": "入学材料均可电子调取"},
-            headers={**bearer(ops), "if-match": str(before.json()["version"])})
+        switched = await a.client.put(
+            "/api/v1/ops/items/JY001/mode",
+            json={"mode": "zero_trip", "reason": "入学材料均可电子调取"},
+            headers={**bearer(ops), "if-match": str(before.json()["version"])},
+        )
         assert switched.status_code == 200
 
         # B hears the new version over pub/sub; allow the message its milliseconds.
@@ -43,4 +47,5 @@ async def test_a_switch_on_instance_a_is_served_by_instance_b(tmp_path, pg_url, 
         assert after.json()["mode"] == "zero_trip"
         listed = await b.get("/api/v1/items", params={"category": "教育"})
         assert next(i for i in listed.json()["items"] if i["code"] == "JY001")["mode"] == (
-            "zero_trip")
+            "zero_trip"
+        )

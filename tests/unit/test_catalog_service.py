@@ -15,11 +15,28 @@ ID_CARD = MaterialView("id_card", "居民身份证", "certificate", "111")
 PAPER = MaterialView("original", "原件", "paper", None)
 
 
-def item(code: str, *materials: MaterialView, mode: str = "one_trip", version: int = 1,
-         online: bool = True) -> ItemView:
-    return ItemView(code=code, name=code, department="民政局", category="婚姻", mode=mode,
-                    handheld=True, livelihood=True, secret=False, online=online,
-                    version=version, materials=materials, guide_address="", guide_hours="")
+def item(
+    code: str,
+    *materials: MaterialView,
+    mode: str = "one_trip",
+    version: int = 1,
+    online: bool = True,
+) -> ItemView:
+    return ItemView(
+        code=code,
+        name=code,
+        department="民政局",
+        category="婚姻",
+        mode=mode,
+        handheld=True,
+        livelihood=True,
+        secret=False,
+        online=online,
+        version=version,
+        materials=materials,
+        guide_address="",
+        guide_hours="",
+    )
 
 
 class World:
@@ -33,10 +50,18 @@ class World:
     def redis(self) -> fakeredis.FakeAsyncRedis:
         return fakeredis.FakeAsyncRedis(server=self.server)
 
-    async def switch(self, code: str, mode: str, version: int = 1, reason: str = "已电子化"
-                     ) -> ItemView:
-        return await self.catalog.switch_mode(code, mode, reason, version, actor="3304****3454",
-                                              actor_user_id="ops-1", request_id="req-1")
+    async def switch(
+        self, code: str, mode: str, version: int = 1, reason: str = "已电子化"
+    ) -> ItemView:
+        return await self.catalog.switch_mode(
+            code,
+            mode,
+            reason,
+            version,
+            actor="3304****3454",
+            actor_user_id="ops-1",
+            request_id="req-1",
+        )
 
 
 async def test_a_switch_changes_the_mode_audits_it_and_moves_the_shared_version():
@@ -80,16 +105,27 @@ async def test_a_switch_without_a_reason_is_refused_before_anything_is_read():
 
 async def test_of_two_switches_over_the_same_version_exactly_one_wins():
     world = World(item("HY001", ID_CARD))
-    outcomes = await asyncio.gather(world.switch("HY001", "zero_trip"),
-                                    world.switch("HY001", "in_person"), return_exceptions=True)
+    outcomes = await asyncio.gather(
+        world.switch("HY001", "zero_trip"),
+        world.switch("HY001", "in_person"),
+        return_exceptions=True,
+    )
     assert sorted(type(o).__name__ for o in outcomes) == ["ItemView", "VersionMismatch"]
     assert len(world.audit.calls) == 1
 
 
 async def test_a_sync_takes_the_gateways_items_and_moves_the_shared_version():
     world = World()
-    world.gateway.items = [{"code": "SB001", "name": "社保卡申领", "department": "人社局",
-                            "category": "社保", "mode": "one_trip", "online": True}]
+    world.gateway.items = [
+        {
+            "code": "SB001",
+            "name": "社保卡申领",
+            "department": "人社局",
+            "category": "社保",
+            "mode": "one_trip",
+            "online": True,
+        }
+    ]
     counts = await world.catalog.sync()
     assert counts["created"] == 1
     assert [i.code for i in await world.catalog.snapshot()] == ["SB001"]
@@ -109,8 +145,15 @@ async def test_the_snapshot_is_read_once_per_catalog_version():
 async def test_an_empty_catalog_is_filled_once_the_gateway_answers():
     world = World()
     world.gateway.failure = GatewayUnavailable()
-    world.gateway.items = [{"code": "SB001", "name": "社保卡申领", "department": "人社局",
-                            "category": "社保", "mode": "one_trip"}]
+    world.gateway.items = [
+        {
+            "code": "SB001",
+            "name": "社保卡申领",
+            "department": "人社局",
+            "category": "社保",
+            "mode": "one_trip",
+        }
+    ]
     stopping = asyncio.Event()
     filling = asyncio.create_task(world.catalog.fill_when_empty(stopping, pause=0.01))
     await asyncio.sleep(0.05)

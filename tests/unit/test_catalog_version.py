@@ -38,8 +38,9 @@ async def test_a_bump_in_one_process_drops_the_cached_answers_of_another_at_once
 async def test_without_the_message_the_version_is_reread_after_the_recheck_interval():
     server, clock = shared(), FakeClock()
     here = CatalogVersion(fakeredis.FakeAsyncRedis(server=server))
-    there = CatalogVersion(fakeredis.FakeAsyncRedis(server=server), recheck_seconds=1.0,
-                           clock=clock)
+    there = CatalogVersion(
+        fakeredis.FakeAsyncRedis(server=server), recheck_seconds=1.0, clock=clock
+    )
     assert await there.current() == 0
     there.put("k", "v")
     await here.bump()  # nobody listens: the message is lost
@@ -49,8 +50,13 @@ async def test_without_the_message_the_version_is_reread_after_the_recheck_inter
 
 
 async def test_with_redis_down_at_start_the_catalog_is_served_from_version_zero():
-    down = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2,
-                       retry=Retry(NoBackoff(), 0))
+    down = redis.Redis(
+        host="127.0.0.1",
+        port=1,
+        socket_connect_timeout=0.2,
+        socket_timeout=0.2,
+        retry=Retry(NoBackoff(), 0),
+    )
     version = CatalogVersion(down, clock=FakeClock())
     await version.prime()
     assert await version.current() == 0

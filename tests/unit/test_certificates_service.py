@@ -17,10 +17,18 @@ JUNE_2026 = 1_780_272_000.0
 
 
 def document(cert_id: str, **overrides: object) -> dict:
-    return {"id": cert_id, "type_code": "111", "type_name": "居民身份证", "holder_name": "张三",
-            "issued_on": "2020-01-01", "valid_from": "2020-01-01", "valid_until": "2030-01-01",
-            "status": "valid", "fields": {"姓名": "张三", "公民身份号码": ZHANG.id_number},
-            **overrides}
+    return {
+        "id": cert_id,
+        "type_code": "111",
+        "type_name": "居民身份证",
+        "holder_name": "张三",
+        "issued_on": "2020-01-01",
+        "valid_from": "2020-01-01",
+        "valid_until": "2030-01-01",
+        "status": "valid",
+        "fields": {"姓名": "张三", "公民身份号码": ZHANG.id_number},
+        **overrides,
+    }
 
 
 def certificates(gateway: FakeGateway, audit: FakeAudit | None = None) -> Certificates:
@@ -42,7 +50,10 @@ async def test_a_document_changed_after_sealing_is_shown_revoked_never_valid():
     sealed["fields"]["姓名"] = "李四"
     found = await certificates(gateway).read(ZHANG, "c1", "req-1")
     assert (found.status, found.signature_valid, found.status_reason) == (
-        "revoked", False, "signature_invalid")
+        "revoked",
+        False,
+        "signature_invalid",
+    )
 
 
 async def test_a_certificate_past_its_date_is_expired_even_when_the_library_says_valid():
@@ -67,7 +78,10 @@ async def test_someone_elses_certificate_is_not_found_and_the_attempt_is_audited
         await certificates(gateway, audit).read(ZHANG, "li-1", "req-2")
     [entry] = audit.calls
     assert (entry["action"], entry["outcome"], entry["reason"]) == (
-        "certificate.read", "denied", "not_the_holders")
+        "certificate.read",
+        "denied",
+        "not_the_holders",
+    )
     # Nobody's access log shows it: Li's certificate was not read.
     assert entry["subject_user_id"] is None
 
@@ -96,7 +110,8 @@ async def test_every_read_is_audited_with_its_purpose_and_the_holder_as_subject(
     assert entry["actor"] == ZHANG.id_number_masked
     assert ZHANG.id_number not in repr(audit.calls)
     assert gateway.calls_to("list_certificates") == [
-        ("list_certificates", ZHANG.id_number, PURPOSE_ONE_ID)]
+        ("list_certificates", ZHANG.id_number, PURPOSE_ONE_ID)
+    ]
 
 
 async def test_issuer_keys_are_fetched_once_for_many_reads():
@@ -115,4 +130,3 @@ async def test_a_gateway_failure_reaches_the_caller_and_nothing_is_audited_as_re
     with pytest.raises(GatewayTimeout):
         await certificates(gateway, audit).list_for(ZHANG, "req-5")
     assert audit.calls == []
-

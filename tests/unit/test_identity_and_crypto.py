@@ -8,14 +8,17 @@ from auth import identity
 from auth.crypto import PiiCipher
 
 
-@pytest.mark.parametrize("value", ["330402199001011230", "330411198506152348",
-                                   "11010519491231002x"])
+@pytest.mark.parametrize(
+    "value", ["330402199001011230", "330411198506152348", "11010519491231002x"]
+)
 def test_valid_numbers_pass(value):
     assert identity.is_valid(value)
 
 
-@pytest.mark.parametrize("value", ["330402199001011231", "33040219900101123", "A30402199001011230",
-                                   "030402199001011230", ""])
+@pytest.mark.parametrize(
+    "value",
+    ["330402199001011231", "33040219900101123", "A30402199001011230", "030402199001011230", ""],
+)
 def test_invalid_numbers_fail(value):
     assert not identity.is_valid(value)
 

@@ -10,9 +10,14 @@ from auth.idtoken import idp_key_cache
 from core.errors import IdentityProviderUnavailable
 from tests.fakes import FakeClock
 
-JWK = {"kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256",
-       "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-       "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}
+JWK = {
+    "kty": "EC",
+    "crv": "P-256",
+    "kid": "k1",
+    "alg": "ES256",
+    "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+    "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+}
 
 
 class Idp:

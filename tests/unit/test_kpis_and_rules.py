@@ -17,17 +17,29 @@ ISSUED = {"111", "118"}
 
 
 def item(code, mode, *materials, online=True, handheld=True, livelihood=True, secret=False):
-    return ItemView(code=code, name=code, department="d", category="c", mode=mode,
-                    handheld=handheld, livelihood=livelihood, secret=secret, online=online,
-                    version=1, materials=tuple(materials), guide_address="", guide_hours="")
+    return ItemView(
+        code=code,
+        name=code,
+        department="d",
+        category="c",
+        mode=mode,
+        handheld=handheld,
+        livelihood=livelihood,
+        secret=secret,
+        online=online,
+        version=1,
+        materials=tuple(materials),
+        guide_address="",
+        guide_hours="",
+    )
 
 
 CATALOG = [
-    item("A", "zero_trip", ID_CARD),                          # one-id yes
-    item("B", "one_trip", ID_CARD, PHOTO),                    # one-id yes (uploads are fine)
-    item("C", "in_person", ID_CARD),                          # one-id no: in person
-    item("D", "one_trip", ID_CARD, PAPER),                    # one-id no: paper
-    item("E", "zero_trip", UNKNOWN_CERT),                     # one-id no: library lacks type
+    item("A", "zero_trip", ID_CARD),  # one-id yes
+    item("B", "one_trip", ID_CARD, PHOTO),  # one-id yes (uploads are fine)
+    item("C", "in_person", ID_CARD),  # one-id no: in person
+    item("D", "one_trip", ID_CARD, PAPER),  # one-id no: paper
+    item("E", "zero_trip", UNKNOWN_CERT),  # one-id no: library lacks type
     item("F", "in_person", DIPLOMA, online=False, handheld=False, livelihood=False),
     item("G", "in_person", ID_CARD, secret=True, handheld=False, livelihood=False),
 ]
@@ -60,8 +72,13 @@ def test_no_completed_applications_is_no_value_and_not_met():
 
 def test_targets_are_the_city_plans():
     targets = {i.key: i.target for i in compute(CATALOG, ISSUED)}
-    assert targets == {"online_available": 1.0, "zero_trip": 0.9, "handheld": 0.8,
-                       "one_id": 0.9, "online_completion": 0.5}
+    assert targets == {
+        "online_available": 1.0,
+        "zero_trip": 0.9,
+        "handheld": 0.8,
+        "one_id": 0.9,
+        "online_completion": 0.5,
+    }
 
 
 def test_one_id_needs_a_type_the_library_issues():
@@ -73,8 +90,7 @@ def test_one_id_needs_a_type_the_library_issues():
 def test_blockers_name_paper_originals_and_missing_online_intake():
     assert zero_trip_blockers(CATALOG[0]) == []
     assert [b["code"] for b in zero_trip_blockers(CATALOG[3])] == ["paper_form"]
-    assert [b["reason"] for b in zero_trip_blockers(CATALOG[5])] == [
-        "gateway_cannot_take_online"]
+    assert [b["reason"] for b in zero_trip_blockers(CATALOG[5])] == ["gateway_cannot_take_online"]
 
 
 def test_the_mode_rules():

@@ -30,12 +30,27 @@ class World:
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.holders = Holders(self.identities)
         self.presentations = Presentations(
-            certificates, self.holders, self.records, self.audit, private_key=self.key,
-            public_key=self.key.public_key(), kid="k1", clock=self.clock)
+            certificates,
+            self.holders,
+            self.records,
+            self.audit,
+            private_key=self.key,
+            public_key=self.key.public_key(),
+            kid="k1",
+            clock=self.clock,
+        )
         self.certificate = self.gateway.hold(
-            ZHANG_ID, id="id-card", type_code="111", type_name="居民身份证", holder_name="张三",
-            issued_on="2020-01-01", valid_from="2020-01-01", valid_until="2040-01-01",
-            status="valid", fields={"姓名": "张三", "公民身份号码": ZHANG_ID, "住址": "南湖区"})
+            ZHANG_ID,
+            id="id-card",
+            type_code="111",
+            type_name="居民身份证",
+            holder_name="张三",
+            issued_on="2020-01-01",
+            valid_from="2020-01-01",
+            valid_until="2040-01-01",
+            status="valid",
+            fields={"姓名": "张三", "公民身份号码": ZHANG_ID, "住址": "南湖区"},
+        )
 
     async def present(self, fields: list[str], ttl: int = 300) -> str:
         holder = await self.holders.of_user("user-zhang")
@@ -73,8 +88,18 @@ async def test_a_changed_token_is_reported_as_tampered():
     world = World()
     token = await world.present(["姓名"])
     header, payload, signature = token.split(".")
-    other = jwt.encode({"typ": "presentation", "jti": "x", "iat": 1, "exp": 2**31, "cid": "id-card",
-                        "f": {"公民身份号码": ZHANG_ID}}, "k" * 32, algorithm="HS256")
+    other = jwt.encode(
+        {
+            "typ": "presentation",
+            "jti": "x",
+            "iat": 1,
+            "exp": 2**31,
+            "cid": "id-card",
+            "f": {"公民身份号码": ZHANG_ID},
+        },
+        "k" * 32,
+        algorithm="HS256",
+    )
     forged = ".".join([header, other.split(".")[1], signature])
     answer = await world.presentations.verify(forged, "verifier", "req-v")
     assert answer == {"valid": False, "reason": "tampered"}

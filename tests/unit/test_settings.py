@@ -35,10 +35,21 @@ def prod_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def test_environment_variables_fill_the_settings():
-    s = Settings.from_env({"DATABASE_URL": "postgres://x/y", "WORKERS": "3", "LOG_LEVEL": "debug",
-                           "MAX_BODY_BYTES": "2048", "REDIS_URL": "redis://h:1/2"})
+    s = Settings.from_env(
+        {
+            "DATABASE_URL": "postgres://x/y",
+            "WORKERS": "3",
+            "LOG_LEVEL": "debug",
+            "MAX_BODY_BYTES": "2048",
+            "REDIS_URL": "redis://h:1/2",
+        }
+    )
     assert (s.database_url, s.workers, s.max_body_bytes, s.redis_url) == (
-        "postgres://x/y", 3, 2048, "redis://h:1/2")
+        "postgres://x/y",
+        3,
+        2048,
+        "redis://h:1/2",
+    )
 
 
 def test_a_non_numeric_number_is_a_clear_config_error():
@@ -65,8 +76,7 @@ def test_production_with_every_secret_configured_is_accepted(tmp_path):
 
 @pytest.mark.parametrize(
     ("drop", "says"),
-    [("GATEWAY_APP_SECRET", "GATEWAY_APP_SECRET is not set"),
-     ("PII_KEY", "PII_KEY is not set")],
+    [("GATEWAY_APP_SECRET", "GATEWAY_APP_SECRET is not set"), ("PII_KEY", "PII_KEY is not set")],
 )
 def test_production_refuses_a_missing_secret_and_names_it(tmp_path, drop, says):
     env = prod_env(tmp_path)
@@ -89,10 +99,15 @@ def test_production_refuses_the_mock_gateways_idp_issuer(tmp_path):
 
 
 def test_production_refuses_a_secret_generated_for_development(tmp_path):
-    dev = Settings.from_env({"KEYS_DIR": str(tmp_path / "dev"),
-                             "TOKEN_KEY_PATH": str(tmp_path / "dev" / "t.pem")}).ensure_secrets()
-    env = prod_env(tmp_path, KEYS_DIR=str(tmp_path / "dev"), PII_KEY=dev.pii_key,
-                   TOKEN_KEY_PATH=dev.token_key_path)
+    dev = Settings.from_env(
+        {"KEYS_DIR": str(tmp_path / "dev"), "TOKEN_KEY_PATH": str(tmp_path / "dev" / "t.pem")}
+    ).ensure_secrets()
+    env = prod_env(
+        tmp_path,
+        KEYS_DIR=str(tmp_path / "dev"),
+        PII_KEY=dev.pii_key,
+        TOKEN_KEY_PATH=dev.token_key_path,
+    )
     with pytest.raises(ConfigError) as info:
         Settings.from_env(env).ensure_secrets()
     assert "PII_KEY is the development value" in str(info.value)
@@ -114,8 +129,12 @@ def test_two_workers_without_redis_are_refused_with_the_reason():
 def run_cli(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     full_env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), **env}
     return subprocess.run(
-        [sys.executable, "-m", "server", *args], cwd=ROOT, env=full_env,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "server", *args],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -129,18 +148,33 @@ def test_serve_in_production_with_a_missing_secret_exits_with_a_clear_message(tm
 
 
 def test_serve_with_two_workers_and_the_stand_in_exits_with_a_clear_message(tmp_path):
-    done = run_cli(tmp_path, {"WORKERS": "2", "KEYS_DIR": str(tmp_path / "k"),
-                              "TOKEN_KEY_PATH": str(tmp_path / "k" / "t.pem")}, "serve")
+    done = run_cli(
+        tmp_path,
+        {
+            "WORKERS": "2",
+            "KEYS_DIR": str(tmp_path / "k"),
+            "TOKEN_KEY_PATH": str(tmp_path / "k" / "t.pem"),
+        },
+        "serve",
+    )
     assert done.returncode == 2
     assert "WORKERS=2 needs REDIS_URL" in done.stderr
 
 
 def test_development_paths_are_under_the_project_root_whatever_the_working_directory(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-c", "from server.settings import Settings; s = Settings.from_env({});"
-         "print(s.database_url); print(s.keys_dir)"],
-        cwd=tmp_path, env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)},
-        capture_output=True, text=True, timeout=60)
+        [
+            sys.executable,
+            "-c",
+            "from server.settings import Settings; s = Settings.from_env({});"
+            "print(s.database_url); print(s.keys_dir)",
+        ],
+        cwd=tmp_path,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     database_url, keys_dir = done.stdout.split()
     assert database_url == f"sqlite://{ROOT / 'var' / 'lingpao.sqlite3'}"
     assert keys_dir == str(ROOT / "var" / "keys")

@@ -15,22 +15,44 @@ VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "signing.json").re
 @pytest.mark.parametrize("case", VECTORS["cases"], ids=lambda c: c["name"])
 def test_the_backend_reproduces_every_shared_signing_vector(case):
     body = case["body"].encode()
-    assert signing.string_to_sign(case["method"], case["path_qs"], case["timestamp"],
-                                  case["nonce"], body).decode() == case["string_to_sign"]
-    assert signing.signature(case["secret"], case["method"], case["path_qs"], case["timestamp"],
-                             case["nonce"], body) == case["signature"]
+    assert (
+        signing.string_to_sign(
+            case["method"], case["path_qs"], case["timestamp"], case["nonce"], body
+        ).decode()
+        == case["string_to_sign"]
+    )
+    assert (
+        signing.signature(
+            case["secret"], case["method"], case["path_qs"], case["timestamp"], case["nonce"], body
+        )
+        == case["signature"]
+    )
 
 
 def headers_for(case: dict, app_key: str = "app") -> dict:
-    return {"x-app-key": app_key, "x-timestamp": case["timestamp"], "x-nonce": case["nonce"],
-            "x-signature": case["signature"]}
+    return {
+        "x-app-key": app_key,
+        "x-timestamp": case["timestamp"],
+        "x-nonce": case["nonce"],
+        "x-signature": case["signature"],
+    }
 
 
 @pytest.mark.parametrize("case", VECTORS["cases"], ids=lambda c: c["name"])
 def test_a_vector_verifies_inside_its_window(case):
     now = int(case["timestamp"]) + 10
-    assert signing.verify_headers("app", case["secret"], case["method"], case["path_qs"],
-                                  case["body"].encode(), headers_for(case), now=now) is None
+    assert (
+        signing.verify_headers(
+            "app",
+            case["secret"],
+            case["method"],
+            case["path_qs"],
+            case["body"].encode(),
+            headers_for(case),
+            now=now,
+        )
+        is None
+    )
 
 
 def test_a_changed_body_a_stale_time_and_a_foreign_app_are_refused():
@@ -38,12 +60,17 @@ def test_a_changed_body_a_stale_time_and_a_foreign_app_are_refused():
     now = int(case["timestamp"])
     args = ("app", case["secret"], case["method"], case["path_qs"])
     assert signing.verify_headers(*args, b"{}", headers_for(case), now=now) == "bad_signature"
-    assert signing.verify_headers(*args, case["body"].encode(), headers_for(case),
-                                  now=now + 301) == "stale_timestamp"
-    assert signing.verify_headers(*args, case["body"].encode(), headers_for(case, "other"),
-                                  now=now) == "unknown_app"
+    assert (
+        signing.verify_headers(*args, case["body"].encode(), headers_for(case), now=now + 301)
+        == "stale_timestamp"
+    )
+    assert (
+        signing.verify_headers(*args, case["body"].encode(), headers_for(case, "other"), now=now)
+        == "unknown_app"
+    )
     assert signing.verify_headers(*args, case["body"].encode(), {}, now=now) == (
-        "missing_signature")
+        "missing_signature"
+    )
 
 
 def test_sign_headers_uses_a_fresh_nonce_each_time():

@@ -48,11 +48,20 @@ class LingpaoError(Exception):
     message = "请求无法完成 The request could not be completed"
     retry_after: int | None = None
 
-    def __init__(self, message: str | None = None, *, reason: str = "", **details: object):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        reason: str = "",
+        retry_after: int | None = None,
+        **details: object,
+    ):
         self.message = message or type(self).message
         # For our logs and audit only; never sent to the client.
         self.reason = reason
         self.details = details
+        if retry_after is not None:
+            self.retry_after = retry_after
         super().__init__(self.message)
 
 
@@ -158,10 +167,7 @@ class RateLimited(LingpaoError):
 
     code = "rate_limited"
     message = "请求过于频繁，请稍后再试 Too many requests"
-
-    def __init__(self, retry_after: int = 60) -> None:
-        super().__init__()
-        self.retry_after = retry_after
+    retry_after: int | None = 60
 
 
 class AuthError(LingpaoError):
@@ -218,17 +224,7 @@ class Unavailable(LingpaoError):
 
     code = "service_unavailable"
     message = "服务暂不可用 Service temporarily unavailable"
-
-    def __init__(
-        self,
-        message: str | None = None,
-        *,
-        retry_after: int = 5,
-        reason: str = "",
-        **details: object,
-    ) -> None:
-        super().__init__(message, reason=reason, **details)
-        self.retry_after = retry_after
+    retry_after: int | None = 5
 
 
 class GatewayError(Unavailable):

@@ -10,6 +10,7 @@ from sanic.request import Request
 from auth.tokens import Principal
 from core.errors import AssuranceTooLow, Forbidden, InvalidToken
 from server.context import services
+from server.ratelimit import client_address
 
 
 async def authenticate(request: Request) -> Principal:
@@ -51,3 +52,10 @@ def require_ops(handler: Callable) -> Callable:
         return await handler(request, *args, **kwargs)
 
     return guarded
+
+
+async def limit_caller(request: Request, rate: str, scope: str) -> None:
+    """One hit against `rate` for the caller's address (X-Forwarded-For only through the
+    trusted proxies); raises RateLimited when over."""
+    c = services(request)
+    await c.limiter.hit(rate, scope, client_address(request, c.settings.trusted_proxies))

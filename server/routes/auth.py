@@ -10,8 +10,7 @@ from sanic_ext import openapi
 
 from server.body import parse_body
 from server.context import services
-from server.guards import require_user
-from server.ratelimit import client_address
+from server.guards import limit_caller, require_user
 
 bp = Blueprint("auth")
 
@@ -44,9 +43,7 @@ def _tokens(pair, user: dict) -> HTTPResponse:
 @openapi.body({"application/json": LoginBody.model_json_schema()})
 async def login(request: Request) -> HTTPResponse:
     c = services(request)
-    await c.limiter.hit(
-        c.settings.login_rate_limit, "login-ip", client_address(request, c.settings.trusted_proxies)
-    )
+    await limit_caller(request, c.settings.login_rate_limit, "login-ip")
     body = parse_body(request, LoginBody)
     pair, user = await c.auth.login(body.identity_token, body.device_id, request.ctx.request_id)
     return _tokens(pair, user)
@@ -57,11 +54,7 @@ async def login(request: Request) -> HTTPResponse:
 @openapi.body({"application/json": RefreshBody.model_json_schema()})
 async def refresh(request: Request) -> HTTPResponse:
     c = services(request)
-    await c.limiter.hit(
-        c.settings.refresh_rate_limit,
-        "refresh-ip",
-        client_address(request, c.settings.trusted_proxies),
-    )
+    await limit_caller(request, c.settings.refresh_rate_limit, "refresh-ip")
     body = parse_body(request, RefreshBody)
     pair, user = await c.auth.refresh(body.refresh_token, request.ctx.request_id)
     return _tokens(pair, user)

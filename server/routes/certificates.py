@@ -11,8 +11,7 @@ from sanic_ext import openapi
 from core.errors import InvalidRequest
 from server.body import parse_body
 from server.context import services
-from server.guards import require_face, require_user
-from server.ratelimit import client_address
+from server.guards import limit_caller, require_face, require_user
 from services import audit, listing
 from services.certificates import PURPOSE_ONE_ID
 from services.holders import Holder
@@ -92,11 +91,7 @@ async def present(request: Request, certificate_id: str) -> HTTPResponse:
 @openapi.body({"application/json": VerifyBody.model_json_schema()})
 async def verify(request: Request) -> HTTPResponse:
     c = services(request)
-    await c.limiter.hit(
-        c.settings.verify_rate_limit,
-        "verify-ip",
-        client_address(request, c.settings.trusted_proxies),
-    )
+    await limit_caller(request, c.settings.verify_rate_limit, "verify-ip")
     body = parse_body(request, VerifyBody)
     answer = await c.presentations.verify(body.token, "verifier", request.ctx.request_id)
     return json(answer, ensure_ascii=False, headers={"Cache-Control": "no-store"})

@@ -111,9 +111,48 @@ def _wire(
     limiter: RateLimiter,
     resources: contextlib.AsyncExitStack,
 ) -> Container:
-    store = AuthStore(client)
     tokens = AccessTokens(settings.token_private_key_pem(), settings.access_token_ttl_seconds)
     users = UserDirectory(PiiCipher(settings.pii_key_bytes()), TortoiseUserRecords())
+    sessions, auth = _auth(settings, AuthStore(client), tokens, users, gateway, limiter)
+    catalog = Catalog(TortoiseItemRecords(audit.record), gateway, CatalogVersion(client))
+    certificates = Certificates(
+        gateway, IssuerSeals(issuer_key_cache(gateway.certificate_issuers)), audit.record
+    )
+    holders = Holders(users)
+    presentations = Presentations(
+        certificates,
+        holders,
+        TortoisePresentationRecords(),
+        audit.record,
+        private_key=tokens.private_key,
+        public_key=tokens.public_key,
+        kid=tokens.kid,
+    )
+    return Container(
+        settings=settings,
+        redis=client,
+        gateway=gateway,
+        limiter=limiter,
+        tokens=tokens,
+        users=users,
+        sessions=sessions,
+        auth=auth,
+        catalog=catalog,
+        certificates=certificates,
+        holders=holders,
+        presentations=presentations,
+        _resources=resources,
+    )
+
+
+def _auth(
+    settings: Settings,
+    store: AuthStore,
+    tokens: AccessTokens,
+    users: UserDirectory,
+    gateway: GatewayClient,
+    limiter: RateLimiter,
+) -> tuple[Sessions, AuthService]:
     sessions = Sessions(
         tokens, store, TortoiseSessionRecords(), timedelta(days=settings.refresh_token_ttl_days)
     )
@@ -130,35 +169,7 @@ def _wire(
         identity_limiter=partial(limiter.hit, settings.login_rate_limit, "login-person"),
         family_limiter=partial(limiter.hit, settings.refresh_rate_limit, "refresh-family"),
     )
-    catalog = Catalog(TortoiseItemRecords(audit.record), gateway, CatalogVersion(client))
-    certificates = Certificates(
-        gateway, IssuerSeals(issuer_key_cache(gateway.certificate_issuers)), audit.record
-    )
-    holders = Holders(users)
-    presentations = Presentations(
-        certificates,
-        holders,
-        TortoisePresentationRecords(),
-        audit.record,
-        private_key=tokens.private_key,
-        public_key=tokens.public_key,
-        kid=tokens.kid,
-    )
-    return Container(
-        settings,
-        client,
-        gateway,
-        limiter,
-        tokens,
-        users,
-        sessions,
-        auth,
-        catalog,
-        certificates,
-        holders,
-        presentations,
-        resources,
-    )
+    return sessions, auth
 
 
 @contextlib.asynccontextmanager

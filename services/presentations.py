@@ -19,7 +19,12 @@ import jwt
 from core.audit import AuditWriter
 from core.clock import Clock, utc, wall
 from core.errors import Conflict, HolderNotFound, InvalidRequest
-from services.certificates import PURPOSE_PRESENT, PURPOSE_VERIFY, Certificates
+from services.certificates import (
+    PURPOSE_PRESENT,
+    PURPOSE_VERIFY,
+    Certificates,
+    CertificateView,
+)
 from services.holders import Holder, Holders
 from services.models import Presentation
 from services.times import rfc3339
@@ -117,20 +122,26 @@ class Presentations:
                 "只能出示有效的证照 Only a valid certificate can be presented",
                 certificate_status=cert.status,
             )
-        chosen = list(dict.fromkeys(fields or []))
-        unknown = [f for f in chosen if f not in cert.fields]
-        if unknown:
-            raise InvalidRequest(
-                "证照没有这些字段 Unknown fields",
-                fields=[{"field": "fields", "problem": f"unknown: {f}"} for f in unknown],
-            )
+        chosen = _chosen_fields(cert, fields or [])
         now = utc(self._clock)
         expires_at = now + timedelta(seconds=ttl_seconds)
         jti = uuid.uuid4().hex
+        token = self._sign(cert, chosen, jti, now, expires_at)
+        await self.records.add(PresentationRecord(jti, holder.user_id, cert.id, expires_at))
+        return Issued(token, expires_at.replace(microsecond=0))
+
+    def _sign(
+        self,
+        cert: CertificateView,
+        chosen: list[str],
+        jti: str,
+        issued_at: datetime,
+        expires_at: datetime,
+    ) -> str:
         claims = {
             "typ": TYP,
             "jti": jti,
-            "iat": int(now.timestamp()),
+            "iat": int(issued_at.timestamp()),
             "exp": int(expires_at.timestamp()),
             "cid": cert.id,
             "ct": cert.type,
@@ -151,8 +162,7 @@ class Presentations:
                 "所选字段过多，二维码放不下 Too many fields for a QR code",
                 fields=[{"field": "fields", "problem": "token over 1 KB"}],
             )
-        await self.records.add(PresentationRecord(jti, holder.user_id, cert.id, expires_at))
-        return Issued(token, expires_at.replace(microsecond=0))
+        return token
 
     async def verify(self, token: str, verifier: str, request_id: str) -> dict:
         try:
@@ -200,3 +210,15 @@ class Presentations:
                 "expires_at": rfc3339(datetime.fromtimestamp(claims["exp"], UTC)),
             },
         }
+
+
+def _chosen_fields(cert: CertificateView, fields: list[str]) -> list[str]:
+    """The fields to disclose, each once, in the order asked; unknown ones are refused."""
+    chosen = list(dict.fromkeys(fields))
+    unknown = [f for f in chosen if f not in cert.fields]
+    if unknown:
+        raise InvalidRequest(
+            "证照没有这些字段 Unknown fields",
+            fields=[{"field": "fields", "problem": f"unknown: {f}"} for f in unknown],
+        )
+    return chosen

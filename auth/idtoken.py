@@ -59,7 +59,7 @@ def idp_key_cache(fetch_jwks: Callable[[], Awaitable[object]], **options: Any) -
 
     return KeySetCache(
         fetch,
-        unavailable=lambda: IdentityProviderUnavailable(reason="no_idp_keys"),
+        unavailable=lambda error: IdentityProviderUnavailable(reason="no_idp_keys"),
         name="IdP JWKS",
         **options,
     )

@@ -3,7 +3,8 @@
 Keys are fetched once, kept for `ttl`, and refetched when stale or when an unknown `kid`
 shows up (a rotation) — but never more than once per `refetch_interval`, so a flood of
 made-up kids cannot become a flood of fetches. Concurrent callers share one fetch. When a
-fetch fails the keys already held keep working; only with none at all is it `unavailable`.
+fetch fails the keys already held keep working; only with none at all is it `unavailable`,
+which is told the fetch's own error so it can say why (a timeout is not a refusal).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class KeySetCache(Generic[K]):
         self,
         fetch: Callable[[], Awaitable[Mapping[str, K]]],
         *,
-        unavailable: Callable[[], LingpaoError],
+        unavailable: Callable[[LingpaoError | None], LingpaoError],
         name: str = "keys",
         ttl: float = 300.0,
         refetch_interval: float = 5.0,
@@ -43,6 +44,7 @@ class KeySetCache(Generic[K]):
         self._attempted_at: float | None = None
         self._unknown_at: float | None = None
         self._lock = asyncio.Lock()
+        self._last_error: LingpaoError | None = None
         self.fetches = 0
 
     async def key(self, kid: str) -> K | None:
@@ -56,7 +58,7 @@ class KeySetCache(Generic[K]):
                         self._unknown_at = self._clock()
                     await self._refresh()
         if not self._keys:
-            raise self._unavailable()
+            raise self._unavailable(self._last_error)
         return self._keys.get(kid)
 
     def _stale(self) -> bool:
@@ -79,7 +81,8 @@ class KeySetCache(Generic[K]):
         self.fetches += 1
         try:
             keys = await self._fetch()
-        except Exception as exc:  # noqa: BLE001 - any failure: keep serving what we have
+        except LingpaoError as exc:  # the publisher failed us: keep serving what we have
+            self._last_error = exc
             log.warning(
                 "%s could not be fetched (%s); keeping %d cached keys",
                 self.name,
@@ -87,6 +90,7 @@ class KeySetCache(Generic[K]):
                 len(self._keys),
             )
             return
+        self._last_error = None
         if not keys:
             # An empty set is a broken answer, not a revocation of every key.
             log.warning(

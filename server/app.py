@@ -82,6 +82,7 @@ def _install_lifecycle(app: App, gateway_transport: Transport | None) -> None:
         settings = app.ctx.settings
         if not app.test_mode:
             configure_logging(settings.log_level)
+        app.ctx.stopping = asyncio.Event()
         app.ctx.container = await bootstrap.build(
             settings,
             gateway_transport=gateway_transport,
@@ -92,24 +93,41 @@ def _install_lifecycle(app: App, gateway_transport: Transport | None) -> None:
     @app.after_server_start
     async def start_background_work(app: App) -> None:
         catalog = _container(app).catalog
-        app.add_task(catalog.version.listen(), name=CATALOG_LISTENER)
-        app.add_task(catalog.fill_when_empty(app.ctx.stopping), name=CATALOG_BOOTSTRAP)
+        work = {
+            CATALOG_LISTENER: catalog.version.listen(),
+            CATALOG_BOOTSTRAP: catalog.fill_when_empty(app.ctx.stopping),
+        }
+        for name, coroutine in work.items():
+            task = app.add_task(coroutine, name=name, register=False)
+            assert task is not None, "the loop runs in after_server_start"
+            app.ctx.background[name] = task
 
     @app.before_server_stop
     async def stop_background_work(app: App) -> None:
-        # The bootstrap stops between attempts, never inside a transaction: wait for it.
         app.ctx.stopping.set()
-        task = app.get_task(CATALOG_BOOTSTRAP, raise_exception=False)
-        if task is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(task), BOOTSTRAP_STOP_SECONDS)
-        await app.cancel_task(CATALOG_LISTENER, raise_exception=False)
+        tasks = app.ctx.background
+        # The bootstrap stops between attempts, never inside a transaction: wait for it.
+        await _finish(tasks.pop(CATALOG_BOOTSTRAP, None), BOOTSTRAP_STOP_SECONDS)
+        await _finish(tasks.pop(CATALOG_LISTENER, None), 0)
 
     @app.after_server_stop
     async def close_container(app: App) -> None:
         if app.ctx.container is not None:
             await app.ctx.container.aclose()
             app.ctx.container = None
+
+
+async def _finish(task: asyncio.Task[None] | None, grace: float) -> None:
+    """Lets `task` end by itself within `grace` seconds, then cancels it."""
+    if task is None:
+        return
+    done, _ = await asyncio.wait([task], timeout=grace) if grace > 0 else (set(), None)
+    if task not in done:
+        if grace > 0:
+            log.error("%s did not stop within %.0f s; cancelling it", task.get_name(), grace)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
 
 
 def _container(app: App) -> bootstrap.Container:

@@ -83,8 +83,9 @@ async def build(
     """Opens the database, Redis and the gateway client, and wires every service to them."""
     resources = contextlib.AsyncExitStack()
     try:
-        await db.open_database(settings.database_url)
+        # Registered first: a half-finished open is closed too.
         resources.push_async_callback(db.close_database)
+        await db.open_database(settings.database_url)
         client = kv.open_redis(settings.redis_url)
         resources.push_async_callback(client.aclose)
         gateway = GatewayClient(
@@ -173,8 +174,15 @@ def _auth(
 
 
 @contextlib.asynccontextmanager
-async def open_container(settings: Settings, **options: object) -> AsyncIterator[Container]:
-    container = await build(settings, **options)  # type: ignore[arg-type]
+async def open_container(
+    settings: Settings,
+    *,
+    gateway_transport: Transport | None = None,
+    on_gateway_outcome: GatewayOutcome | None = None,
+) -> AsyncIterator[Container]:
+    container = await build(
+        settings, gateway_transport=gateway_transport, on_gateway_outcome=on_gateway_outcome
+    )
     try:
         yield container
     finally:

@@ -23,8 +23,12 @@ class AppContext:
     metrics: Metrics
     # Built per worker in before_server_start: resources must open inside its event loop.
     container: Container | None = None
-    # Set when the server is stopping, so background work ends between steps.
+    # Set when the server is stopping, so background work ends between steps; made anew
+    # at each start, in that start's event loop.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # Our background tasks by name. Not in Sanic's registry: Sanic would cancel them at
+    # shutdown wherever they are, and ours must end between steps, not inside one.
+    background: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
 
 App = Sanic[Config, AppContext]

@@ -75,8 +75,9 @@ def error_response(request: Request, exc: e.LingpaoError) -> HTTPResponse:
     if exc.retry_after is not None:
         headers["Retry-After"] = str(exc.retry_after)
     if exc.reason:
+        what = "auth refused" if isinstance(exc, e.AuthError) else "refused"
         log.info(
-            "refused: %s (%s)", exc.code, exc.reason, extra={"request_id": request_id_of(request)}
+            "%s: %s (%s)", what, exc.code, exc.reason, extra={"request_id": request_id_of(request)}
         )
     return envelope(request, status, exc.code, exc.message, headers, extra=exc.details)
 

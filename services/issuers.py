@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from core.errors import GatewayUnavailable
+from core.errors import GatewayUnavailable, LingpaoError
 from core.keyset import KeySetCache
 
 log = logging.getLogger("lingpao.issuers")
@@ -85,7 +85,12 @@ def issuer_key_cache(
         return issuer_keys(await fetch_issuers())
 
     options = {"ttl": 3600.0, "refetch_interval": 30.0, **options}
-    return KeySetCache(fetch, unavailable=GatewayUnavailable, name="issuer keys", **options)
+    return KeySetCache(fetch, unavailable=_why_unavailable, name="issuer keys", **options)
+
+
+def _why_unavailable(error: LingpaoError | None) -> LingpaoError:
+    # The gateway's own failure says more than "unavailable": a timeout, a refusal.
+    return error if error is not None else GatewayUnavailable()
 
 
 class IssuerSeals:

@@ -26,9 +26,7 @@ def decode_cursor(cursor: str) -> str:
             raise ValueError("not a cursor we issued")
         return value
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequest(
-            "cursor 无效 Invalid cursor", fields=[{"field": "cursor", "problem": "not a cursor"}]
-        ) from exc
+        raise bad_cursor() from exc
 
 
 def decode_id_cursor(cursor: str | None) -> int | None:
@@ -37,10 +35,14 @@ def decode_id_cursor(cursor: str | None) -> int | None:
         return None
     value = decode_cursor(cursor)
     if not value.isdigit():
-        raise InvalidRequest(
-            "cursor 无效 Invalid cursor", fields=[{"field": "cursor", "problem": "not a cursor"}]
-        )
+        raise bad_cursor()
     return int(value)
+
+
+def bad_cursor() -> InvalidRequest:
+    return InvalidRequest(
+        "cursor 无效 Invalid cursor", fields=[{"field": "cursor", "problem": "not a cursor"}]
+    )
 
 
 def parse_limit(raw: str | None) -> int:

@@ -70,4 +70,4 @@ async def ops_login(stack) -> dict:
 
 async def catalog_ready(stack) -> None:
     """Waits for the start-up sync of the catalog from the gateway."""
-    await stack.app.get_task(CATALOG_BOOTSTRAP, raise_exception=True)
+    await stack.app.ctx.background[CATALOG_BOOTSTRAP]

@@ -8,7 +8,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
-from core.errors import InvalidRequest
+from core.errors import HolderNotFound, InvalidRequest, InvalidToken
 from server.body import parse_body
 from server.context import services
 from server.guards import limit_caller, require_face, require_user
@@ -31,7 +31,11 @@ class VerifyBody(BaseModel):
 
 
 async def holder_of(request: Request) -> Holder:
-    return await services(request).holders.of_user(request.ctx.principal.user_id)
+    try:
+        return await services(request).holders.of_user(request.ctx.principal.user_id)
+    except HolderNotFound as exc:
+        # The token is good but its user is gone: for this caller, "log in again".
+        raise InvalidToken(reason="user_gone") from exc
 
 
 def _page(request: Request, rows: list, key) -> tuple[list, str | None]:

@@ -93,7 +93,7 @@ class CatalogVersion:
                     with contextlib.suppress(Exception):
                         await pubsub.aclose()
             except asyncio.CancelledError:
-                return  # the server is stopping: ending quietly is the expected outcome
+                raise
             except Exception as exc:  # noqa: BLE001 - reconnect after a pause
                 log.warning("catalog change feed lost (%s); reconnecting", type(exc).__name__)
                 await asyncio.sleep(1.0)

@@ -11,8 +11,7 @@ release since 2021, and the behaviour needed here is small and fully tested.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from core.clock import Clock, monotonic
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 
@@ -22,7 +21,7 @@ class CircuitBreaker:
         self,
         threshold: int = 5,
         reset_after: float = 10.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = monotonic,
     ) -> None:
         self.threshold = threshold
         self.reset_after = reset_after

@@ -15,6 +15,7 @@ from mock_gateway.inprocess import MockGatewayTransport
 from services.gateway import GatewayClient
 from services.gateway.breaker import CircuitBreaker
 from services.issuers import IssuerSeals, issuer_key_cache
+from tests.fakes import FakeClock
 
 KEY, SECRET = "lingpao-test", "in-process-secret-0123456789"
 ZHANG, LI = "330402199001011230", "330411198506152348"
@@ -138,8 +139,8 @@ async def test_error_rate_exhausts_the_retries_and_opens_the_breaker(mock):
 
 
 async def test_a_down_gateway_is_unavailable_and_recovers_after_the_breaker_resets(mock):
-    now = [0.0]
-    breaker = CircuitBreaker(threshold=2, reset_after=5, clock=lambda: now[0])
+    clock = FakeClock()
+    breaker = CircuitBreaker(threshold=2, reset_after=5, clock=clock)
     client = gateway(mock, breaker=breaker, attempts=1)
     await mock.ctx.admin.put("/_admin/faults", json={"down": True})
     for _ in range(2):
@@ -147,7 +148,7 @@ async def test_a_down_gateway_is_unavailable_and_recovers_after_the_breaker_rese
             await client.ping()
     assert breaker.state == "open"
     await mock.ctx.admin.put("/_admin/faults", json={"down": False})
-    now[0] += 5
+    clock.advance(5)
     assert breaker.state == "half_open"
     await client.ping()
     assert breaker.state == "closed"

@@ -22,9 +22,16 @@ async def test_readyz_is_ok_when_database_redis_and_gateway_answer(client):
 
 async def test_readyz_names_the_gateway_when_it_is_down_and_healthz_stays_up(stack):
     await stack.gateway.put("/_admin/faults", json={"down": True})
-    ready = await stack.client.get("/readyz")
+    ready = await stack.client.get("/readyz", headers={"x-request-id": "probe-1"})
     assert ready.status_code == 503
     assert ready.json()["down"] == ["gateway"]
+    # The same envelope as every other error, with when to ask again.
+    assert ready.json()["error"] == {
+        "code": "not_ready",
+        "request_id": "probe-1",
+        "message": "依赖不可用 Not ready: gateway",
+    }
+    assert ready.headers["retry-after"] == "5" and ready.headers["x-request-id"] == "probe-1"
     assert (await stack.client.get("/healthz")).status_code == 200
     await stack.gateway.put("/_admin/faults", json={"down": False})
     assert (await stack.client.get("/readyz")).status_code == 200

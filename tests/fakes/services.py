@@ -174,21 +174,24 @@ class FakeItemRecords:
         counts = {"created": 0, "updated": 0, "kept_ops_mode": 0}
         for data in items:
             known = self.items.get(data["code"])
-            counts["updated" if known else "created"] += 1
+            # As the real sync: a mode that ops set (it has an author) is kept.
+            kept = known is not None and bool(known.mode_changed_by)
+            counts["kept_ops_mode" if kept else "updated" if known else "created"] += 1
             self.items[data["code"]] = ItemView(
                 code=data["code"],
                 name=data["name"],
                 department=data["department"],
                 category=data["category"],
-                mode=known.mode if known else data["mode"],
+                mode=known.mode if known is not None and kept else data["mode"],
                 handheld=bool(data.get("handheld")),
                 livelihood=bool(data.get("livelihood")),
                 secret=bool(data.get("secret")),
                 online=bool(data.get("online")),
                 version=known.version if known else 1,
-                materials=(),
+                materials=known.materials if known else (),
                 guide_address="",
                 guide_hours="",
+                mode_changed_by=known.mode_changed_by if known else "",
             )
         return counts
 

@@ -179,3 +179,21 @@ async def test_a_catalog_that_is_not_empty_is_left_alone():
     world = World(item("HY001", ID_CARD))
     await world.catalog.fill_when_empty(asyncio.Event())
     assert world.gateway.calls == []
+
+
+async def test_a_sync_after_a_switch_keeps_the_mode_ops_chose():
+    world = World(item("HY001", ID_CARD))
+    await world.switch("HY001", "zero_trip")
+    world.gateway.items = [
+        {
+            "code": "HY001",
+            "name": "结婚登记",
+            "department": "民政局",
+            "category": "婚姻",
+            "mode": "one_trip",
+            "online": True,
+        }
+    ]
+    counts = await world.catalog.sync()
+    assert counts["kept_ops_mode"] == 1
+    assert (await world.catalog.get_item("HY001")).mode == "zero_trip"

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from auth.idtoken import idp_key_cache
-from core.errors import IdentityProviderUnavailable
+from core.errors import GatewayUnavailable, IdentityProviderUnavailable
 from tests.fakes import FakeClock
 
 JWK = {
@@ -30,7 +30,7 @@ class Idp:
         self.calls += 1
         await asyncio.sleep(self.delay)
         if self.down:
-            raise ConnectionError("down")
+            raise GatewayUnavailable()
         return {"keys": [JWK, {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}]}
 
 

@@ -12,7 +12,7 @@ from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
 
-from mock_gateway import catalog, certificates, holdings, population, signing
+from mock_gateway import catalog, certificates, holdings, population, results, signing
 from mock_gateway.config import MockConfig
 from mock_gateway.faults import Faults
 from mock_gateway.idp import TOKEN_LIFETIME_SECONDS, IdentityProvider
@@ -52,7 +52,11 @@ def create_app(
     async def start(app: Sanic) -> None:
         app.ctx.callback_http = httpx.AsyncClient(transport=callback_transport, timeout=5.0)
         app.ctx.intake = Intake(
-            app.ctx.items, _certificate_checker(app), _deliverer(app), config.intake_delay_seconds
+            app.ctx.items,
+            _certificate_checker(app),
+            _deliverer(app),
+            config.intake_delay_seconds,
+            results.issuer(app.ctx.library, app.ctx.register),
         )
 
     @app.after_server_stop

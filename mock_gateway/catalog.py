@@ -42,23 +42,26 @@ def build() -> list[dict]:
     items = []
     for entry in _DATA["items"]:
         materials = [_material(ref) for ref in entry["materials"]]
-        items.append(
-            {
-                "code": entry["code"],
-                "name": entry["name"],
-                "category": entry["category"],
-                "department": entry["department"],
-                "livelihood": entry["livelihood"],
-                "secret": entry["secret"],
-                "handheld": entry["handheld"],
-                "online": entry["online"],
-                "mode": entry["mode"],
-                "materials": materials,
-                "guide": {
-                    "address": f"{HALL}{entry['window']}号窗口",
-                    "hours": HOURS,
-                    "bring": [m["code"] for m in materials],
-                },
-            }
-        )
+        item = {
+            "code": entry["code"],
+            "name": entry["name"],
+            "category": entry["category"],
+            "department": entry["department"],
+            "livelihood": entry["livelihood"],
+            "secret": entry["secret"],
+            "handheld": entry["handheld"],
+            "online": entry["online"],
+            "mode": entry["mode"],
+            "materials": materials,
+            "guide": {
+                "address": f"{HALL}{entry['window']}号窗口",
+                "hours": HOURS,
+                "bring": [m["code"] for m in materials],
+            },
+        }
+        # Served only where there is one, so every other item reads as it did before; the
+        # backend can tell from it that a completion will add to the citizen's certificates.
+        if "result_certificate_type" in entry:
+            item["result_certificate_type"] = entry["result_certificate_type"]
+        items.append(item)
     return items

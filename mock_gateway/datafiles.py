@@ -164,8 +164,12 @@ def catalog() -> dict:
     string_map(data["papers"], f"{where}: papers")
     for i, item in enumerate(data["items"]):
         at = f"{where}: items[{i}]"
-        record(item, at, _ITEM_FIELDS)
+        record(item, at, _ITEM_FIELDS, {"result_certificate_type": str})
         check(item["mode"] in MODES, f"{at}.mode", f"{item['mode']!r} is not one of {MODES}")
+        if "result_certificate_type" in item:
+            result = item["result_certificate_type"]
+            known = {t["code"] for t in certificate_types()}
+            check(result in known, at, f"unknown result_certificate_type {result!r}")
         for j, material in enumerate(item["materials"]):
             _check_material(material, data, f"{at}.materials[{j}]")
     unique([item["code"] for item in data["items"]], f"{where}: items")

@@ -1,4 +1,8 @@
-"""Application intake (办件受理): idempotent on the caller's key, status pushed by callback."""
+"""Application intake (办件受理): idempotent on the caller's key, status pushed by callback.
+
+An item whose result is a certificate gets it issued on completion (see results.py); the
+application and its completed callback then name it in ``result_certificate_id``.
+"""
 
 from __future__ import annotations
 
@@ -34,9 +38,11 @@ class Intake:
         check_certificate: Callable[[str, str, str], bool],
         deliver: Callable[[str, dict], Awaitable[bool]],
         delay_seconds: float,
+        issue_result: Callable[[str, dict, dict], str | None],
     ) -> None:
         self.catalog = catalog
         self.check_certificate = check_certificate
+        self.issue_result = issue_result
         self.deliver = deliver
         self.delay_seconds = delay_seconds
         self.by_key: dict[tuple[str, str], dict] = {}
@@ -89,7 +95,22 @@ class Intake:
         await self._move(application, "accepted")
         await asyncio.sleep(self.delay_seconds)
         ok = self._materials_check_out(body)
+        if ok:
+            # Before the callback: a backend told "completed" lists the certificate at once.
+            self._issue_result(application)
         await self._move(application, "completed" if ok else "rejected")
+
+    def _issue_result(self, application: dict) -> None:
+        # No path completes an application twice today; should one appear, the citizen
+        # must still not end up holding two certificates from one application.
+        if "result_certificate_id" in application:
+            return
+        item = self.catalog[application["item_code"]]
+        certificate_id = self.issue_result(
+            application["application_id"], item, application["_body"]
+        )
+        if certificate_id is not None:
+            application["result_certificate_id"] = certificate_id
 
     def _materials_check_out(self, body: dict) -> bool:
         holder = body["applicant"]["id_number"]
@@ -117,6 +138,8 @@ class Intake:
                 "status": status,
                 "at": application["history"][-1]["at"],
             }
+            if status == "completed" and "result_certificate_id" in application:
+                payload["result_certificate_id"] = application["result_certificate_id"]
             # Awaited, not spawned: the backend sees the changes in the order they happened.
             await self._push(callback_url, payload)
 

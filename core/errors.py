@@ -11,16 +11,24 @@ text never travels in any of them.
     │   ├── EmptyBody                   a JSON body was required and none came
     │   ├── MalformedJson               the body does not parse as JSON
     │   ├── UnsupportedMediaType        (415) the body is not application/json
-    │   └── PreconditionRequired        (428) a conditional write came without If-Match
+    │   ├── PreconditionRequired        (428) a conditional write came without If-Match
+    │   ├── IdempotencyKeyRequired      an application came without an Idempotency-Key
+    │   └── MaterialsMissing            (422) materials the item needs were not given or unusable
     ├── NotFound                        (404) no such thing for this caller
     │   ├── ItemNotFound                no service item with that code
     │   ├── CertificateNotFound         not a certificate of this holder (or someone else's)
     │   ├── HolderNotFound              no citizen behind that user id
-    │   └── UserNotFound                no user with that ID number (never logged in)
+    │   ├── UserNotFound                no user with that ID number (never logged in)
+    │   ├── ApplicationNotFound         no application of this caller with that id
+    │   └── OutboxRowNotFound           no delivery with that id
     ├── Conflict                        (409) the ask contradicts the current state
-    │   └── ModeBlocked                 the item cannot take that handling mode
+    │   ├── ModeBlocked                 the item cannot take that handling mode
+    │   ├── ItemRequiresVisit           an in-person item cannot be applied for online
+    │   ├── IdempotencyKeyReused        the key came before with another body
+    │   └── IdempotencyKeyInFlight      the first request with the key is still being handled
     ├── VersionMismatch                 (412) it changed since the caller read it
     ├── RateLimited                     (429) too many requests; Retry-After says when
+    ├── InvalidSignature                (401) a gateway callback's signature does not hold
     ├── AuthError                       (401) we do not know who is calling
     │   ├── InvalidIdentityToken        the IdP's token does not verify, or was used before
     │   ├── InvalidToken                our access or refresh token is bad, expired or revoked
@@ -106,6 +114,20 @@ class PreconditionRequired(InvalidRequest):
     message = "修改须带 If-Match 版本号 If-Match with the item version is required"
 
 
+class IdempotencyKeyRequired(InvalidRequest):
+    """An application came without an Idempotency-Key header."""
+
+    code = "idempotency_key_required"
+    message = "须带 Idempotency-Key 请求头 The Idempotency-Key header is required"
+
+
+class MaterialsMissing(InvalidRequest):
+    """Materials the item needs were not given, or what was given cannot serve."""
+
+    code = "materials_missing"
+    message = "申请材料不全 Materials are missing or unusable"
+
+
 class NotFound(LingpaoError):
     """Nothing of that kind exists for this caller."""
 
@@ -141,6 +163,20 @@ class UserNotFound(NotFound):
     message = "用户不存在 No such user"
 
 
+class ApplicationNotFound(NotFound):
+    """No application of this caller has that id; someone else's looks exactly the same."""
+
+    code = "application_not_found"
+    message = "办件不存在 No such application"
+
+
+class OutboxRowNotFound(NotFound):
+    """No delivery to the gateway has that id."""
+
+    code = "outbox_row_not_found"
+    message = "投递记录不存在 No such delivery"
+
+
 class Conflict(LingpaoError):
     """The request contradicts the current state of the resource."""
 
@@ -153,6 +189,28 @@ class ModeBlocked(Conflict):
 
     code = "mode_blocked"
     message = "该事项暂不能切换为此办理方式 The item cannot take this handling mode"
+
+
+class ItemRequiresVisit(Conflict):
+    """The item is handled in person; `guide` says where and what to bring."""
+
+    code = "item_requires_visit"
+    message = "该事项须到现场办理 This item must be handled in person"
+
+
+class IdempotencyKeyReused(Conflict):
+    """The Idempotency-Key was used before with another body."""
+
+    code = "idempotency_key_reused"
+    message = "该幂等键已用于不同的申请 The Idempotency-Key was used with another body"
+
+
+class IdempotencyKeyInFlight(Conflict):
+    """The first request with this Idempotency-Key is still being handled."""
+
+    code = "idempotency_key_in_flight"
+    message = "相同的申请正在处理中，请稍后查询 The same request is still being handled"
+    retry_after: int | None = 2
 
 
 class VersionMismatch(LingpaoError):
@@ -168,6 +226,13 @@ class RateLimited(LingpaoError):
     code = "rate_limited"
     message = "请求过于频繁，请稍后再试 Too many requests"
     retry_after: int | None = 60
+
+
+class InvalidSignature(LingpaoError):
+    """A gateway callback is unsigned, wrongly signed, stale or replayed."""
+
+    code = "invalid_signature"
+    message = "签名无效 Invalid signature"
 
 
 class AuthError(LingpaoError):

@@ -148,6 +148,16 @@ def cmd_items(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_outbox_worker(args: argparse.Namespace) -> int:
+    from server import admin
+    from server.observability import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    asyncio.run(admin.run_outbox_worker(settings))
+    return 0
+
+
 def cmd_kpis(args: argparse.Namespace) -> int:
     from server import admin
 
@@ -200,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     setting.add_argument("--reason", required=True)
     items.set_defaults(func=cmd_items)
     sub.add_parser("kpis", help="the city's indicators, live").set_defaults(func=cmd_kpis)
+    sub.add_parser(
+        "outbox-worker", help="deliver queued applications to the gateway until SIGTERM"
+    ).set_defaults(func=cmd_outbox_worker)
     for name, action, text in USER_COMMANDS:
         command = sub.add_parser(name, help=text)
         command.add_argument("id_number")

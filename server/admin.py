@@ -3,13 +3,21 @@ demo data, user administration and the catalog, without a running server."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import getpass
+import logging
+import signal
 
 from auth.users import CITIZEN, OPS
 from server.bootstrap import open_container
 from server.settings import Settings
 from services import audit, kpis, listing
 from services.catalog import zero_trip_blockers
+
+log = logging.getLogger("lingpao.admin")
+# How long a stopping worker lets deliveries in flight finish before it releases them.
+OUTBOX_STOP_SECONDS = 10.0
 
 # The demo population's ops officer (API.md): granted the ops role in development.
 DEMO_OPS = ("330402197803203454", "王五")
@@ -66,4 +74,19 @@ async def set_mode(settings: Settings, code: str, mode: str, reason: str) -> dic
 
 async def indicators(settings: Settings) -> list[dict]:
     async with open_container(settings) as c:
-        return [i.as_dict() for i in await kpis.current(c.catalog)]
+        return [i.as_dict() for i in await kpis.current(c.catalog, c.applications)]
+
+
+async def run_outbox_worker(settings: Settings) -> None:
+    """The delivery loop on its own, until SIGTERM or SIGINT."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    async with open_container(settings) as c:
+        log.info("outbox worker %s delivering", c.outbox.worker_id)
+        task = asyncio.create_task(c.outbox.run(stopping))
+        await stopping.wait()
+        # In-flight deliveries finish; past the grace period they are released, unmarked.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, OUTBOX_STOP_SECONDS)

@@ -16,15 +16,18 @@ from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 
 from server import bootstrap
-from server.context import CATALOG_BOOTSTRAP, CATALOG_LISTENER, App, AppContext
+from server.context import CATALOG_BOOTSTRAP, CATALOG_LISTENER, OUTBOX_LOOP, App, AppContext
 from server.errors import register_errors
 from server.observability import Metrics, configure_logging, install_observability
-from server.routes import auth, certificates, health, items, ops
+from server.routes import applications, auth, certificates, health, items, ops
 from server.settings import Settings
 from services.gateway import Transport
 
 APP_NAME = "lingpao"
 BOOTSTRAP_STOP_SECONDS = 30.0
+LISTENER_STOP_SECONDS = 3.0
+# How long a stopping server lets deliveries in flight finish before it releases them.
+OUTBOX_STOP_SECONDS = 10.0
 
 log = logging.getLogger("lingpao.app")
 
@@ -40,7 +43,7 @@ def create_app(
     register_errors(app)
     _install_body_limit(app, settings.max_body_bytes)
     _install_lifecycle(app, gateway_transport)
-    for feature in (health, auth, items, ops, certificates):
+    for feature in (health, auth, items, ops, certificates, applications):
         app.blueprint(feature.bp)
     return app
 
@@ -87,6 +90,7 @@ def _install_lifecycle(app: App, gateway_transport: Transport | None) -> None:
             settings,
             gateway_transport=gateway_transport,
             on_gateway_outcome=app.ctx.metrics.gateway_outcome,
+            on_delivery=app.ctx.metrics.outbox_outcome,
         )
         await app.ctx.container.catalog.version.prime()
 
@@ -94,9 +98,11 @@ def _install_lifecycle(app: App, gateway_transport: Transport | None) -> None:
     async def start_background_work(app: App) -> None:
         catalog = _container(app).catalog
         work = {
-            CATALOG_LISTENER: catalog.version.listen(),
+            CATALOG_LISTENER: catalog.version.listen(app.ctx.stopping),
             CATALOG_BOOTSTRAP: catalog.fill_when_empty(app.ctx.stopping),
         }
+        if app.ctx.settings.outbox_in_server:
+            work[OUTBOX_LOOP] = _container(app).outbox.run(app.ctx.stopping)
         for name, coroutine in work.items():
             task = app.add_task(coroutine, name=name, register=False)
             assert task is not None, "the loop runs in after_server_start"
@@ -108,7 +114,10 @@ def _install_lifecycle(app: App, gateway_transport: Transport | None) -> None:
         tasks = app.ctx.background
         # The bootstrap stops between attempts, never inside a transaction: wait for it.
         await _finish(tasks.pop(CATALOG_BOOTSTRAP, None), BOOTSTRAP_STOP_SECONDS)
-        await _finish(tasks.pop(CATALOG_LISTENER, None), 0)
+        await _finish(tasks.pop(CATALOG_LISTENER, None), LISTENER_STOP_SECONDS)
+        # Deliveries in flight finish; past the grace period they are cancelled, which
+        # releases their rows unmarked for the next worker.
+        await _finish(tasks.pop(OUTBOX_LOOP, None), OUTBOX_STOP_SECONDS)
 
     @app.after_server_stop
     async def close_container(app: App) -> None:

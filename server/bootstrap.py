@@ -10,7 +10,9 @@ Everything is built once, from one `Settings`, into one frozen `Container`:
       │                                      issuer key cache ─▶ IssuerSeals ─▶ Certificates
       │                                      Catalog (sync, switch, snapshot)
       ├─ AccessTokens ─▶ Sessions ─▶ AuthService (with UserDirectory, audit, rate limits)
-      └─ UserDirectory ─▶ Holders ─▶ Presentations (signed with the token key)
+      ├─ UserDirectory ─▶ Holders ─▶ Presentations (signed with the token key)
+      └─ Applications (records, Catalog, Certificates, Holders) ─▶ outbox rows
+         OutboxWorker (outbox records, GatewayClient, Holders) ─▶ the gateway; OutboxDesk (ops)
 
 `services.audit.record` is the one audit writer, handed to every service the same way.
 
@@ -42,14 +44,18 @@ from auth.users import UserDirectory
 from server.ratelimit import RateLimiter
 from server.settings import Settings
 from services import audit, db, kv
+from services.applications import Applications, CallbackAuth, TortoiseApplicationRecords
 from services.catalog import Catalog, CatalogVersion, TortoiseItemRecords
 from services.certificates import Certificates
 from services.gateway import GatewayClient, Transport
 from services.holders import Holders
 from services.issuers import IssuerSeals, issuer_key_cache
+from services.outbox import OutboxWorker, TortoiseOutboxRecords
+from services.outbox.desk import OutboxDesk
 from services.presentations import Presentations, TortoisePresentationRecords
 
 GatewayOutcome = Callable[[str, str], None]
+DeliveryOutcome = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,9 @@ class Container:
     certificates: Certificates
     holders: Holders
     presentations: Presentations
+    applications: Applications
+    outbox: OutboxWorker
+    outbox_desk: OutboxDesk
     _resources: contextlib.AsyncExitStack
 
     async def aclose(self) -> None:
@@ -79,6 +88,7 @@ async def build(
     *,
     gateway_transport: Transport | None = None,
     on_gateway_outcome: GatewayOutcome | None = None,
+    on_delivery: DeliveryOutcome | None = None,
 ) -> Container:
     """Opens the database, Redis and the gateway client, and wires every service to them."""
     resources = contextlib.AsyncExitStack()
@@ -99,7 +109,7 @@ async def build(
         resources.push_async_callback(gateway.aclose)
         # The limiter shares the one Redis pool, so closing Redis closes it too.
         limiter = RateLimiter(client if settings.redis_url else None)
-        return _wire(settings, client, gateway, limiter, resources)
+        return _wire(settings, client, gateway, limiter, resources, on_delivery)
     except BaseException:
         await resources.aclose()
         raise
@@ -111,6 +121,7 @@ def _wire(
     gateway: GatewayClient,
     limiter: RateLimiter,
     resources: contextlib.AsyncExitStack,
+    on_delivery: DeliveryOutcome | None = None,
 ) -> Container:
     tokens = AccessTokens(settings.token_private_key_pem(), settings.access_token_ttl_seconds)
     users = UserDirectory(PiiCipher(settings.pii_key_bytes()), TortoiseUserRecords())
@@ -129,6 +140,25 @@ def _wire(
         public_key=tokens.public_key,
         kid=tokens.kid,
     )
+    outbox_records = TortoiseOutboxRecords()
+    outbox = OutboxWorker(
+        outbox_records,
+        gateway,
+        holders,
+        settings.callback_url,
+        max_attempts=settings.outbox_max_attempts,
+        on_outcome=on_delivery,
+    )
+    applications = Applications(
+        TortoiseApplicationRecords(),
+        catalog,
+        certificates,
+        holders,
+        audit.record,
+        CallbackAuth(settings.gateway_app_key, settings.gateway_app_secret),
+        on_filed=outbox.wake,
+    )
+    outbox.chores = applications.forget_old_nonces
     return Container(
         settings=settings,
         redis=client,
@@ -142,6 +172,9 @@ def _wire(
         certificates=certificates,
         holders=holders,
         presentations=presentations,
+        applications=applications,
+        outbox=outbox,
+        outbox_desk=OutboxDesk(outbox_records, audit.record, on_requeued=outbox.wake),
         _resources=resources,
     )
 

@@ -15,6 +15,7 @@ from server.settings import Settings
 
 CATALOG_LISTENER = "lingpao.catalog-listener"
 CATALOG_BOOTSTRAP = "lingpao.catalog-bootstrap"
+OUTBOX_LOOP = "lingpao.outbox"
 
 
 @dataclass

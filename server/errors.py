@@ -28,6 +28,8 @@ STATUS: dict[type[e.LingpaoError], int] = {
     e.LingpaoError: 400,
     e.UnsupportedMediaType: 415,
     e.PreconditionRequired: 428,
+    e.MaterialsMissing: 422,
+    e.InvalidSignature: 401,
     e.NotFound: 404,
     e.Conflict: 409,
     e.VersionMismatch: 412,
@@ -70,7 +72,7 @@ def envelope(
 def error_response(request: Request, exc: e.LingpaoError) -> HTTPResponse:
     status = status_of(exc)
     headers = {}
-    if status == 401:
+    if status == 401 and isinstance(exc, e.AuthError):
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     if exc.retry_after is not None:
         headers["Retry-After"] = str(exc.retry_after)

@@ -102,12 +102,31 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.outbox_deliveries = Counter(
+            "lingpao_outbox_deliveries_total",
+            "Outbox delivery outcomes (delivered, retry, dead, rejected, postponed)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.outbox_depth = Gauge(
+            "lingpao_outbox_depth",
+            "Deliveries waiting (pending or in flight)",
+            registry=self.registry,
+        )
+        self.outbox_oldest_age = Gauge(
+            "lingpao_outbox_oldest_pending_age_seconds",
+            "Age of the oldest delivery still waiting (0 when none)",
+            registry=self.registry,
+        )
         self.kpi = Gauge(
             "lingpao_kpi_value", "City indicator value (ratio)", ["key"], registry=self.registry
         )
         self.kpi_target = Gauge(
             "lingpao_kpi_target", "City indicator target (ratio)", ["key"], registry=self.registry
         )
+
+    def outbox_outcome(self, outcome: str) -> None:
+        self.outbox_deliveries.labels(outcome).inc()
 
     def gateway_outcome(self, endpoint: str, outcome: str) -> None:
         self.gateway_calls.labels(endpoint, outcome).inc()

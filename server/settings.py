@@ -86,6 +86,17 @@ class Settings:
     log_level: str = setting("INFO", "`DEBUG`, `INFO`, `WARNING`, `ERROR`")
     max_body_bytes: int = setting(1024 * 1024, "largest JSON request body")
     trusted_proxies: int = setting(0, "number of proxies whose X-Forwarded-For is believed")
+    callback_url: str = setting(
+        "http://127.0.0.1:8000/api/v1/gateway/callbacks",
+        "where the gateway pushes application status (our public callback URL)",
+    )
+    outbox_in_server: bool = setting(
+        True,
+        "run the outbox delivery loop in every server process (`false` when "
+        "`python -m server outbox-worker` runs apart)",
+        shown="`true`",
+    )
+    outbox_max_attempts: int = setting(8, "deliveries tried before a row is parked as dead")
     keys_dir: str = setting(
         str(DEV_KEYS_DIR), "where development keys are generated", shown="`var/keys`"
     )
@@ -126,6 +137,8 @@ class Settings:
                 parse_many(getattr(self, name))
             except ValueError as exc:
                 raise ConfigError(f"{name.upper()} {getattr(self, name)!r} is not a rate") from exc
+        if self.outbox_max_attempts < 1:
+            raise ConfigError("OUTBOX_MAX_ATTEMPTS must be at least 1")
         if self.log_level.upper() not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL {self.log_level!r} is not a log level")
 
@@ -189,6 +202,12 @@ def _coerce(f: dataclasses.Field[Any], raw: str) -> object:
             return float(raw)
     except ValueError as exc:
         raise ConfigError(f"{env_name(f)} must be a number, not {raw!r}") from exc
+    if kind == "bool":
+        if raw.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.strip().lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{env_name(f)} must be true or false, not {raw!r}")
     if f.name == "env":
         return raw.strip().lower()
     return raw

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from services.catalog import IN_PERSON, ZERO_TRIP, Catalog, ItemView
 
@@ -90,6 +91,17 @@ def compute(
     ]
 
 
-async def current(catalog: Catalog) -> list[Indicator]:
-    """The indicators as the database stands now."""
-    return compute(await catalog.all_items(), await catalog.issued_certificate_types())
+class Completions(Protocol):
+    async def completed_count(self) -> int: ...
+
+
+async def current(catalog: Catalog, applications: Completions) -> list[Indicator]:
+    """The indicators as the database stands now.
+
+    Every application Lingpao handles is filed online, so the completed ones it knows of
+    were all finished online; completions at a counter are not Lingpao's to count.
+    """
+    completed = await applications.completed_count()
+    return compute(
+        await catalog.all_items(), await catalog.issued_certificate_types(), completed, completed
+    )

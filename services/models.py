@@ -93,3 +93,89 @@ class Presentation(Model):
 
     class Meta:
         table = "presentation"
+
+
+class Application(Model):
+    """A citizen's application (办件), filed once from the phone and delivered by the outbox.
+
+    The applicant is the user id alone: the ID number the gateway needs is looked up when
+    the application is sent, so it is never copied here.
+    """
+
+    id = fields.UUIDField(primary_key=True)
+    user_id = fields.CharField(max_length=36, db_index=True)
+    item_code = fields.CharField(max_length=32)
+    status = fields.CharField(max_length=16, db_index=True)
+    history = fields.JSONField(default=list)
+    materials = fields.JSONField(default=dict)
+    form = fields.JSONField(default=dict)
+    materials_verified = fields.BooleanField(default=True)
+    gateway_application_id = fields.CharField(max_length=64, null=True, db_index=True)
+    result_certificate_id = fields.CharField(max_length=128, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "application"
+
+
+class IdempotencyRecord(Model):
+    """One Idempotency-Key of one user: the body's fingerprint and what it produced.
+
+    While `application_id` is empty the first request with the key is still being handled
+    (until `claimed_until`); a second one then gets a 409, never a second application.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    user_id = fields.CharField(max_length=36)
+    key = fields.CharField(max_length=255)
+    fingerprint = fields.CharField(max_length=64)
+    application_id = fields.UUIDField(null=True)
+    claimed_until = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "idempotency_record"
+        unique_together = (("user_id", "key"),)
+
+
+class OutboxRow(Model):
+    """A delivery to the gateway waiting, in flight, done or parked as dead."""
+
+    id = fields.BigIntField(primary_key=True)
+    application_id = fields.UUIDField(unique=True)
+    state = fields.CharField(max_length=16, db_index=True)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(db_index=True)
+    claimed_by = fields.CharField(max_length=64, null=True)
+    claimed_until = fields.DatetimeField(null=True)
+    last_error = fields.CharField(max_length=200, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "outbox"
+
+
+class OutboxAttempt(Model):
+    """One try at delivering an outbox row, kept for ops: when, how it went, why not."""
+
+    id = fields.BigIntField(primary_key=True)
+    outbox_id = fields.BigIntField(db_index=True)
+    at = fields.DatetimeField(auto_now_add=True)
+    outcome = fields.CharField(max_length=32)
+    error = fields.CharField(max_length=200, default="")
+    duration_ms = fields.IntField(default=0)
+
+    class Meta:
+        table = "outbox_attempt"
+
+
+class CallbackNonce(Model):
+    """A gateway callback's nonce, kept past the signature window so a replay is refused."""
+
+    nonce = fields.CharField(max_length=64, primary_key=True)
+    seen_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "callback_nonce"

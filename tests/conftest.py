@@ -39,6 +39,7 @@ def make_settings(tmp: Path, **overrides) -> Settings:
         gateway_app_key="lingpao-test",
         gateway_app_secret="test-gateway-secret-0123456789",
         pii_key=base64.b64encode(secrets.token_bytes(32)).decode(),
+        callback_url=f"{BACKEND_URL}/api/v1/gateway/callbacks",
     )
     values.update(overrides)
     return Settings.from_env({}, **values).ensure_secrets()
@@ -65,10 +66,22 @@ class Stack:
     gateway_app: Sanic
 
 
+class CallbacksToBackend(httpx.AsyncBaseTransport):
+    """The mock gateway's callbacks, delivered to the in-process backend once it exists."""
+
+    def __init__(self) -> None:
+        self.app: Sanic | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert self.app is not None, "the backend is created right after the gateway"
+        return await httpx.ASGITransport(app=self.app).handle_async_request(request)
+
+
 @asynccontextmanager
 async def backend_with_gateway(
     settings: Settings, *, app_hook=None, gateway_transport=None
 ) -> AsyncIterator[Stack]:
+    callbacks = CallbacksToBackend()
     gateway_app = create_gateway(
         MockConfig(
             app_key=settings.gateway_app_key,
@@ -76,10 +89,12 @@ async def backend_with_gateway(
             intake_delay_seconds=0.0,
         ),
         name="mock_gateway",
+        callback_transport=callbacks,
     )
     app = create_app(
         settings, gateway_transport=gateway_transport or MockGatewayTransport(gateway_app)
     )
+    callbacks.app = app
     if app_hook:
         app_hook(app)
     async with AsyncExitStack() as stack:
@@ -87,7 +102,11 @@ async def backend_with_gateway(
             serve_in_process(gateway_app, base_url="http://gateway.test")
         )
         client = await stack.enter_async_context(serve_in_process(app))
-        yield Stack(client, gateway, app, gateway_app)
+        try:
+            yield Stack(client, gateway, app, gateway_app)
+        finally:
+            # No callback may reach the backend while it shuts down.
+            await gateway_app.ctx.intake.close()
 
 
 @pytest.fixture

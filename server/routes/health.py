@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sanic import Blueprint
@@ -62,12 +63,26 @@ async def readyz(request: Request) -> HTTPResponse:
 @openapi.summary("Prometheus metrics")
 async def metrics(request: Request) -> HTTPResponse:
     await _refresh_kpi_gauges(request)
+    await _refresh_outbox_gauges(request)
     return raw(generate_latest(request.app.ctx.metrics.registry), content_type=CONTENT_TYPE_LATEST)
+
+
+async def _refresh_outbox_gauges(request: Request) -> None:
+    try:
+        depth, oldest = await services(request).outbox_desk.depth()
+    except Exception as exc:  # noqa: BLE001 - metrics must answer even when the DB does not
+        log.warning("outbox gauges not refreshed: %s", type(exc).__name__)
+        return
+    metrics = request.app.ctx.metrics
+    metrics.outbox_depth.set(depth)
+    age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+    metrics.outbox_oldest_age.set(max(0.0, age))
 
 
 async def _refresh_kpi_gauges(request: Request) -> None:
     try:
-        indicators = await kpis.current(services(request).catalog)
+        c = services(request)
+        indicators = await kpis.current(c.catalog, c.applications)
     except Exception as exc:  # noqa: BLE001 - metrics must answer even when the DB does not
         log.warning("KPI gauges not refreshed: %s", type(exc).__name__)
         return

@@ -121,5 +121,35 @@ async def audit_log(request: Request) -> HTTPResponse:
 @openapi.secured("bearer")
 @require_ops
 async def indicators(request: Request) -> HTTPResponse:
-    indicators = await kpis.current(services(request).catalog)
+    c = services(request)
+    indicators = await kpis.current(c.catalog, c.applications)
     return json({"indicators": [i.as_dict() for i in indicators]}, ensure_ascii=False)
+
+
+@bp.get("/api/v1/ops/outbox")
+@openapi.summary("Deliveries to the gateway: state, attempts and last error (ops)")
+@openapi.parameter("state", str)
+@openapi.secured("bearer")
+@require_ops
+async def outbox(request: Request) -> HTTPResponse:
+    entries, next_cursor = await services(request).outbox_desk.page(
+        request.args.get("state") or None,
+        request.args.get("cursor"),
+        listing.parse_limit(request.args.get("limit")),
+    )
+    return json({"items": [e.as_dict() for e in entries], "next_cursor": next_cursor})
+
+
+@bp.post("/api/v1/ops/outbox/<row_id:str>/requeue")
+@openapi.summary("Put a delivery back in the queue with its attempt count reset (audited)")
+@openapi.secured("bearer")
+@require_ops
+async def requeue(request: Request, row_id: str) -> HTTPResponse:
+    principal = request.ctx.principal
+    entry = await services(request).outbox_desk.requeue(
+        row_id,
+        actor=principal.id_number_masked,
+        actor_user_id=principal.user_id,
+        request_id=request.ctx.request_id,
+    )
+    return json(entry.as_dict())

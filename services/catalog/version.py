@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 import redis.asyncio as redis
@@ -78,22 +79,43 @@ class CatalogVersion:
             self._entries.clear()
         self._entries[key] = (self.value, value)
 
-    async def listen(self) -> None:
-        """Follows the change feed until cancelled; the server runs it as a named task."""
-        while True:
+    async def listen(self, stopping: asyncio.Event, poll_seconds: float = 1.0) -> None:
+        """Follows the change feed until `stopping` is set (within `poll_seconds`)."""
+        while not stopping.is_set():
             try:
                 pubsub = self.redis.pubsub()
                 try:
                     await pubsub.subscribe(CHANNEL)
                     await self._reread()  # anything published while we were not listening
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
+                    while not stopping.is_set():
+                        message = await _until_stopped(
+                            pubsub.get_message(
+                                ignore_subscribe_messages=True, timeout=poll_seconds
+                            ),
+                            stopping,
+                        )
+                        if message is not None and message.get("type") == "message":
                             self._observe(int(message["data"]))
                 finally:
                     with contextlib.suppress(Exception):
                         await pubsub.aclose()
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:  # noqa: BLE001 - reconnect after a pause
                 log.warning("catalog change feed lost (%s); reconnecting", type(exc).__name__)
-                await asyncio.sleep(1.0)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), 1.0)
+
+
+async def _until_stopped(waiting: Coroutine[Any, Any, Any], stopping: asyncio.Event) -> Any:
+    """What `waiting` gives, or None as soon as `stopping` is set (it is then cancelled)."""
+    getter = asyncio.ensure_future(waiting)
+    stopper = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if not getter.done():
+        getter.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await getter
+        return None
+    return getter.result()

@@ -1,0 +1,216 @@
+"""Where applications, their idempotency keys and callback nonces are kept: the port the
+service needs and its tortoise version. Every ORM query about applications lives here."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from core.errors import IdempotencyKeyInFlight
+from services.applications.rules import COMPLETED, QUEUED, ApplicationView
+from services.models import Application, CallbackNonce, IdempotencyRecord, OutboxRow
+from services.times import parse_rfc3339, rfc3339
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """What an Idempotency-Key of a user stands for now."""
+
+    fingerprint: str
+    application_id: str | None
+    claimed_until: datetime
+
+
+@dataclass(frozen=True)
+class NewApplication:
+    id: str
+    user_id: str
+    item_code: str
+    materials: dict[str, dict[str, str]]
+    form: dict[str, object]
+    materials_verified: bool
+    at: datetime
+
+
+class ApplicationRecords(Protocol):
+    async def key(self, user_id: str, key: str) -> KeyRecord | None: ...
+
+    async def claim_key(self, user_id: str, key: str, fingerprint: str, until: datetime) -> bool:
+        """Marks the key as being handled; False when someone holds it already."""
+        ...
+
+    async def take_over_key(
+        self, user_id: str, key: str, fingerprint: str, now: datetime, until: datetime
+    ) -> bool:
+        """Takes a key whose first request died before finishing; False if it did not."""
+        ...
+
+    async def release_key(self, user_id: str, key: str) -> None: ...
+
+    async def create(self, new: NewApplication, key: str, fingerprint: str) -> ApplicationView:
+        """The application, its outbox row and its key's outcome, in one transaction."""
+        ...
+
+    async def get(self, application_id: str) -> ApplicationView | None: ...
+
+    async def page_of(
+        self, user_id: str, before: tuple[datetime, str] | None, limit: int
+    ) -> list[ApplicationView]: ...
+
+    async def advance(
+        self,
+        application_id: str,
+        expected: str,
+        status: str,
+        at: datetime,
+        result_certificate_id: str | None = None,
+    ) -> bool:
+        """Moves the status if it is still `expected`; False if someone moved it first."""
+        ...
+
+    async def completed_count(self) -> int: ...
+
+    async def first_nonce_use(self, nonce: str, at: datetime) -> bool: ...
+
+    async def forget_nonces(self, before: datetime) -> None: ...
+
+
+def view(row: Application) -> ApplicationView:
+    return ApplicationView(
+        id=str(row.id),
+        user_id=row.user_id,
+        item_code=row.item_code,
+        status=row.status,
+        history=tuple((h["status"], parse_rfc3339(h["at"])) for h in row.history),
+        created_at=row.created_at,
+        materials=row.materials,
+        form=row.form,
+        materials_verified=row.materials_verified,
+        gateway_application_id=row.gateway_application_id,
+        result_certificate_id=row.result_certificate_id,
+    )
+
+
+def _valid_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+class TortoiseApplicationRecords:
+    async def key(self, user_id: str, key: str) -> KeyRecord | None:
+        row = await IdempotencyRecord.get_or_none(user_id=user_id, key=key)
+        if row is None:
+            return None
+        app_id = str(row.application_id) if row.application_id else None
+        return KeyRecord(row.fingerprint, app_id, row.claimed_until)
+
+    async def claim_key(self, user_id: str, key: str, fingerprint: str, until: datetime) -> bool:
+        try:
+            await IdempotencyRecord.create(
+                user_id=user_id, key=key, fingerprint=fingerprint, claimed_until=until
+            )
+        except IntegrityError:
+            return False
+        return True
+
+    async def take_over_key(
+        self, user_id: str, key: str, fingerprint: str, now: datetime, until: datetime
+    ) -> bool:
+        taken = await IdempotencyRecord.filter(
+            user_id=user_id, key=key, application_id__isnull=True, claimed_until__lt=now
+        ).update(fingerprint=fingerprint, claimed_until=until)
+        return bool(taken)
+
+    async def release_key(self, user_id: str, key: str) -> None:
+        await IdempotencyRecord.filter(
+            user_id=user_id, key=key, application_id__isnull=True
+        ).delete()
+
+    async def create(self, new: NewApplication, key: str, fingerprint: str) -> ApplicationView:
+        async with in_transaction() as conn:
+            row = await Application.create(
+                id=uuid.UUID(new.id),
+                user_id=new.user_id,
+                item_code=new.item_code,
+                status=QUEUED,
+                history=[{"status": QUEUED, "at": rfc3339(new.at)}],
+                materials=new.materials,
+                form=new.form,
+                materials_verified=new.materials_verified,
+                using_db=conn,
+            )
+            await OutboxRow.create(
+                application_id=row.id, state="pending", next_attempt_at=new.at, using_db=conn
+            )
+            # The key is ours only while it still waits for its outcome with our body.
+            settled = await (
+                IdempotencyRecord.filter(
+                    user_id=new.user_id,
+                    key=key,
+                    fingerprint=fingerprint,
+                    application_id__isnull=True,
+                )
+                .using_db(conn)
+                .update(application_id=row.id)
+            )
+            if not settled:
+                raise IdempotencyKeyInFlight(reason="key_taken_over")
+        return view(row)
+
+    async def get(self, application_id: str) -> ApplicationView | None:
+        if not _valid_uuid(application_id):
+            return None
+        row = await Application.get_or_none(id=application_id)
+        return None if row is None else view(row)
+
+    async def page_of(
+        self, user_id: str, before: tuple[datetime, str] | None, limit: int
+    ) -> list[ApplicationView]:
+        rows = Application.filter(user_id=user_id)
+        if before is not None:
+            at, last_id = before
+            rows = rows.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=last_id))
+        return [view(r) for r in await rows.order_by("-created_at", "-id").limit(limit)]
+
+    async def advance(
+        self,
+        application_id: str,
+        expected: str,
+        status: str,
+        at: datetime,
+        result_certificate_id: str | None = None,
+    ) -> bool:
+        row = await Application.get_or_none(id=application_id)
+        if row is None or row.status != expected:
+            return False
+        changes: dict[str, object] = {
+            "status": status,
+            "history": [*row.history, {"status": status, "at": rfc3339(at)}],
+        }
+        if result_certificate_id:
+            changes["result_certificate_id"] = result_certificate_id
+        # The status in the WHERE clause is the lock: history only changes with it.
+        moved = await Application.filter(id=application_id, status=expected).update(**changes)
+        return bool(moved)
+
+    async def completed_count(self) -> int:
+        return await Application.filter(status=COMPLETED).count()
+
+    async def first_nonce_use(self, nonce: str, at: datetime) -> bool:
+        try:
+            await CallbackNonce.create(nonce=nonce, seen_at=at)
+        except IntegrityError:
+            return False
+        return True
+
+    async def forget_nonces(self, before: datetime) -> None:
+        await CallbackNonce.filter(seen_at__lt=before).delete()

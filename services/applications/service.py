@@ -1,0 +1,294 @@
+"""Filing applications once, reading them back, and moving them on as the gateway reports.
+
+A filing is idempotent per user and Idempotency-Key: the key is claimed first (so a second
+request with it, while the first is still being handled, is refused rather than doubled),
+then the item and the materials are checked, then the application, its outbox row and the
+key's outcome commit together. A refused filing releases its key: nothing is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
+
+import orjson
+
+from core.audit import AuditWriter
+from core.clock import Clock, utc, wall
+from core.errors import (
+    ApplicationNotFound,
+    GatewayError,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    InvalidRequest,
+    InvalidSignature,
+    ItemRequiresVisit,
+    MaterialsMissing,
+)
+from services import listing
+from services.applications.records import ApplicationRecords, NewApplication
+from services.applications.rules import (
+    RANK,
+    ApplicationView,
+    UploadFacts,
+    check_materials,
+    moves_forward,
+)
+from services.applications.rules import fingerprint as fingerprint_of
+from services.catalog import IN_PERSON, Catalog
+from services.certificates import Certificates, CertificateView
+from services.gateway import signing
+from services.holders import Holder, Holders
+from services.times import parse_rfc3339
+
+log = logging.getLogger("lingpao.applications")
+
+PURPOSE_APPLY = "办件材料核验"
+MAX_KEY_LENGTH = 255
+
+
+class UploadLookup(Protocol):
+    async def usable_by(self, user_id: str, upload_id: str) -> UploadFacts | None:
+        """The caller's own upload; None for someone else's or an unknown id."""
+        ...
+
+
+@dataclass(frozen=True)
+class Filing:
+    """What the citizen asks for, as the route parsed it."""
+
+    item_code: str
+    materials: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    form: Mapping[str, object] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "item_code": self.item_code,
+            "materials": {k: dict(v) for k, v in self.materials.items()},
+            "form": dict(self.form),
+        }
+
+
+@dataclass(frozen=True)
+class Filed:
+    application: ApplicationView
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class CallbackAuth:
+    app_key: str
+    secret: str
+
+
+class Applications:
+    def __init__(
+        self,
+        records: ApplicationRecords,
+        catalog: Catalog,
+        certificates: Certificates,
+        holders: Holders,
+        audit: AuditWriter,
+        callback_auth: CallbackAuth,
+        uploads: UploadLookup | None = None,
+        on_filed: Callable[[], None] | None = None,
+        clock: Clock = wall,
+        key_lease: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self.records = records
+        self.catalog = catalog
+        self.certificates = certificates
+        self.holders = holders
+        self.audit = audit
+        self.callback_auth = callback_auth
+        self.uploads = uploads
+        # Wakes the delivery loop so a new application goes out at once, not at the next poll.
+        self.on_filed = on_filed or (lambda: None)
+        self._clock = clock
+        self.key_lease = key_lease
+
+    async def file(self, user_id: str, key: str | None, filing: Filing, request_id: str) -> Filed:
+        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            raise IdempotencyKeyRequired()
+        body_fingerprint = fingerprint_of(filing.as_dict())
+        earlier = await self._replay_or_claim(user_id, key, body_fingerprint)
+        if earlier is not None:
+            return Filed(earlier, replayed=True)
+        try:
+            holder = await self.holders.of_user(user_id)
+            application = await self._file_new(holder, key, body_fingerprint, filing, request_id)
+        except BaseException:
+            # Shielded: a client that hangs up must not leave its key held for the lease.
+            await asyncio.shield(self.records.release_key(user_id, key))
+            raise
+        await self.audit(
+            actor=holder.id_number_masked,
+            action="application.file",
+            target=f"application:{application.id}",
+            reason=filing.item_code,
+            actor_user_id=user_id,
+            request_id=request_id,
+        )
+        self.on_filed()
+        return Filed(application, replayed=False)
+
+    async def _replay_or_claim(
+        self, user_id: str, key: str, body_fingerprint: str
+    ) -> ApplicationView | None:
+        """The application the key already made, or None once the key is ours to use."""
+        for _ in range(3):
+            now = utc(self._clock)
+            found = await self.records.key(user_id, key)
+            if found is None:
+                if await self.records.claim_key(
+                    user_id, key, body_fingerprint, now + self.key_lease
+                ):
+                    return None
+                continue  # another request claimed it between our read and our write
+            if found.fingerprint != body_fingerprint:
+                raise IdempotencyKeyReused()
+            if found.application_id is not None:
+                return await self.get(user_id, found.application_id)
+            if found.claimed_until > now:
+                raise IdempotencyKeyInFlight()
+            # The first request died before it finished: its key may be used again.
+            if await self.records.take_over_key(
+                user_id, key, body_fingerprint, now, now + self.key_lease
+            ):
+                return None
+        raise IdempotencyKeyInFlight()
+
+    async def _file_new(
+        self, holder: Holder, key: str, body_fingerprint: str, filing: Filing, request_id: str
+    ) -> ApplicationView:
+        item = await self.catalog.get_item(filing.item_code)
+        if item.mode == IN_PERSON:
+            raise ItemRequiresVisit(guide=item.detail()["guide"])
+        certificates = await self._certificates_of(holder, filing, request_id)
+        uploads = await self._uploads_of(holder.user_id, filing)
+        problems = check_materials(item, filing.materials, certificates, uploads)
+        if problems:
+            raise MaterialsMissing(
+                missing=sorted({p.code for p in problems}),
+                problems=[p.as_dict() for p in problems],
+            )
+        new = NewApplication(
+            id=str(uuid.uuid4()),
+            user_id=holder.user_id,
+            item_code=item.code,
+            materials={k: dict(v) for k, v in filing.materials.items()},
+            form=dict(filing.form),
+            materials_verified=certificates is not None,
+            at=utc(self._clock),
+        )
+        return await self.records.create(new, key, body_fingerprint)
+
+    async def _certificates_of(
+        self, holder: Holder, filing: Filing, request_id: str
+    ) -> list[CertificateView] | None:
+        if not any("certificate_id" in m for m in filing.materials.values()):
+            return []
+        try:
+            return await self.certificates.list_for(holder, request_id, purpose=PURPOSE_APPLY)
+        except GatewayError as exc:
+            # The promise holds while the gateway is down: the application is queued, and
+            # the gateway checks the certificates itself when it takes the application.
+            log.warning("certificates not checked at filing (%s); the gateway will", exc.code)
+            return None
+
+    async def _uploads_of(self, user_id: str, filing: Filing) -> dict[str, UploadFacts]:
+        found: dict[str, UploadFacts] = {}
+        for chosen in filing.materials.values():
+            upload_id = chosen.get("upload_id")
+            if upload_id and self.uploads is not None:
+                upload = await self.uploads.usable_by(user_id, upload_id)
+                if upload is not None:
+                    found[upload_id] = upload
+        return found
+
+    async def get(self, user_id: str, application_id: str) -> ApplicationView:
+        found = await self.records.get(application_id)
+        if found is None or found.user_id != user_id:
+            raise ApplicationNotFound()
+        return found
+
+    async def page(
+        self, user_id: str, cursor: str | None, limit: int
+    ) -> tuple[list[ApplicationView], str | None]:
+        """The caller's applications, newest first."""
+        before = _decode(cursor) if cursor else None
+        found = await self.records.page_of(user_id, before, limit + 1)
+        chosen = found[:limit]
+        more = len(found) > limit
+        last = chosen[-1] if chosen else None
+        next_cursor = (
+            listing.encode_cursor(f"{last.created_at.isoformat()}|{last.id}")
+            if more and last
+            else None
+        )
+        return chosen, next_cursor
+
+    async def accept_callback(
+        self, method: str, path_qs: str, body: bytes, headers: Mapping[str, str]
+    ) -> bool:
+        """Checks a gateway callback and moves the application on; True if it changed.
+
+        A duplicate or late callback is acknowledged without a second history entry.
+        """
+        auth = self.callback_auth
+        refused = signing.verify_headers(
+            auth.app_key, auth.secret, method, path_qs, body, headers, now=self._clock()
+        )
+        if refused is not None:
+            raise InvalidSignature(reason=refused)
+        now = utc(self._clock)
+        if not await self.records.first_nonce_use(headers.get("x-nonce", ""), now):
+            raise InvalidSignature(reason="replayed_nonce")
+        application_id, status, result = _callback_fields(body)
+        for _ in range(3):
+            current = await self.records.get(application_id)
+            if current is None:
+                raise ApplicationNotFound()
+            if not moves_forward(current.status, status):
+                return False
+            if await self.records.advance(application_id, current.status, status, now, result):
+                return True
+        return False
+
+    async def completed_count(self) -> int:
+        return await self.records.completed_count()
+
+    async def forget_old_nonces(self) -> None:
+        window = timedelta(seconds=2 * signing.WINDOW_SECONDS)
+        await self.records.forget_nonces(utc(self._clock) - window)
+
+
+def _callback_fields(body: bytes) -> tuple[str, str, str | None]:
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest("回调不是合法的 JSON Callback is not JSON") from exc
+    if not isinstance(payload, dict):
+        raise InvalidRequest("回调必须是 JSON 对象 Callback must be an object")
+    # Our application id travels to the gateway as the idempotency key and comes back here.
+    application_id = payload.get("idempotency_key")
+    status = payload.get("status")
+    result = payload.get("result_certificate_id")
+    if not isinstance(application_id, str) or status not in RANK:
+        raise InvalidRequest(fields=[{"field": "status", "problem": "unknown status"}])
+    return application_id, str(status), result if isinstance(result, str) else None
+
+
+def _decode(cursor: str) -> tuple:
+    value = listing.decode_cursor(cursor)
+    at, _, last_id = value.partition("|")
+    try:
+        return parse_rfc3339(at), last_id
+    except ValueError as exc:
+        raise InvalidRequest(fields=[{"field": "cursor", "problem": "not a cursor"}]) from exc

@@ -85,6 +85,12 @@ def create_app(
             return error(401, problem, "签名校验失败")
         return None
 
+    @app.on_response
+    async def late_answer(request: Request, response):  # noqa: ANN001 - Sanic's response
+        delay = app.ctx.faults.answer_delay_ms
+        if delay and not request.path.startswith("/_admin/"):
+            await asyncio.sleep(delay / 1000)
+
     _routes(app)
     return app
 

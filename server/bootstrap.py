@@ -147,6 +147,7 @@ def _wire(
         holders,
         settings.callback_url,
         max_attempts=settings.outbox_max_attempts,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
         on_outcome=on_delivery,
     )
     applications = Applications(

@@ -97,6 +97,9 @@ class Settings:
         shown="`true`",
     )
     outbox_max_attempts: int = setting(8, "deliveries tried before a row is parked as dead")
+    outbox_lease_seconds: int = setting(
+        120, "how long a worker holds a delivery before another may take it over"
+    )
     keys_dir: str = setting(
         str(DEV_KEYS_DIR), "where development keys are generated", shown="`var/keys`"
     )
@@ -139,6 +142,9 @@ class Settings:
                 raise ConfigError(f"{name.upper()} {getattr(self, name)!r} is not a rate") from exc
         if self.outbox_max_attempts < 1:
             raise ConfigError("OUTBOX_MAX_ATTEMPTS must be at least 1")
+        # A lease shorter than one gateway call would hand a row on while it is being sent.
+        if self.outbox_lease_seconds < 3 * self.gateway_timeout_seconds:
+            raise ConfigError("OUTBOX_LEASE_SECONDS must be at least 3 × GATEWAY_TIMEOUT_SECONDS")
         if self.log_level.upper() not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL {self.log_level!r} is not a log level")
 

@@ -54,3 +54,20 @@ async def redis_url():
     await client.flushdb()
     await client.aclose()
     return TEST_REDIS_URL
+
+
+@pytest.fixture
+async def fresh_pg_url(pg_url):
+    """A database of this test's own, migrated: for tests that count every row."""
+    name = f"lingpao_t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(TEST_DATABASE_URL.replace("postgres://", "postgresql://", 1))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(TEST_DATABASE_URL, name)
+    try:
+        from services.db import apply_migrations
+
+        await apply_migrations(url)
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

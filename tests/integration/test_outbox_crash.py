@@ -1,0 +1,171 @@
+"""A backend killed after the gateway took an application, before it could mark it as
+sent: the next process sends it again and the gateway's idempotency key keeps it one.
+
+Real processes on real sockets: the mock gateway, and the backend started, SIGKILLed and
+started again on the same PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.e2e.conftest import ROOT, free_port, stop, wait_until_up
+
+pytestmark = pytest.mark.timeout(120)
+
+APP_KEY, SECRET = "lingpao-crash", "crash-test-secret-0123456789"
+
+
+@pytest.fixture
+def gateway_process():
+    port = free_port()
+    env = {
+        **os.environ,
+        "MOCK_GATEWAY_PORT": str(port),
+        "MOCK_GATEWAY_APP_KEY": APP_KEY,
+        "MOCK_GATEWAY_APP_SECRET": SECRET,
+        "MOCK_GATEWAY_INTAKE_DELAY": "0.2",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mock_gateway"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url + "/healthz", process)
+        yield url
+    finally:
+        stop(process)
+
+
+def start_backend(
+    tmp_path: Path, port: int, pg_url: str, redis_url: str, gateway: str
+) -> subprocess.Popen:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "PORT": str(port),
+        "DATABASE_URL": pg_url,
+        "REDIS_URL": redis_url,
+        "KEYS_DIR": str(tmp_path / "keys"),
+        "GATEWAY_URL": gateway,
+        "GATEWAY_APP_KEY": APP_KEY,
+        "GATEWAY_APP_SECRET": SECRET,
+        "GATEWAY_TIMEOUT_SECONDS": "2",
+        "OUTBOX_LEASE_SECONDS": "6",
+        "LOG_LEVEL": "WARNING",
+        "CALLBACK_URL": f"http://127.0.0.1:{port}/api/v1/gateway/callbacks",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+    return process
+
+
+def until(check, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError("not reached in time")
+
+
+async def outbox_state(pg_url: str) -> list[tuple[str, int]]:
+    conn = await asyncpg.connect(pg_url.replace("postgres://", "postgresql://", 1))
+    try:
+        rows = await conn.fetch("SELECT state, attempts FROM outbox")
+        return [(r["state"], r["attempts"]) for r in rows]
+    finally:
+        await conn.close()
+
+
+async def test_a_crash_after_the_gateway_took_it_is_redelivered_and_stays_one_application(
+    tmp_path, fresh_pg_url, redis_url, gateway_process
+):
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
+    backend = start_backend(tmp_path, port, fresh_pg_url, redis_url, gateway_process)
+    try:
+        with httpx.Client(timeout=10) as http:
+            until(lambda: http.get(f"{api}/api/v1/items/JT002").status_code == 200)
+            identity = http.post(
+                f"{gateway_process}/idp/token",
+                json={"id_number": "330402199001011230", "name": "张三", "assurance": "face"},
+            ).json()
+            tokens = http.post(
+                f"{api}/api/v1/auth/login", json={"identity_token": identity["identity_token"]}
+            ).json()
+            auth = {"authorization": f"Bearer {tokens['access_token']}"}
+            certs = http.get(f"{api}/api/v1/me/certificates", headers=auth).json()["items"]
+            id_card = next(c["id"] for c in certs if c["type"] == "111" and c["status"] == "valid")
+            # From now on the gateway acts at once but answers late.
+            http.put(f"{gateway_process}/_admin/faults", json={"answer_delay_ms": 1500})
+            filed = http.post(
+                f"{api}/api/v1/applications",
+                headers={**auth, "idempotency-key": "crash-1"},
+                json={"item_code": "JT002", "materials": {"id_card": {"certificate_id": id_card}}},
+            )
+            assert filed.status_code == 202, filed.text
+            application = filed.json()["id"]
+            # The gateway has it (its callback arrived) while our send still waits.
+            until(
+                lambda: (
+                    http.get(f"{api}/api/v1/applications/{application}", headers=auth).json()[
+                        "status"
+                    ]
+                    == "accepted"
+                ),
+                timeout=10,
+            )
+            backend.send_signal(signal.SIGKILL)
+            backend.wait(timeout=10)
+        assert await outbox_state(fresh_pg_url) == [("in_flight", 0)]  # never marked
+
+        backend = start_backend(tmp_path, port, fresh_pg_url, redis_url, gateway_process)
+        with httpx.Client(timeout=10) as http:
+            http.put(f"{gateway_process}/_admin/faults", json={"answer_delay_ms": 0})
+            for _ in range(300):
+                if await outbox_state(fresh_pg_url) == [("delivered", 0)]:
+                    break
+                time.sleep(0.1)
+            assert await outbox_state(fresh_pg_url) == [("delivered", 0)]
+            done = until(
+                lambda: (
+                    (
+                        a := http.get(
+                            f"{api}/api/v1/applications/{application}", headers=auth
+                        ).json()
+                    )["status"]
+                    == "completed"
+                    and a
+                )
+            )
+            callbacks = http.get(f"{gateway_process}/_admin/callbacks").json()["callbacks"]
+        taken = {
+            c["payload"]["application_id"]
+            for c in callbacks
+            if c["payload"]["idempotency_key"] == application
+        }
+        assert len(taken) == 1  # one application at the gateway, sent twice
+        assert [h["status"] for h in done["history"]].count("completed") == 1
+    finally:
+        stop(backend)

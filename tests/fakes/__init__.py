@@ -6,7 +6,7 @@ Each fake keeps the semantics of what it replaces and records what it was asked 
     common.py    FakeClock, FakeAudit, FakeLimiter
     auth.py      FakeVerifier, FakeUserRecords, FakeSessionRecords, fake_auth_store
     services.py  FakeGateway (with FakeIssuer), FakeItemRecords, FakePresentationRecords,
-                 FakeIdentities
+                 FakeIdentities, FakeOutboxRecords
 """
 
 from tests.fakes.auth import (
@@ -22,6 +22,7 @@ from tests.fakes.services import (
     FakeIdentities,
     FakeIssuer,
     FakeItemRecords,
+    FakeOutboxRecords,
     FakePresentationRecords,
 )
 

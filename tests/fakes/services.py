@@ -12,8 +12,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from core.audit import AuditWriter
+from services.applications.rules import ApplicationView
 from services.catalog import ItemView, ModeChange
 from services.issuers import canonical
+from services.outbox import Delivery
 from services.presentations import PresentationRecord
 
 
@@ -223,3 +225,78 @@ class FakeIdentities:
     async def identity_of(self, user_id: str) -> tuple[str, str] | None:
         self.calls.append(user_id)
         return self.people.get(user_id)
+
+
+class FakeOutboxRecords:
+    """Outbox rows in memory with the claim-checked transitions of the real ones."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, dict] = {}
+        self.attempts: list[tuple[int, str, str]] = []
+        self.calls: list[tuple] = []
+
+    def add(self, application: ApplicationView) -> int:
+        row_id = len(self.rows) + 1
+        self.rows[row_id] = {
+            "state": "pending",
+            "attempts": 0,
+            "due": None,
+            "by": None,
+            "until": None,
+            "error": "",
+            "gateway_id": None,
+            "application": application,
+        }
+        return row_id
+
+    async def claim(
+        self, worker: str, now: datetime, until: datetime, limit: int
+    ) -> list[Delivery]:
+        self.calls.append(("claim", worker))
+        taken = []
+        for row_id, row in self.rows.items():
+            due = row["state"] == "pending" and (row["due"] is None or row["due"] <= now)
+            lapsed = row["state"] == "in_flight" and row["until"] < now
+            if (due or lapsed) and len(taken) < limit:
+                row.update(state="in_flight", by=worker, until=until)
+                taken.append(Delivery(row_id, row["attempts"], row["application"]))
+        return taken
+
+    def _mine(self, row_id: int, worker: str) -> dict | None:
+        row = self.rows[row_id]
+        return row if row["state"] == "in_flight" and row["by"] == worker else None
+
+    async def delivered(self, row_id: int, worker: str, gateway_id: str, at: datetime) -> bool:
+        row = self._mine(row_id, worker)
+        if row is not None:
+            row.update(state="delivered", gateway_id=gateway_id, by=None)
+        return row is not None
+
+    async def retry_later(
+        self, row_id: int, worker: str, at: datetime, error: str, counted: bool
+    ) -> bool:
+        row = self._mine(row_id, worker)
+        if row is not None:
+            row.update(
+                state="pending",
+                due=at,
+                by=None,
+                error=error,
+                attempts=row["attempts"] + (1 if counted else 0),
+            )
+        return row is not None
+
+    async def dead(self, row_id: int, worker: str, error: str) -> bool:
+        row = self._mine(row_id, worker)
+        if row is not None:
+            row.update(state="dead", by=None, error=error, attempts=row["attempts"] + 1)
+        return row is not None
+
+    async def release(self, row_id: int, worker: str) -> bool:
+        row = self._mine(row_id, worker)
+        if row is not None:
+            row.update(state="pending", by=None)
+        return row is not None
+
+    async def record_attempt(self, row_id: int, outcome: str, error: str, duration_ms: int) -> None:
+        self.attempts.append((row_id, outcome, error))

@@ -1,0 +1,166 @@
+"""The delivery loop on fakes: once when it can, later when it cannot, dead when it never will."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from core.errors import CircuitOpen, GatewayRejected, GatewayTimeout, GatewayUnavailable
+from services.applications.rules import ApplicationView
+from services.holders import Holders
+from services.outbox import OutboxWorker
+from tests.fakes import FakeClock, FakeGateway, FakeIdentities, FakeOutboxRecords
+
+ZHANG_ID = "330402199001011230"
+
+
+class World:
+    def __init__(self, max_attempts: int = 3) -> None:
+        self.clock = FakeClock(1_800_000_000.0)
+        self.gateway, self.records = FakeGateway(), FakeOutboxRecords()
+        identities = FakeIdentities()
+        identities.add("user-zhang", ZHANG_ID)
+        self.worker = OutboxWorker(
+            self.records,
+            self.gateway,
+            Holders(identities),
+            "https://lingpao.example/api/v1/gateway/callbacks",
+            max_attempts=max_attempts,
+            backoff_initial=10,
+            backoff_max=100,
+            clock=self.clock,
+            jitter=lambda: 1.0,
+        )
+        self.row = self.records.add(
+            ApplicationView(
+                id="app-1",
+                user_id="user-zhang",
+                item_code="HJ005",
+                status="queued",
+                history=(),
+                created_at=datetime.now(UTC),
+                materials={"id_card": {"certificate_id": "c1"}},
+            )
+        )
+
+    @property
+    def state(self) -> tuple[str, int]:
+        row = self.records.rows[self.row]
+        return row["state"], row["attempts"]
+
+
+async def test_a_row_is_sent_with_the_application_id_as_key_and_the_applicant_looked_up():
+    world = World()
+    assert await world.worker.drain_once() == 1
+    [(_, key, body)] = world.gateway.calls_to("submit_application")
+    assert key == "app-1"
+    assert body["applicant"] == {"id_number": ZHANG_ID}
+    assert body["callback_url"].endswith("/api/v1/gateway/callbacks")
+    assert world.state == ("delivered", 0)
+    assert world.records.attempts == [(world.row, "delivered", "")]
+
+
+async def test_a_failure_waits_longer_each_time_then_parks_the_row_as_dead():
+    world = World(max_attempts=3)
+    world.gateway.failure = GatewayTimeout()
+    await world.worker.drain_once()
+    assert world.state == ("pending", 1)
+    assert await world.worker.drain_once() == 0  # not due yet
+    world.clock.advance(10)
+    await world.worker.drain_once()
+    assert world.state == ("pending", 2)
+    world.clock.advance(19)
+    assert await world.worker.drain_once() == 0  # the second wait is twice the first
+    world.clock.advance(1)
+    await world.worker.drain_once()
+    assert world.state == ("dead", 3)
+    assert world.records.rows[world.row]["error"] == "省级平台响应超时 gateway timed out"
+    assert len(world.gateway.calls_to("submit_application")) == 3
+
+
+async def test_an_open_breaker_postpones_without_spending_an_attempt_or_recording_one():
+    world = World()
+    world.gateway.failure = CircuitOpen(retry_after=7)
+    await world.worker.drain_once()
+    assert world.state == ("pending", 0)
+    assert world.records.attempts == []
+    world.clock.advance(7)
+    world.gateway.failure = None
+    await world.worker.drain_once()
+    assert world.state == ("delivered", 0)
+
+
+async def test_a_refusal_by_the_gateway_parks_the_row_at_once_in_our_words():
+    world = World()
+    refusal = GatewayRejected()
+    refusal.upstream_status = 422
+    world.gateway.failure = refusal
+    await world.worker.drain_once()
+    assert world.state == ("dead", 1)
+    assert world.records.rows[world.row]["error"].endswith("(422)")
+
+
+async def test_an_applicant_who_is_gone_parks_the_row_without_calling_the_gateway():
+    world = World()
+    world.records.rows[world.row]["application"] = ApplicationView(
+        id="app-2",
+        user_id="nobody",
+        item_code="HJ005",
+        status="queued",
+        history=(),
+        created_at=datetime.now(UTC),
+    )
+    await world.worker.drain_once()
+    assert world.state == ("dead", 1)
+    assert world.gateway.calls_to("submit_application") == []
+
+
+async def test_a_delivery_cut_off_by_shutdown_goes_back_unmarked_for_the_next_worker():
+    world = World()
+    sending = asyncio.Event()
+
+    async def slow(key: str, body: dict) -> dict:
+        sending.set()
+        await asyncio.sleep(60)
+        return {}
+
+    world.gateway.submit_application = slow  # type: ignore[method-assign]
+    draining = asyncio.create_task(world.worker.drain_once())
+    await sending.wait()
+    draining.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await draining
+    assert world.state == ("pending", 0)
+
+
+async def test_a_lease_that_ran_out_lets_another_worker_take_the_row():
+    world = World()
+    now = datetime.fromtimestamp(world.clock(), UTC)
+    [stuck] = await world.records.claim("crashed", now, now, 10)  # a worker that died
+    assert world.state == ("in_flight", 0)
+    world.clock.advance(1)
+    await world.worker.drain_once()
+    assert world.state == ("delivered", 0)
+    assert stuck.id == world.row
+
+
+async def test_the_loop_wakes_for_a_new_row_and_stops_when_told():
+    world = World()
+    world.worker.poll_seconds = 60
+    world.gateway.failure = GatewayUnavailable()
+    stopping = asyncio.Event()
+    loop = asyncio.create_task(world.worker.run(stopping))
+    await asyncio.sleep(0.01)
+    assert world.state == ("pending", 1)
+    world.gateway.failure = None
+    world.clock.advance(10)
+    world.worker.wake()
+    for _ in range(100):
+        if world.state[0] == "delivered":
+            break
+        await asyncio.sleep(0.01)
+    assert world.state == ("delivered", 1)
+    stopping.set()
+    await asyncio.wait_for(loop, 1)

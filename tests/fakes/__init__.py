@@ -34,6 +34,7 @@ __all__ = [
     "FakeIssuer",
     "FakeItemRecords",
     "FakeLimiter",
+    "FakeOutboxRecords",
     "FakePresentationRecords",
     "FakeSessionRecords",
     "FakeUserRecords",

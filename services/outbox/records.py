@@ -61,7 +61,9 @@ class OutboxEntry:
         }
 
 
-class OutboxRecords(Protocol):
+class DeliveryRecords(Protocol):
+    """What the delivery loop needs."""
+
     async def claim(
         self, worker: str, now: datetime, until: datetime, limit: int
     ) -> list[Delivery]: ...
@@ -81,6 +83,10 @@ class OutboxRecords(Protocol):
     async def record_attempt(
         self, row_id: int, outcome: str, error: str, duration_ms: int
     ) -> None: ...
+
+
+class OutboxRecords(DeliveryRecords, Protocol):
+    """The delivery loop's needs and what ops look at."""
 
     async def page(
         self, state: str | None, before_id: int | None, limit: int

@@ -31,7 +31,7 @@ from core.errors import (
 )
 from services.gateway import Gateway
 from services.holders import Holders
-from services.outbox.records import Delivery, OutboxRecords, new_worker_id
+from services.outbox.records import Delivery, DeliveryRecords, new_worker_id
 
 log = logging.getLogger("lingpao.outbox")
 
@@ -41,7 +41,7 @@ Outcome = Callable[[str], None]
 class OutboxWorker:
     def __init__(
         self,
-        records: OutboxRecords,
+        records: DeliveryRecords,
         gateway: Gateway,
         holders: Holders,
         callback_url: str,

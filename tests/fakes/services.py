@@ -253,7 +253,7 @@ class FakeOutboxRecords:
         self, worker: str, now: datetime, until: datetime, limit: int
     ) -> list[Delivery]:
         self.calls.append(("claim", worker))
-        taken = []
+        taken: list[Delivery] = []
         for row_id, row in self.rows.items():
             due = row["state"] == "pending" and (row["due"] is None or row["due"] <= now)
             lapsed = row["state"] == "in_flight" and row["until"] < now

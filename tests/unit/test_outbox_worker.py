@@ -126,7 +126,7 @@ async def test_a_delivery_cut_off_by_shutdown_goes_back_unmarked_for_the_next_wo
         await asyncio.sleep(60)
         return {}
 
-    world.gateway.submit_application = slow  # type: ignore[method-assign]
+    world.gateway.submit_application = slow  # type: ignore[method-assign, assignment]
     draining = asyncio.create_task(world.worker.drain_once())
     await sending.wait()
     draining.cancel()

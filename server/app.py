@@ -14,7 +14,9 @@ import logging
 from sanic import Sanic
 from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
+from sanic.response import BaseHTTPResponse
 
+from core.numbers import plain_int
 from server import bootstrap
 from server.context import CATALOG_BOOTSTRAP, CATALOG_LISTENER, OUTBOX_LOOP, App, AppContext
 from server.errors import register_errors
@@ -42,6 +44,7 @@ def create_app(
     install_observability(app)
     register_errors(app)
     _install_body_limit(app, settings.max_body_bytes)
+    _install_no_store(app)
     _install_lifecycle(app, gateway_transport)
     for feature in (health, auth, items, ops, certificates, applications):
         app.blueprint(feature.bp)
@@ -75,8 +78,18 @@ def _install_body_limit(app: App, max_bytes: int) -> None:
     @app.middleware("request", priority=900)
     async def limit(request: Request) -> None:
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > max_bytes:
+        if declared and (plain_int(declared) or 0) > max_bytes:
             raise PayloadTooLarge("body too large")
+
+
+def _install_no_store(app: App) -> None:
+    # Whatever a signed-in caller is answered is about them: no cache may keep it, on the
+    # phone or on the way. One rule here rather than one header per route, so a new
+    # personal route cannot forget it.
+    @app.middleware("response", priority=950)
+    async def no_store(request: Request, response: BaseHTTPResponse) -> None:
+        if getattr(request.ctx, "principal", None) is not None:
+            response.headers["Cache-Control"] = "no-store"
 
 
 def _install_lifecycle(app: App, gateway_transport: Transport | None) -> None:

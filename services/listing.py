@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from core.errors import InvalidRequest
+from core.numbers import plain_int
 from services.catalog.rules import MODES
 
 T = TypeVar("T")
@@ -33,10 +34,10 @@ def decode_id_cursor(cursor: str | None) -> int | None:
     """A cursor over rows ordered by a numeric id (the audit log); None for the first page."""
     if not cursor:
         return None
-    value = decode_cursor(cursor)
-    if not value.isdigit():
+    value = plain_int(decode_cursor(cursor))
+    if value is None:
         raise bad_cursor()
-    return int(value)
+    return value
 
 
 def bad_cursor() -> InvalidRequest:
@@ -48,12 +49,13 @@ def bad_cursor() -> InvalidRequest:
 def parse_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return 20
-    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+    limit = plain_int(raw, maximum=100)
+    if limit is None or limit < 1:
         raise InvalidRequest(
             "limit 须为 1 到 100 的整数 limit must be 1..100",
             fields=[{"field": "limit", "problem": "must be 1..100"}],
         )
-    return int(raw)
+    return limit
 
 
 def check_mode_filter(mode: str | None) -> None:

@@ -11,6 +11,7 @@ from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
 from core.errors import InvalidRequest, PreconditionRequired
+from core.numbers import plain_int
 from server.body import parse_body
 from server.context import services
 from server.guards import require_ops
@@ -39,13 +40,14 @@ def _if_match_version(request: Request) -> int:
     sent = request.headers.get("if-match")
     if sent is None:
         raise PreconditionRequired()
-    value = sent.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    # Versions are INT columns: anything past 2**31 - 1 is no version of ours.
+    version = plain_int(sent.strip().removeprefix("W/").strip('"'), maximum=2**31 - 1)
+    if version is None:
         raise InvalidRequest(
             "If-Match 须为事项版本号 If-Match must be the item version",
             fields=[{"field": "If-Match", "problem": "not a version"}],
         )
-    return int(value)
+    return version
 
 
 @bp.get("/api/v1/ops/items")

@@ -31,6 +31,7 @@ from core.errors import (
     GatewayTimeout,
     GatewayUnavailable,
 )
+from core.numbers import plain_int
 from services.gateway import signing
 from services.gateway.breaker import CircuitBreaker
 
@@ -235,7 +236,7 @@ class GatewayClient:
 
     async def _read_bounded(self, response: httpx.Response) -> bytes:
         declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_response_bytes:
+        if declared and (plain_int(declared) or 0) > self.max_response_bytes:
             raise GatewayBadAnswer()
         chunks, size = [], 0
         async for chunk in response.aiter_bytes():

@@ -15,6 +15,8 @@ import secrets
 import time
 from collections.abc import Mapping
 
+from core.numbers import plain_int
+
 WINDOW_SECONDS = 300
 
 
@@ -67,7 +69,8 @@ def verify_headers(
         return "missing_signature"
     if not hmac.compare_digest(sent_key, app_key):
         return "unknown_app"
-    if not timestamp.isdigit() or abs(now - int(timestamp)) > WINDOW_SECONDS:
+    sent_at = plain_int(timestamp)
+    if sent_at is None or abs(now - sent_at) > WINDOW_SECONDS:
         return "stale_timestamp"
     expected = signature(secret, method, path_qs, timestamp, nonce, body)
     if not hmac.compare_digest(expected, sent.lower()):

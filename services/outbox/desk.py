@@ -8,6 +8,7 @@ from datetime import datetime
 from core.audit import AuditWriter
 from core.clock import Clock, utc, wall
 from core.errors import Conflict, InvalidRequest, OutboxRowNotFound
+from core.numbers import plain_int
 from services import listing
 from services.outbox.records import DEAD, DELIVERED, IN_FLIGHT, PENDING, OutboxEntry, OutboxRecords
 
@@ -43,9 +44,10 @@ class OutboxDesk:
         self, row_id: str, *, actor: str, actor_user_id: str | None, request_id: str
     ) -> OutboxEntry:
         """The delivery is pending again with its attempt count reset; audited."""
-        if not row_id.isdigit():
+        number = plain_int(row_id)
+        if number is None:
             raise OutboxRowNotFound()
-        before = await self.records.get(int(row_id))
+        before = await self.records.get(number)
         if before is None:
             raise OutboxRowNotFound()
         after = await self.records.requeue(before.id, utc(self._clock))

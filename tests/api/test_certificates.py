@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.models import AuditEntry
-from tests.auth_helpers import LI, ZHANG, bearer, login
+from tests.auth_helpers import LI, ZHANG, bearer, catalog_ready, login, ops_login
 
 
 @pytest.fixture
@@ -147,3 +147,23 @@ async def test_a_gateway_slower_than_the_timeout_is_a_503_not_a_hang(tmp_path):
         response = await stack.client.get("/api/v1/me/certificates", headers=bearer(tokens))
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "gateway_timeout"
+
+
+async def test_every_answer_to_a_signed_in_caller_is_marked_no_store(stack):
+    await catalog_ready(stack)
+    citizen = await login(stack)
+    ops = await ops_login(stack)
+    for path, who in [
+        ("/api/v1/me", citizen),
+        ("/api/v1/me/certificates", citizen),
+        ("/api/v1/me/access-log", citizen),
+        ("/api/v1/me/one-id-items", citizen),
+        ("/api/v1/applications", citizen),
+        ("/api/v1/ops/items", ops),
+        ("/api/v1/ops/audit", ops),
+        ("/api/v1/ops/kpis", ops),
+        ("/api/v1/ops/outbox", ops),
+    ]:
+        answer = await stack.client.get(path, headers=bearer(who))
+        assert answer.status_code == 200, path
+        assert answer.headers["cache-control"] == "no-store", path

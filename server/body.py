@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 from sanic.request import Request
 
 from core.errors import EmptyBody, InvalidRequest, MalformedJson, UnsupportedMediaType
+from core.text import unsafe_characters
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -38,3 +39,29 @@ def parse_body(request: Request, model: type[M]) -> M:
             for err in exc.errors(include_url=False, include_input=False)
         ]
         raise InvalidRequest(fields=problems) from exc
+
+
+def refuse_unsafe(text: str) -> str:
+    """A pydantic check for free text: no control or bidi-override characters."""
+    found = unsafe_characters(text)
+    if found:
+        raise ValueError("contains control or bidi characters: " + ", ".join(found[:5]))
+    return text
+
+
+def refuse_unsafe_anywhere(value: object) -> object:
+    """The same for every key and string inside a JSON value (an application's form)."""
+    if isinstance(value, str):
+        refuse_unsafe(value)
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            refuse_unsafe(str(key))
+            refuse_unsafe_anywhere(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            refuse_unsafe_anywhere(inner)
+    return value
+
+
+# Free text as the routes take it.
+SafeText = Annotated[str, AfterValidator(refuse_unsafe)]

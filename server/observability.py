@@ -28,16 +28,23 @@ def redact(text: str) -> str:
     return _TOKEN.sub("<token>", text)
 
 
+def one_line(text: str) -> str:
+    # A CR or LF that came in with a request must not start a forged line of its own: every
+    # record, its traceback included, is written as one physical line.
+    return text.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n")
+
+
 class RedactingFilter(logging.Filter):
-    """Masks ID numbers and tokens in every record, whoever logged it."""
+    """Masks ID numbers and tokens in every record, whoever logged it, and keeps each
+    record on one line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        clean = redact(message)
+            record.exc_text = one_line(redact(record.exc_text))
+        clean = one_line(redact(message))
         if clean != message or record.args:
             record.msg, record.args = clean, None
         return True

@@ -9,12 +9,13 @@ client's timeouts and breaker.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
 from core.audit import AuditWriter
 from core.clock import Clock, utc, wall
-from core.errors import CertificateNotFound, GatewayBadAnswer
+from core.errors import CertificateNotFound, GatewayBadAnswer, LingpaoError
 from services.gateway import Gateway
 from services.holders import Holder
 from services.issuers import IssuerSeals
@@ -169,7 +170,10 @@ class Certificates:
         request_id: str,
         purpose: str = PURPOSE_VIEW,
         action: str = "certificate.read",
+        check: Callable[[CertificateView], None] | None = None,
     ) -> CertificateView:
+        """One certificate of the holder, audited; `check` may refuse what was asked of it,
+        and the refusal is audited as such, never as done."""
         try:
             found = await self.one(holder, certificate_id, purpose)
         except CertificateNotFound:
@@ -185,13 +189,23 @@ class Certificates:
                 request_id=request_id,
             )
             raise
+        outcome, reason, refusal = "ok", "", None
+        if check is not None:
+            try:
+                check(found)
+            except LingpaoError as exc:
+                outcome, reason, refusal = "refused", exc.code, exc
         await self.audit(
             actor=holder.id_number_masked,
             action=action,
             target=f"certificate:{found.id}",
+            outcome=outcome,
+            reason=reason,
             purpose=purpose,
             actor_user_id=holder.user_id,
             subject_user_id=holder.user_id,
             request_id=request_id,
         )
+        if refusal is not None:
+            raise refusal
         return found

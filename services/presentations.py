@@ -110,23 +110,30 @@ class Presentations:
                 "ttl_seconds 须在 60 到 600 之间",
                 fields=[{"field": "ttl_seconds", "problem": "must be 60..600"}],
             )
+        now = utc(self._clock)
+        expires_at = now + timedelta(seconds=ttl_seconds)
+        jti = uuid.uuid4().hex
+        signed: list[str] = []
+
+        def sign_if_presentable(cert: CertificateView) -> None:
+            # Inside the audited read, so a refusal is recorded as refused, not as shown.
+            if not cert.usable:
+                raise Conflict(
+                    "只能出示有效的证照 Only a valid certificate can be presented",
+                    certificate_status=cert.status,
+                )
+            chosen = _chosen_fields(cert, fields or [])
+            signed.append(self._sign(cert, chosen, jti, now, expires_at))
+
         cert = await self.certificates.read(
             holder,
             certificate_id,
             request_id,
             purpose=PURPOSE_PRESENT,
             action="certificate.present",
+            check=sign_if_presentable,
         )
-        if not cert.usable:
-            raise Conflict(
-                "只能出示有效的证照 Only a valid certificate can be presented",
-                certificate_status=cert.status,
-            )
-        chosen = _chosen_fields(cert, fields or [])
-        now = utc(self._clock)
-        expires_at = now + timedelta(seconds=ttl_seconds)
-        jti = uuid.uuid4().hex
-        token = self._sign(cert, chosen, jti, now, expires_at)
+        token = signed[0]
         await self.records.add(PresentationRecord(jti, holder.user_id, cert.id, expires_at))
         return Issued(token, expires_at.replace(microsecond=0))
 
@@ -217,8 +224,9 @@ def _chosen_fields(cert: CertificateView, fields: list[str]) -> list[str]:
     chosen = list(dict.fromkeys(fields))
     unknown = [f for f in chosen if f not in cert.fields]
     if unknown:
+        # Named back, but briefly: the names are the client's text, of any size.
         raise InvalidRequest(
             "证照没有这些字段 Unknown fields",
-            fields=[{"field": "fields", "problem": f"unknown: {f}"} for f in unknown],
+            fields=[{"field": "fields", "problem": f"unknown: {f[:32]}"} for f in unknown[:5]],
         )
     return chosen

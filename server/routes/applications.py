@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
-from server.body import parse_body
+from server.body import SafeText, parse_body, refuse_unsafe_anywhere
 from server.context import services
 from server.guards import require_user
 from services import listing
@@ -19,8 +26,9 @@ from services.applications import Filing
 
 bp = Blueprint("applications")
 
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Ref = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Code = Annotated[SafeText, StringConstraints(min_length=1, max_length=64)]
+Ref = Annotated[SafeText, StringConstraints(min_length=1, max_length=128)]
+Form = Annotated[dict[str, object], AfterValidator(refuse_unsafe_anywhere)]
 
 
 class MaterialRef(BaseModel):
@@ -47,7 +55,7 @@ class ApplicationBody(BaseModel):
 
     item_code: Code
     materials: dict[Code, MaterialRef] = Field(default_factory=dict, max_length=50)
-    form: dict[str, object] = Field(default_factory=dict, max_length=100)
+    form: Form = Field(default_factory=dict, max_length=100)
 
     def filing(self) -> Filing:
         return Filing(self.item_code, {k: v.as_ref() for k, v in self.materials.items()}, self.form)

@@ -8,7 +8,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, empty, json
 from sanic_ext import openapi
 
-from server.body import parse_body
+from server.body import SafeText, parse_body
 from server.context import services
 from server.guards import limit_caller, require_user
 
@@ -17,7 +17,7 @@ bp = Blueprint("auth")
 
 class LoginBody(BaseModel):
     identity_token: str = Field(min_length=1, max_length=8192)
-    device_id: str = Field(default="", max_length=128)
+    device_id: SafeText = Field(default="", max_length=128)
 
 
 class RefreshBody(BaseModel):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
 from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
@@ -22,7 +24,9 @@ bp = Blueprint("certificates")
 
 
 class PresentationBody(BaseModel):
-    fields: list[str] = Field(default_factory=list, max_length=30)
+    fields: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=30
+    )
     ttl_seconds: int = Field(default=300)
 
 

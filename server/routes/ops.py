@@ -12,7 +12,7 @@ from sanic_ext import openapi
 
 from core.errors import InvalidRequest, PreconditionRequired
 from core.numbers import plain_int
-from server.body import parse_body
+from server.body import SafeText, parse_body
 from server.context import services
 from server.guards import require_ops
 from services import audit, catalog, kpis, listing
@@ -23,7 +23,7 @@ bp = Blueprint("ops")
 
 class ModeBody(BaseModel):
     mode: str = Field(min_length=1, max_length=16)
-    reason: str = Field(min_length=1, max_length=500)
+    reason: SafeText = Field(min_length=1, max_length=500)
 
 
 def _ops_view(item: catalog.ItemView) -> dict:

@@ -253,3 +253,14 @@ async def test_online_completion_counts_completed_applications(zhang):
     kpis = (await zhang.client.get("/api/v1/ops/kpis", headers=bearer(ops))).json()
     completion = next(i for i in kpis["indicators"] if i["key"] == "online_completion")
     assert (completion["numerator"], completion["denominator"], completion["met"]) == (1, 1, True)
+
+
+async def test_a_form_with_control_or_bidi_characters_is_refused_and_nothing_stored(zhang):
+    body = {
+        "item_code": "HJ005",
+        "materials": await materials_for(zhang, zhang.tokens, "HJ005"),
+        "form": {"备注": ["正常", {"联系人": "张\u202e三"}]},
+    }
+    answer = await file(zhang, zhang.tokens, body)
+    assert answer.status_code == 400
+    assert await Application.all().count() == 0

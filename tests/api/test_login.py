@@ -6,8 +6,10 @@ import base64
 import time
 
 import jwt
+import pytest
 from cryptography.hazmat.primitives import serialization
 
+from auth.models import User
 from tests.auth_helpers import LI, WANG, ZHANG, bearer, forged, identity_token, login
 
 
@@ -165,3 +167,14 @@ async def test_garbage_and_missing_tokens_are_clear_errors(stack):
     missing = await stack.client.post("/api/v1/auth/login", json={})
     assert missing.status_code == 400
     assert missing.json()["error"]["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    "id_number",
+    ["３３０４０２１９９００１０１１２３０", "330402199013011233", "33040219900230123X"],
+)
+async def test_an_identity_token_with_other_digits_or_an_impossible_birth_date_makes_no_user(
+    stack, id_number
+):
+    assert_refused(await post_login(stack, forged(stack, "lingpao-test", id_number=id_number)))
+    assert await User.all().count() == 0

@@ -239,3 +239,16 @@ async def test_a_bad_audit_cursor_is_400(ops, cursor):
         "/api/v1/ops/audit", params={"cursor": cursor}, headers=bearer(ops.ops)
     )
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "reason", ["已电子化\u202e化子电已", "第一行\r\n2026-11-26 INFO 伪造", "制表\t符", "\x00"]
+)
+async def test_a_reason_with_control_or_bidi_characters_is_refused_and_nothing_switches(
+    ops, reason
+):
+    answer = await switch(ops, "HJ001", "zero_trip", reason=reason)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "invalid_request"
+    assert "U+" in str(answer.json()["error"]["fields"])
+    assert (await ops.app.ctx.container.catalog.get_item("HJ001")).version == 1

@@ -46,3 +46,35 @@ def test_a_ciphertext_from_another_key_does_not_decrypt():
     token = PiiCipher(os.urandom(32)).encrypt("330402199001011230")
     with pytest.raises(InvalidTag):
         PiiCipher(os.urandom(32)).decrypt(token)
+
+
+def with_check(first17: str) -> str:
+    """A number with the right check character (the test's own copy of the rule)."""
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(int(d) * w for d, w in zip(first17, weights, strict=True))
+    return first17 + "10X98765432"[total % 11]
+
+
+@pytest.mark.parametrize(
+    "birth", ["19901301", "19900230", "19900231", "18991231", "20990101", "19900000"]
+)
+def test_a_birth_date_that_never_was_or_is_yet_to_come_fails_whatever_the_check(birth):
+    assert not identity.is_valid(with_check(f"330402{birth}123"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "３３０４０２１９９００１０１１２３０",  # full width
+        "33040219900101123０",  # one full-width digit
+        "٣٣٠٤٠٢١٩٩٠٠١٠١١٢٣٠",  # Arabic-Indic
+        "3304021990010112300",  # 19 characters
+    ],
+)
+def test_numbers_in_other_digits_or_lengths_fail_rather_than_being_rewritten(value):
+    assert not identity.is_valid(value)
+
+
+def test_a_lowercase_check_character_is_the_one_normalisation():
+    assert identity.normalize(" 11010519491231002x ") == "11010519491231002X"
+    assert identity.is_valid("11010519491231002x")

@@ -136,3 +136,27 @@ async def test_a_field_the_certificate_does_not_have_is_refused():
         await world.present(["血型"])
     assert refused.value.details["fields"] == [{"field": "fields", "problem": "unknown: 血型"}]
     assert world.records.records == {}
+
+
+async def test_a_refused_presentation_is_audited_as_refused_not_as_shown():
+    world = World()
+    with pytest.raises(InvalidRequest):
+        await world.present(["血型"])
+    [entry] = [c for c in world.audit.calls if c["action"] == "certificate.present"]
+    assert (entry["outcome"], entry["reason"]) == ("refused", "invalid_request")
+    world.certificate["status"] = "revoked"
+    with pytest.raises(Conflict):
+        await world.present([])
+    assert [c["outcome"] for c in world.audit.calls if c["action"] == "certificate.present"] == [
+        "refused",
+        "refused",
+    ]
+
+
+async def test_unknown_field_names_are_echoed_briefly_whatever_their_size():
+    world = World()
+    with pytest.raises(InvalidRequest) as refused:
+        await world.present([f"字段{n}" * 100 for n in range(20)])
+    problems = refused.value.details["fields"]
+    assert isinstance(problems, list) and len(problems) == 5
+    assert all(len(p["problem"]) <= len("unknown: ") + 32 for p in problems)

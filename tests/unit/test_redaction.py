@@ -15,3 +15,17 @@ def test_longer_digit_runs_are_left_alone():
 def test_a_jwt_is_replaced():
     token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIxMjM0NTYifQ.c2lnbmF0dXJl"
     assert redact(f"Bearer {token}") == "Bearer <token>"
+
+
+def test_a_line_break_from_a_request_cannot_forge_a_log_line(log_output):
+    import logging
+
+    log = logging.getLogger("lingpao.test")
+    log.warning("refused reason %s", "ok\r\n2026-11-26 INFO lingpao.auth admin logged in")
+    try:
+        raise ValueError("bad\n2026-11-26 INFO lingpao.auth forged too")
+    except ValueError:
+        log.exception("failed")
+    lines = log_output.getvalue().splitlines()
+    assert not any(line.startswith("2026-11-26 INFO") for line in lines)
+    assert any("ok\\r\\n2026-11-26 INFO" in line for line in lines)

@@ -21,6 +21,7 @@ text never travels in any of them.
     │   └── ModeBlocked                 the item cannot take that handling mode
     ├── VersionMismatch                 (412) it changed since the caller read it
     ├── RateLimited                     (429) too many requests; Retry-After says when
+    ├── StoredDataCorrupt               (500) data we stored fails its integrity check
     ├── AuthError                       (401) we do not know who is calling
     │   ├── InvalidIdentityToken        the IdP's token does not verify, or was used before
     │   ├── InvalidToken                our access or refresh token is bad, expired or revoked
@@ -168,6 +169,14 @@ class RateLimited(LingpaoError):
     code = "rate_limited"
     message = "请求过于频繁，请稍后再试 Too many requests"
     retry_after: int | None = 60
+
+
+class StoredDataCorrupt(LingpaoError):
+    """Something we stored does not decrypt or verify: tampered, truncated or under an
+    unknown key. A fault on our side, never the caller's."""
+
+    code = "stored_data_corrupt"
+    message = "服务器内部错误，请稍后重试 Internal error; quote the request id"
 
 
 class AuthError(LingpaoError):

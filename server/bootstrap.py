@@ -31,7 +31,6 @@ from functools import partial
 
 import redis.asyncio as redis
 
-from auth.crypto import PiiCipher
 from auth.idtoken import IdentityTokenVerifier, idp_key_cache
 from auth.orm import TortoiseSessionRecords, TortoiseUserRecords
 from auth.service import AuthService
@@ -39,6 +38,7 @@ from auth.sessions import Sessions
 from auth.store import AuthStore
 from auth.tokens import AccessTokens
 from auth.users import UserDirectory
+from core.crypto import PiiCipher
 from server.ratelimit import RateLimiter
 from server.settings import Settings
 from services import audit, db, kv

@@ -32,6 +32,7 @@ STATUS: dict[type[e.LingpaoError], int] = {
     e.Conflict: 409,
     e.VersionMismatch: 412,
     e.RateLimited: 429,
+    e.StoredDataCorrupt: 500,
     e.AuthError: 401,
     e.Forbidden: 403,
     e.Unavailable: 503,
@@ -75,8 +76,13 @@ def error_response(request: Request, exc: e.LingpaoError) -> HTTPResponse:
     if exc.retry_after is not None:
         headers["Retry-After"] = str(exc.retry_after)
     if exc.reason:
-        log.info(
-            "refused: %s (%s)", exc.code, exc.reason, extra={"request_id": request_id_of(request)}
+        # A 500 raised on purpose is our fault (stored data that fails its check): say so.
+        log.log(
+            logging.ERROR if status == 500 else logging.INFO,
+            "refused: %s (%s)",
+            exc.code,
+            exc.reason,
+            extra={"request_id": request_id_of(request)},
         )
     return envelope(request, status, exc.code, exc.message, headers, extra=exc.details)
 

@@ -10,7 +10,9 @@ Everything is built once, from one `Settings`, into one frozen `Container`:
       │                                      issuer key cache ─▶ IssuerSeals ─▶ Certificates
       │                                      Catalog (sync, switch, snapshot)
       ├─ AccessTokens ─▶ Sessions ─▶ AuthService (with UserDirectory, audit, rate limits)
-      └─ UserDirectory ─▶ Holders ─▶ Presentations (signed with the token key)
+      ├─ UserDirectory ─▶ Holders ─▶ Presentations (signed with the token key)
+      └─ UPLOADS_DIR ─▶ UploadStore (BlobCipher from PII_KEY) ─▶ Uploads (with Holders and
+                        the OCR engine OCR_ENGINE names)
 
 `services.audit.record` is the one audit writer, handed to every service the same way.
 
@@ -28,6 +30,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 
 import redis.asyncio as redis
 
@@ -38,7 +41,7 @@ from auth.sessions import Sessions
 from auth.store import AuthStore
 from auth.tokens import AccessTokens
 from auth.users import UserDirectory
-from core.crypto import PiiCipher
+from core.crypto import BlobCipher, PiiCipher
 from server.ratelimit import RateLimiter
 from server.settings import Settings
 from services import audit, db, kv
@@ -48,6 +51,7 @@ from services.gateway import GatewayClient, Transport
 from services.holders import Holders
 from services.issuers import IssuerSeals, issuer_key_cache
 from services.presentations import Presentations, TortoisePresentationRecords
+from services.uploads import TortoiseUploadRecords, Uploads, UploadStore, engine_from_path
 
 GatewayOutcome = Callable[[str, str], None]
 
@@ -68,6 +72,7 @@ class Container:
     certificates: Certificates
     holders: Holders
     presentations: Presentations
+    uploads: Uploads
     _resources: contextlib.AsyncExitStack
 
     async def aclose(self) -> None:
@@ -141,6 +146,7 @@ def _wire(
         certificates=certificates,
         holders=holders,
         presentations=presentations,
+        uploads=_uploads(settings, holders),
         _resources=resources,
     )
 
@@ -170,6 +176,19 @@ def _auth(
         family_limiter=partial(limiter.hit, settings.refresh_rate_limit, "refresh-family"),
     )
     return sessions, auth
+
+
+def _uploads(settings: Settings, holders: Holders) -> Uploads:
+    store = UploadStore(Path(settings.uploads_dir), BlobCipher(settings.pii_key_bytes()))
+    store.purge_stale_spools()
+    return Uploads(
+        store,
+        TortoiseUploadRecords(),
+        holders,
+        engine_from_path(settings.ocr_engine),
+        audit.record,
+        max_bytes=settings.upload_max_bytes,
+    )
 
 
 @contextlib.asynccontextmanager

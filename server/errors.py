@@ -27,6 +27,8 @@ log = logging.getLogger("lingpao.errors")
 STATUS: dict[type[e.LingpaoError], int] = {
     e.LingpaoError: 400,
     e.UnsupportedMediaType: 415,
+    e.UploadTooLarge: 413,
+    e.UnsafeDocument: 422,
     e.PreconditionRequired: 428,
     e.NotFound: 404,
     e.Conflict: 409,

@@ -7,6 +7,7 @@ Each fake keeps the semantics of what it replaces and records what it was asked 
     auth.py      FakeVerifier, FakeUserRecords, FakeSessionRecords, fake_auth_store
     services.py  FakeGateway (with FakeIssuer), FakeItemRecords, FakePresentationRecords,
                  FakeIdentities
+    uploads.py   FakeUploadRecords, FakeOcrEngine
 """
 
 from tests.fakes.auth import (
@@ -24,6 +25,7 @@ from tests.fakes.services import (
     FakeItemRecords,
     FakePresentationRecords,
 )
+from tests.fakes.uploads import FakeOcrEngine, FakeUploadRecords
 
 __all__ = [
     "FakeAudit",
@@ -33,8 +35,10 @@ __all__ = [
     "FakeIssuer",
     "FakeItemRecords",
     "FakeLimiter",
+    "FakeOcrEngine",
     "FakePresentationRecords",
     "FakeSessionRecords",
+    "FakeUploadRecords",
     "FakeUserRecords",
     "FakeVerifier",
     "fake_auth_store",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from auth import identity
-from auth.crypto import PiiCipher
 from auth.idtoken import Identity
 from auth.records import Account, UserRecords
 from core.clock import utc
+from core.crypto import PiiCipher
 from core.errors import UserNotFound
 
 CITIZEN, OPS = "citizen", "ops"

@@ -10,10 +10,14 @@ text never travels in any of them.
     ├── InvalidRequest                  (400) well-formed, but not a valid ask
     │   ├── EmptyBody                   a JSON body was required and none came
     │   ├── MalformedJson               the body does not parse as JSON
-    │   ├── UnsupportedMediaType        (415) the body is not application/json
+    │   ├── UnsupportedMediaType        (415) the body is not of the type the route takes
+    │   │   └── UnsupportedUploadType   an uploaded file whose bytes are not JPEG, PNG or PDF
     │   ├── PreconditionRequired        (428) a conditional write came without If-Match
     │   ├── IdempotencyKeyRequired      an application came without an Idempotency-Key
-    │   └── MaterialsMissing            (422) materials the item needs were not given or unusable
+    │   ├── MaterialsMissing            (422) materials the item needs were not given or unusable
+    │   ├── UploadEmpty                 the uploaded file has no bytes
+    │   ├── UploadTooLarge              (413) the upload is over its limit (declared or sent)
+    │   └── UnsafeDocument              (422) a PDF with scripts or active content, or encrypted
     ├── NotFound                        (404) no such thing for this caller
     │   ├── ItemNotFound                no service item with that code
     │   ├── CertificateNotFound         not a certificate of this holder (or someone else's)
@@ -29,6 +33,7 @@ text never travels in any of them.
     ├── VersionMismatch                 (412) it changed since the caller read it
     ├── RateLimited                     (429) too many requests; Retry-After says when
     ├── InvalidSignature                (401) a gateway callback's signature does not hold
+    ├── StoredDataCorrupt               (500) data we stored fails its integrity check
     ├── AuthError                       (401) we do not know who is calling
     │   ├── InvalidIdentityToken        the IdP's token does not verify, or was used before
     │   ├── InvalidToken                our access or refresh token is bad, expired or revoked
@@ -101,7 +106,8 @@ class MalformedJson(InvalidRequest):
 
 
 class UnsupportedMediaType(InvalidRequest):
-    """The body is not declared as application/json."""
+    """The body is not declared as the route's type: application/json, or multipart for
+    uploads (the message says which)."""
 
     code = "unsupported_media_type"
     message = "请求体必须是 application/json Body must be application/json"
@@ -126,6 +132,35 @@ class MaterialsMissing(InvalidRequest):
 
     code = "materials_missing"
     message = "申请材料不全 Materials are missing or unusable"
+
+
+class UnsupportedUploadType(UnsupportedMediaType):
+    """The uploaded file's bytes are not a readable JPEG, PNG or PDF, whatever its name or
+    declared type."""
+
+    code = "unsupported_upload_type"
+    message = "仅支持 JPEG、PNG 或 PDF 文件 Only JPEG, PNG or PDF files are accepted"
+
+
+class UploadEmpty(InvalidRequest):
+    """The uploaded file has no bytes."""
+
+    code = "upload_empty"
+    message = "上传的文件为空 The uploaded file is empty"
+
+
+class UploadTooLarge(InvalidRequest):
+    """The upload is over its limit: by its declared length, the bytes sent, or its pixels."""
+
+    code = "upload_too_large"
+    message = "上传的文件过大 The uploaded file is too large"
+
+
+class UnsafeDocument(InvalidRequest):
+    """A PDF that carries JavaScript or other active content, or is encrypted."""
+
+    code = "unsafe_document"
+    message = "PDF 含有脚本或已加密，无法接收 The PDF contains scripts or is encrypted"
 
 
 class NotFound(LingpaoError):
@@ -233,6 +268,14 @@ class InvalidSignature(LingpaoError):
 
     code = "invalid_signature"
     message = "签名无效 Invalid signature"
+
+
+class StoredDataCorrupt(LingpaoError):
+    """Something we stored does not decrypt or verify: tampered, truncated or under an
+    unknown key. A fault on our side, never the caller's."""
+
+    code = "stored_data_corrupt"
+    message = "服务器内部错误，请稍后重试 Internal error; quote the request id"
 
 
 class AuthError(LingpaoError):

@@ -21,7 +21,7 @@ from server import bootstrap
 from server.context import CATALOG_BOOTSTRAP, CATALOG_LISTENER, OUTBOX_LOOP, App, AppContext
 from server.errors import register_errors
 from server.observability import Metrics, configure_logging, install_observability
-from server.routes import applications, auth, certificates, health, items, ops
+from server.routes import applications, auth, certificates, health, items, ops, uploads
 from server.settings import Settings
 from services.gateway import Transport
 
@@ -46,7 +46,7 @@ def create_app(
     _install_body_limit(app, settings.max_body_bytes)
     _install_no_store(app)
     _install_lifecycle(app, gateway_transport)
-    for feature in (health, auth, items, ops, certificates, applications):
+    for feature in (health, auth, items, ops, certificates, applications, uploads):
         app.blueprint(feature.bp)
     return app
 
@@ -74,9 +74,13 @@ def _configure(app: App, settings: Settings) -> None:
 
 def _install_body_limit(app: App, max_bytes: int) -> None:
     # Sanic enforces REQUEST_MAX_SIZE on its own server; under ASGI it does not, so the
-    # declared length is checked here too and both paths answer the same 413.
+    # declared length is checked here too and both paths answer the same 413. Streaming
+    # routes are exempt here as Sanic exempts them: each reads, and limits, its own body
+    # (uploads: server/multipart.py).
     @app.middleware("request", priority=900)
     async def limit(request: Request) -> None:
+        if request.route is not None and request.route.extra.stream:
+            return
         declared = request.headers.get("content-length")
         if declared and (plain_int(declared) or 0) > max_bytes:
             raise PayloadTooLarge("body too large")

@@ -11,7 +11,9 @@ Everything is built once, from one `Settings`, into one frozen `Container`:
       │                                      Catalog (sync, switch, snapshot)
       ├─ AccessTokens ─▶ Sessions ─▶ AuthService (with UserDirectory, audit, rate limits)
       ├─ UserDirectory ─▶ Holders ─▶ Presentations (signed with the token key)
-      └─ Applications (records, Catalog, Certificates, Holders) ─▶ outbox rows
+      ├─ UPLOADS_DIR ─▶ UploadStore (BlobCipher from PII_KEY) ─▶ Uploads (with Holders and
+      │                 the OCR engine OCR_ENGINE names)
+      └─ Applications (records, Catalog, Certificates, Holders, Uploads) ─▶ outbox rows
          OutboxWorker (outbox records, GatewayClient, Holders) ─▶ the gateway; OutboxDesk (ops)
 
 `services.audit.record` is the one audit writer, handed to every service the same way.
@@ -30,10 +32,10 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 
 import redis.asyncio as redis
 
-from auth.crypto import PiiCipher
 from auth.idtoken import IdentityTokenVerifier, idp_key_cache
 from auth.orm import TortoiseSessionRecords, TortoiseUserRecords
 from auth.service import AuthService
@@ -41,6 +43,7 @@ from auth.sessions import Sessions
 from auth.store import AuthStore
 from auth.tokens import AccessTokens
 from auth.users import UserDirectory
+from core.crypto import BlobCipher, PiiCipher
 from server.ratelimit import RateLimiter
 from server.settings import Settings
 from services import audit, db, kv
@@ -53,6 +56,7 @@ from services.issuers import IssuerSeals, issuer_key_cache
 from services.outbox import OutboxWorker, TortoiseOutboxRecords
 from services.outbox.desk import OutboxDesk
 from services.presentations import Presentations, TortoisePresentationRecords
+from services.uploads import TortoiseUploadRecords, Uploads, UploadStore, engine_from_path
 
 GatewayOutcome = Callable[[str, str], None]
 DeliveryOutcome = Callable[[str], None]
@@ -77,6 +81,7 @@ class Container:
     applications: Applications
     outbox: OutboxWorker
     outbox_desk: OutboxDesk
+    uploads: Uploads
     _resources: contextlib.AsyncExitStack
 
     async def aclose(self) -> None:
@@ -150,6 +155,7 @@ def _wire(
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         on_outcome=on_delivery,
     )
+    uploads = _uploads(settings, holders)
     applications = Applications(
         TortoiseApplicationRecords(),
         catalog,
@@ -157,6 +163,7 @@ def _wire(
         holders,
         audit.record,
         CallbackAuth(settings.gateway_app_key, settings.gateway_app_secret),
+        uploads=uploads,
         on_filed=outbox.wake,
     )
     outbox.chores = applications.forget_old_nonces
@@ -176,6 +183,7 @@ def _wire(
         applications=applications,
         outbox=outbox,
         outbox_desk=OutboxDesk(outbox_records, audit.record, on_requeued=outbox.wake),
+        uploads=uploads,
         _resources=resources,
     )
 
@@ -205,6 +213,19 @@ def _auth(
         family_limiter=partial(limiter.hit, settings.refresh_rate_limit, "refresh-family"),
     )
     return sessions, auth
+
+
+def _uploads(settings: Settings, holders: Holders) -> Uploads:
+    store = UploadStore(Path(settings.uploads_dir), BlobCipher(settings.pii_key_bytes()))
+    store.purge_stale_spools()
+    return Uploads(
+        store,
+        TortoiseUploadRecords(),
+        holders,
+        engine_from_path(settings.ocr_engine),
+        audit.record,
+        max_bytes=settings.upload_max_bytes,
+    )
 
 
 @contextlib.asynccontextmanager

@@ -74,6 +74,9 @@ def refuse_development_secrets(settings: Settings, keys: Path) -> None:
         problems.append("GATEWAY_APP_KEY is still the development value 'lingpao-dev'")
     if settings.idp_issuer == MOCK_IDP_ISSUER:
         problems.append("IDP_ISSUER is still the mock gateway's issuer")
+    if settings.ocr_engine.startswith("ocr_stubs."):
+        # The stub believes whatever number a file claims to show: no check at all.
+        problems.append("OCR_ENGINE is still a stub engine from ocr_stubs")
     for name, value in (
         ("GATEWAY_APP_SECRET", settings.gateway_app_secret),
         ("PII_KEY", settings.pii_key),

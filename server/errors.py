@@ -27,6 +27,8 @@ log = logging.getLogger("lingpao.errors")
 STATUS: dict[type[e.LingpaoError], int] = {
     e.LingpaoError: 400,
     e.UnsupportedMediaType: 415,
+    e.UploadTooLarge: 413,
+    e.UnsafeDocument: 422,
     e.PreconditionRequired: 428,
     e.MaterialsMissing: 422,
     e.InvalidSignature: 401,
@@ -34,6 +36,7 @@ STATUS: dict[type[e.LingpaoError], int] = {
     e.Conflict: 409,
     e.VersionMismatch: 412,
     e.RateLimited: 429,
+    e.StoredDataCorrupt: 500,
     e.AuthError: 401,
     e.Forbidden: 403,
     e.Unavailable: 503,
@@ -78,8 +81,14 @@ def error_response(request: Request, exc: e.LingpaoError) -> HTTPResponse:
         headers["Retry-After"] = str(exc.retry_after)
     if exc.reason:
         what = "auth refused" if isinstance(exc, e.AuthError) else "refused"
-        log.info(
-            "%s: %s (%s)", what, exc.code, exc.reason, extra={"request_id": request_id_of(request)}
+        # A 500 raised on purpose is our fault (stored data that fails its check): say so.
+        log.log(
+            logging.ERROR if status == 500 else logging.INFO,
+            "%s: %s (%s)",
+            what,
+            exc.code,
+            exc.reason,
+            extra={"request_id": request_id_of(request)},
         )
     return envelope(request, status, exc.code, exc.message, headers, extra=exc.details)
 

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEV_DIR = ROOT / "var"
 DEV_KEYS_DIR = DEV_DIR / "keys"
 MOCK_IDP_ISSUER = "https://idp.mock-gateway.zj.example"
+STUB_OCR_ENGINE = "ocr_stubs.stub:StubOcrEngine"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -103,6 +104,18 @@ class Settings:
     keys_dir: str = setting(
         str(DEV_KEYS_DIR), "where development keys are generated", shown="`var/keys`"
     )
+    uploads_dir: str = setting(
+        str(DEV_DIR / "uploads"),
+        "where uploaded files are kept, encrypted with a key derived from `PII_KEY`",
+        shown="`var/uploads`",
+    )
+    upload_max_bytes: int = setting(
+        5 * 1024 * 1024, "largest uploaded file (`POST /api/v1/uploads`)"
+    )
+    ocr_engine: str = setting(
+        STUB_OCR_ENGINE,
+        "ID-card OCR engine, as `package.module:Name`; production refuses the stub",
+    )
     # Which secrets were generated here rather than configured: production refuses them.
     generated: tuple[str, ...] = ()
 
@@ -135,6 +148,12 @@ class Settings:
             raise ConfigError("WORKERS must be at least 1")
         if self.max_body_bytes < 1:
             raise ConfigError("MAX_BODY_BYTES must be positive")
+        if self.upload_max_bytes < 1:
+            raise ConfigError("UPLOAD_MAX_BYTES must be positive")
+        if ":" not in self.ocr_engine or not all(self.ocr_engine.partition(":")[::2]):
+            raise ConfigError(
+                f"OCR_ENGINE {self.ocr_engine!r} is not an import path like 'pkg.mod:Name'"
+            )
         for name in ("login_rate_limit", "refresh_rate_limit", "verify_rate_limit"):
             try:
                 parse_many(getattr(self, name))
@@ -160,6 +179,11 @@ class Settings:
                 f"WORKERS={self.workers} needs REDIS_URL: the in-process Redis stand-in lives in "
                 "one process, so workers would not share revocations, rate limits or the cache"
             )
+        # Loaded here, in the parent process, so a bad engine stops `serve` before any
+        # worker starts (each worker loads it again in bootstrap).
+        from services.uploads.ocr import engine_from_path
+
+        engine_from_path(self.ocr_engine)
 
     def pii_key_bytes(self) -> bytes:
         try:

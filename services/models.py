@@ -179,3 +179,27 @@ class CallbackNonce(Model):
 
     class Meta:
         table = "callback_nonce"
+
+
+class Upload(Model):
+    """A file a citizen uploaded, sealed on disk under its id.
+
+    The OCR fields of an ID card are kept encrypted (`ocr_sealed`) and never hold a full ID
+    number: the verdict is `flagged`/`flag_reason`, and only the owner's masked number stays.
+    """
+
+    # The docstring's first paragraph becomes the table's SQL comment, and tortoise's SQLite
+    # migrations split statements at semicolons: none may appear in it.
+
+    id = fields.CharField(max_length=32, primary_key=True)
+    user_id = fields.CharField(max_length=36, db_index=True)
+    kind = fields.CharField(max_length=16)
+    media_type = fields.CharField(max_length=32)
+    size = fields.IntField()
+    flagged = fields.BooleanField(default=False)
+    flag_reason = fields.CharField(max_length=32, default="")
+    ocr_sealed = fields.TextField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "upload"

@@ -33,6 +33,7 @@ def make_settings(tmp: Path, **overrides) -> Settings:
     values = dict(
         keys_dir=str(keys),
         token_key_path=str(keys / "token_signing.pem"),
+        uploads_dir=str(tmp / "uploads"),
         database_url=f"sqlite://{tmp / 'lingpao.sqlite3'}",
         redis_url=None,
         gateway_url="http://gateway.test",

@@ -7,13 +7,13 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
 import orjson
 
 from services.catalog import ItemView
 from services.certificates import CertificateView
 from services.times import rfc3339
+from services.uploads.rules import UploadView, can_satisfy
 
 QUEUED, SUBMITTED, ACCEPTED, COMPLETED, REJECTED = (
     "queued",
@@ -25,8 +25,6 @@ QUEUED, SUBMITTED, ACCEPTED, COMPLETED, REJECTED = (
 # Status only moves forward; a callback that would move it back or sideways changes nothing.
 RANK = {QUEUED: 0, SUBMITTED: 1, ACCEPTED: 2, COMPLETED: 3, REJECTED: 3}
 FINAL = (COMPLETED, REJECTED)
-# The certificate type of the resident identity card (居民身份证).
-ID_CARD_TYPE = "111"
 
 
 def moves_forward(current: str, new: str) -> bool:
@@ -64,16 +62,6 @@ class ApplicationView:
         }
 
 
-class UploadFacts(Protocol):
-    """What the materials check needs to know of an upload (services.uploads has the rest)."""
-
-    @property
-    def kind(self) -> str: ...
-
-    @property
-    def flagged(self) -> bool: ...
-
-
 @dataclass(frozen=True)
 class Problem:
     code: str
@@ -87,7 +75,7 @@ def check_materials(
     item: ItemView,
     given: Mapping[str, Mapping[str, str]],
     certificates: Sequence[CertificateView] | None,
-    uploads: Mapping[str, UploadFacts],
+    uploads: Mapping[str, UploadView],
 ) -> list[Problem]:
     """What keeps the given materials from serving the item, material by material.
 
@@ -138,14 +126,13 @@ def _certificate_problems(
 
 
 def _upload_problems(
-    code: str, source: str, certificate_type: str | None, upload: UploadFacts | None
+    code: str, source: str, certificate_type: str | None, upload: UploadView | None
 ) -> list[Problem]:
     if upload is None:
         return [Problem(code, "upload_not_found")]
-    if source == "upload":
+    if can_satisfy(upload, source, certificate_type):
         return []
-    # An ID-card photo may stand in for the electronic identity card, unless OCR found
-    # someone else's number on it.
-    if source == "certificate" and certificate_type == ID_CARD_TYPE and upload.kind == "id_card":
-        return [Problem(code, "upload_flagged")] if upload.flagged else []
+    if upload.flagged:
+        # OCR found someone else's number on it, or could not read it.
+        return [Problem(code, "upload_flagged")]
     return [Problem(code, "needs_a_certificate")]

@@ -36,7 +36,6 @@ from services.applications.records import ApplicationRecords, NewApplication
 from services.applications.rules import (
     RANK,
     ApplicationView,
-    UploadFacts,
     check_materials,
     moves_forward,
 )
@@ -46,6 +45,7 @@ from services.certificates import Certificates, CertificateView
 from services.gateway import signing
 from services.holders import Holder, Holders
 from services.times import parse_rfc3339
+from services.uploads.rules import UploadView
 
 log = logging.getLogger("lingpao.applications")
 
@@ -54,7 +54,7 @@ MAX_KEY_LENGTH = 255
 
 
 class UploadLookup(Protocol):
-    async def usable_by(self, user_id: str, upload_id: str) -> UploadFacts | None:
+    async def usable_by(self, user_id: str, upload_id: str) -> UploadView | None:
         """The caller's own upload; None for someone else's or an unknown id."""
         ...
 
@@ -202,8 +202,8 @@ class Applications:
             log.warning("certificates not checked at filing (%s); the gateway will", exc.code)
             return None
 
-    async def _uploads_of(self, user_id: str, filing: Filing) -> dict[str, UploadFacts]:
-        found: dict[str, UploadFacts] = {}
+    async def _uploads_of(self, user_id: str, filing: Filing) -> dict[str, UploadView]:
+        found: dict[str, UploadView] = {}
         for chosen in filing.materials.values():
             upload_id = chosen.get("upload_id")
             if upload_id and self.uploads is not None:

@@ -7,7 +7,7 @@ from tortoise import fields
 
 
 class Migration(migrations.Migration):
-    dependencies = [("lingpao", "0004_certificate_access")]
+    dependencies = [("lingpao", "0005_uploads")]
 
     initial = False
 

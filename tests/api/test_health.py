@@ -94,6 +94,7 @@ async def test_openapi_document_describes_every_route(client):
         "/api/v1/ops/items/{code}/mode",
         "/api/v1/ops/kpis",
         "/api/v1/ops/audit",
+        "/api/v1/uploads",
     ):
         assert path in doc["paths"], path
     assert "bearer" in doc["components"]["securitySchemes"]

@@ -7,6 +7,7 @@ Each fake keeps the semantics of what it replaces and records what it was asked 
     auth.py      FakeVerifier, FakeUserRecords, FakeSessionRecords, fake_auth_store
     services.py  FakeGateway (with FakeIssuer), FakeItemRecords, FakePresentationRecords,
                  FakeIdentities, FakeOutboxRecords
+    uploads.py   FakeUploadRecords, FakeOcrEngine
 """
 
 from tests.fakes.auth import (
@@ -25,6 +26,7 @@ from tests.fakes.services import (
     FakeOutboxRecords,
     FakePresentationRecords,
 )
+from tests.fakes.uploads import FakeOcrEngine, FakeUploadRecords
 
 __all__ = [
     "FakeAudit",
@@ -35,8 +37,10 @@ __all__ = [
     "FakeItemRecords",
     "FakeLimiter",
     "FakeOutboxRecords",
+    "FakeOcrEngine",
     "FakePresentationRecords",
     "FakeSessionRecords",
+    "FakeUploadRecords",
     "FakeUserRecords",
     "FakeVerifier",
     "fake_auth_store",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from services.applications.rules import check_materials, fingerprint, moves_forward
 from services.catalog import ItemView, MaterialView
 from services.certificates import CertificateView
+from services.uploads.rules import UploadView
 
 ID_CARD = MaterialView("id_card", "居民身份证", "certificate", "111")
 REGISTER = MaterialView("household_register", "居民户口簿", "certificate", "112")
@@ -49,10 +49,18 @@ def cert(cert_id: str, type_code: str, status: str = "valid") -> CertificateView
     )
 
 
-@dataclass(frozen=True)
-class Upload:
-    kind: str
-    flagged: bool = False
+def Upload(kind: str, flagged: bool = False) -> UploadView:  # noqa: N802 - reads as a value
+    return UploadView(
+        id="u",
+        user_id="user-zhang",
+        kind=kind,
+        media_type="image/png",
+        size=1,
+        flagged=flagged,
+        flag_reason="id_number_mismatch" if flagged else "",
+        ocr=None,
+        created_at=datetime.now(UTC),
+    )
 
 
 def problems(*args) -> dict[str, str]:

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from auth.crypto import PiiCipher
 from auth.service import AuthService
 from auth.sessions import Sessions
 from auth.store import AuthStore
 from auth.tokens import AccessTokens
 from auth.users import UserDirectory
+from core.crypto import PiiCipher
 from core.errors import (
     AccountDisabled,
     InvalidIdentityToken,

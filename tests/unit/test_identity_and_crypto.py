@@ -5,7 +5,7 @@ import os
 import pytest
 
 from auth import identity
-from auth.crypto import PiiCipher
+from core.crypto import PiiCipher
 
 
 @pytest.mark.parametrize(

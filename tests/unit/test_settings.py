@@ -29,6 +29,7 @@ def prod_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "PII_KEY": base64.b64encode(b"k" * 32).decode(),
         "TOKEN_KEY_PATH": str(key),
         "IDP_ISSUER": "https://idp.zjzwfw.gov.cn",
+        "OCR_ENGINE": "vendor_ocr.engine:IdCardReader",
     }
     env.update(extra)
     return env
@@ -98,6 +99,13 @@ def test_production_refuses_the_mock_gateways_idp_issuer(tmp_path):
         Settings.from_env(env).ensure_secrets()
 
 
+def test_production_refuses_the_stub_ocr_engine(tmp_path):
+    env = prod_env(tmp_path)
+    del env["OCR_ENGINE"]
+    with pytest.raises(ConfigError, match="OCR_ENGINE is still a stub engine"):
+        Settings.from_env(env).ensure_secrets()
+
+
 def test_production_refuses_a_secret_generated_for_development(tmp_path):
     dev = Settings.from_env(
         {"KEYS_DIR": str(tmp_path / "dev"), "TOKEN_KEY_PATH": str(tmp_path / "dev" / "t.pem")}
@@ -161,13 +169,27 @@ def test_serve_with_two_workers_and_the_stand_in_exits_with_a_clear_message(tmp_
     assert "WORKERS=2 needs REDIS_URL" in done.stderr
 
 
+def test_serve_with_an_ocr_engine_that_does_not_load_exits_with_a_clear_message(tmp_path):
+    done = run_cli(
+        tmp_path,
+        {
+            "OCR_ENGINE": "vendor_ocr.engine:IdCardReader",
+            "KEYS_DIR": str(tmp_path / "k"),
+            "TOKEN_KEY_PATH": str(tmp_path / "k" / "t.pem"),
+        },
+        "serve",
+    )
+    assert done.returncode == 2
+    assert "OCR_ENGINE 'vendor_ocr.engine:IdCardReader' cannot be imported" in done.stderr
+
+
 def test_development_paths_are_under_the_project_root_whatever_the_working_directory(tmp_path):
     done = subprocess.run(
         [
             sys.executable,
             "-c",
             "from server.settings import Settings; s = Settings.from_env({});"
-            "print(s.database_url); print(s.keys_dir)",
+            "print(s.database_url); print(s.keys_dir); print(s.uploads_dir)",
         ],
         cwd=tmp_path,
         env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)},
@@ -175,9 +197,10 @@ def test_development_paths_are_under_the_project_root_whatever_the_working_direc
         text=True,
         timeout=60,
     )
-    database_url, keys_dir = done.stdout.split()
+    database_url, keys_dir, uploads_dir = done.stdout.split()
     assert database_url == f"sqlite://{ROOT / 'var' / 'lingpao.sqlite3'}"
     assert keys_dir == str(ROOT / "var" / "keys")
+    assert uploads_dir == str(ROOT / "var" / "uploads")
 
 
 def test_settings_cannot_be_changed_after_they_are_read():

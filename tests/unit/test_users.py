@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from auth.crypto import PiiCipher
 from auth.users import UserDirectory, view
+from core.crypto import PiiCipher
 from core.errors import UserNotFound
 from tests.fakes import FakeUserRecords
 

@@ -1,0 +1,87 @@
+"""Uploads: a citizen's file (an ID-card photo, a document) for their applications."""
+
+from __future__ import annotations
+
+from sanic import Blueprint
+from sanic.request import Request
+from sanic.response import HTTPResponse, json
+from sanic_ext import openapi
+
+from server.context import services
+from server.guards import require_user
+from server.multipart import read_upload_form
+from services.times import rfc3339
+from services.uploads import KINDS, UploadView
+
+bp = Blueprint("uploads")
+
+UPLOAD_FORM = {
+    "type": "object",
+    "required": ["file", "kind"],
+    "properties": {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "JPEG, PNG or PDF (recognised by its bytes), at most UPLOAD_MAX_BYTES "
+            "(5 MiB by default)",
+        },
+        "kind": {"type": "string", "enum": list(KINDS)},
+    },
+}
+
+UPLOADED = {
+    "type": "object",
+    "properties": {
+        "upload_id": {"type": "string"},
+        "ocr": {
+            "type": "object",
+            "nullable": True,
+            "description": "id_card only: fields read, the ID number as id_number_masked "
+            "and only when it is the caller's",
+        },
+        "kind": {"type": "string", "enum": list(KINDS)},
+        "media_type": {"type": "string"},
+        "size": {"type": "integer", "description": "bytes kept, after metadata stripping"},
+        "flagged": {"type": "boolean"},
+        "flag_reason": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"},
+    },
+}
+
+
+def uploaded(view: UploadView) -> dict:
+    return {
+        "upload_id": view.id,
+        "ocr": view.ocr,
+        "kind": view.kind,
+        "media_type": view.media_type,
+        "size": view.size,
+        "flagged": view.flagged,
+        "flag_reason": view.flag_reason,
+        "created_at": rfc3339(view.created_at),
+    }
+
+
+@bp.post("/api/v1/uploads", stream=True)
+@openapi.summary("Upload a file for an application; an ID card is read and checked")
+@openapi.description(
+    "multipart/form-data with `file` and `kind`. The body is streamed to disk, never held "
+    "in memory; the file is kept encrypted, images without their metadata. An `id_card` "
+    "whose ID number is not the caller's is kept but flagged, and cannot stand in for the "
+    "ID card. Errors: 400 upload_empty, 413 upload_too_large, 415 unsupported_upload_type, "
+    "422 unsafe_document (a PDF with scripts or encryption), 400 invalid_request."
+)
+@openapi.body({"multipart/form-data": UPLOAD_FORM})
+@openapi.response(201, {"application/json": UPLOADED}, "Kept")
+@openapi.secured("bearer")
+@require_user
+async def upload(request: Request) -> HTTPResponse:
+    uploads = services(request).uploads
+    with uploads.spool() as spool:
+        kind = await read_upload_form(request, spool)
+        view = await uploads.accept(
+            request.ctx.principal.user_id, kind, spool, request.ctx.request_id
+        )
+    return json(
+        uploaded(view), status=201, headers={"Cache-Control": "no-store"}, ensure_ascii=False
+    )

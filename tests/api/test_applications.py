@@ -7,7 +7,9 @@ import asyncio
 import pytest
 
 from services.models import Application, IdempotencyRecord, OutboxRow
+from tests.api.test_uploads import send
 from tests.auth_helpers import LI, bearer, catalog_ready, login, ops_login
+from tests.upload_samples import id_card_png, png
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -264,3 +266,45 @@ async def test_a_form_with_control_or_bidi_characters_is_refused_and_nothing_sto
     answer = await file(zhang, zhang.tokens, body)
     assert answer.status_code == 400
     assert await Application.all().count() == 0
+
+
+async def test_uploads_serve_as_materials_only_for_their_owner_and_only_unflagged(zhang):
+    held = await certificate_ids(zhang, zhang.tokens)
+    photo = (await send(zhang, zhang.tokens, png(), "photo", "p.png", "image/png")).json()
+    li = await login(zhang, LI)
+    lis_photo = (await send(zhang, li, png(), "photo", "p.png", "image/png")).json()
+    someone_elses_card = (
+        await send(zhang, zhang.tokens, id_card_png(LI[0], "李四"), "id_card", "c.png", "image/png")
+    ).json()
+
+    def body(photo_id: str, card: dict) -> dict:
+        return {
+            "item_code": "SB001",
+            "materials": {"id_card": card, "photo": {"upload_id": photo_id}},
+        }
+
+    theirs = await file(
+        zhang,
+        zhang.tokens,
+        body(lis_photo["upload_id"], {"certificate_id": held["111"]}),
+        key="u-1",
+    )
+    assert theirs.status_code == 422
+    assert theirs.json()["error"]["problems"] == [
+        {"material": "photo", "problem": "upload_not_found"}
+    ]
+    flagged = await file(
+        zhang,
+        zhang.tokens,
+        body(photo["upload_id"], {"upload_id": someone_elses_card["upload_id"]}),
+        key="u-2",
+    )
+    assert flagged.status_code == 422
+    assert flagged.json()["error"]["problems"] == [
+        {"material": "id_card", "problem": "upload_flagged"}
+    ]
+    mine = await file(
+        zhang, zhang.tokens, body(photo["upload_id"], {"certificate_id": held["111"]}), key="u-3"
+    )
+    assert mine.status_code == 202, mine.text
+    await until_status(zhang, zhang.tokens, mine.json()["id"], "completed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -148,10 +149,11 @@ async def test_ops_see_a_dead_delivery_and_requeue_it_and_it_is_delivered(stack)
     body = {"item_code": "HJ005", "materials": await materials_for(stack, tokens, "HJ005")}
     await stack.gateway.put("/_admin/faults", json={"down": True})
     application = (await file(stack, tokens, body)).json()
-    for _ in range(100):
+    for _ in range(200):  # the server's own loop may hold the row while it tries
         if await OutboxRow.filter(state="dead").exists():
             break
         await container.outbox.drain_once()
+        await asyncio.sleep(0.05)
     dead = (
         await stack.client.get("/api/v1/ops/outbox", params={"state": "dead"}, headers=bearer(ops))
     ).json()["items"]

@@ -7,6 +7,7 @@ started again on the same PostgreSQL and Redis.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -18,7 +19,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.e2e.conftest import ROOT, free_port, stop, wait_until_up
+from tests.e2e.conftest import ROOT, free_port, stop, wait_until_up  # noqa: F401
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -68,15 +69,25 @@ def start_backend(
         "LOG_LEVEL": "WARNING",
         "CALLBACK_URL": f"http://127.0.0.1:{port}/api/v1/gateway/callbacks",
     }
+    # A session of its own: Sanic serves from a worker process, and a crash must take the
+    # whole server down, worker included, as a killed container or host would.
     process = subprocess.Popen(
         [sys.executable, "-m", "server", "serve"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
     return process
+
+
+def kill_all(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+    """Signals the server and every process it started."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+    process.wait(timeout=10)
 
 
 def until(check, timeout: float = 30.0):
@@ -136,8 +147,7 @@ async def test_a_crash_after_the_gateway_took_it_is_redelivered_and_stays_one_ap
                 ),
                 timeout=10,
             )
-            backend.send_signal(signal.SIGKILL)
-            backend.wait(timeout=10)
+            kill_all(backend)
         assert await outbox_state(fresh_pg_url) == [("in_flight", 0)]  # never marked
 
         backend = start_backend(tmp_path, port, fresh_pg_url, redis_url, gateway_process)
@@ -168,4 +178,4 @@ async def test_a_crash_after_the_gateway_took_it_is_redelivered_and_stays_one_ap
         assert len(taken) == 1  # one application at the gateway, sent twice
         assert [h["status"] for h in done["history"]].count("completed") == 1
     finally:
-        stop(backend)
+        kill_all(backend, signal.SIGTERM)

@@ -51,10 +51,10 @@ def gateway_process():
         stop(process)
 
 
-def start_backend(
+def backend_env(
     tmp_path: Path, port: int, pg_url: str, redis_url: str, gateway: str
-) -> subprocess.Popen:
-    env = {
+) -> dict[str, str]:
+    return {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),
         "PORT": str(port),
@@ -69,6 +69,12 @@ def start_backend(
         "LOG_LEVEL": "WARNING",
         "CALLBACK_URL": f"http://127.0.0.1:{port}/api/v1/gateway/callbacks",
     }
+
+
+def start_backend(
+    tmp_path: Path, port: int, pg_url: str, redis_url: str, gateway: str, **extra: str
+) -> subprocess.Popen:
+    env = {**backend_env(tmp_path, port, pg_url, redis_url, gateway), **extra}
     # A session of its own: Sanic serves from a worker process, and a crash must take the
     # whole server down, worker included, as a killed container or host would.
     process = subprocess.Popen(
@@ -109,6 +115,73 @@ async def outbox_state(pg_url: str) -> list[tuple[str, int]]:
         await conn.close()
 
 
+def file_one(
+    http: httpx.Client, api: str, gateway: str, key: str, before_filing: dict | None = None
+) -> tuple[dict, str]:
+    """Logs 张三 in and files JT002 with his ID card; (auth headers, application id)."""
+    until(lambda: http.get(f"{api}/api/v1/items/JT002").status_code == 200)
+    identity = http.post(
+        f"{gateway}/idp/token",
+        json={"id_number": "330402199001011230", "name": "张三", "assurance": "face"},
+    ).json()
+    tokens = http.post(
+        f"{api}/api/v1/auth/login", json={"identity_token": identity["identity_token"]}
+    ).json()
+    auth = {"authorization": f"Bearer {tokens['access_token']}"}
+    certs = http.get(f"{api}/api/v1/me/certificates", headers=auth).json()["items"]
+    id_card = next(c["id"] for c in certs if c["type"] == "111" and c["status"] == "valid")
+    if before_filing is not None:
+        http.put(f"{gateway}/_admin/faults", json=before_filing)
+    filed = http.post(
+        f"{api}/api/v1/applications",
+        headers={**auth, "idempotency-key": key},
+        json={"item_code": "JT002", "materials": {"id_card": {"certificate_id": id_card}}},
+    )
+    assert filed.status_code == 202, filed.text
+    return auth, filed.json()["id"]
+
+
+async def test_the_outbox_worker_command_delivers_apart_from_the_server_and_stops_on_sigterm(
+    tmp_path, fresh_pg_url, redis_url, gateway_process
+):
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
+    backend = start_backend(
+        tmp_path, port, fresh_pg_url, redis_url, gateway_process, OUTBOX_IN_SERVER="false"
+    )
+    worker = None
+    try:
+        with httpx.Client(timeout=10) as http:
+            auth, application = file_one(http, api, gateway_process, "apart-1")
+            time.sleep(1.0)
+            assert await outbox_state(fresh_pg_url) == [("pending", 0)]  # the server sends none
+            env = {**backend_env(tmp_path, port, fresh_pg_url, redis_url, gateway_process)}
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "server", "outbox-worker"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+            until(
+                lambda: (
+                    http.get(f"{api}/api/v1/applications/{application}", headers=auth).json()[
+                        "status"
+                    ]
+                    == "completed"
+                )
+            )
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=20) == 0
+        assert b"Traceback" not in (worker.stderr.read() if worker.stderr else b"")
+        assert await outbox_state(fresh_pg_url) == [("delivered", 0)]
+    finally:
+        if worker is not None and worker.poll() is None:
+            kill_all(worker)
+        kill_all(backend, signal.SIGTERM)
+
+
 async def test_a_crash_after_the_gateway_took_it_is_redelivered_and_stays_one_application(
     tmp_path, fresh_pg_url, redis_url, gateway_process
 ):
@@ -117,26 +190,10 @@ async def test_a_crash_after_the_gateway_took_it_is_redelivered_and_stays_one_ap
     backend = start_backend(tmp_path, port, fresh_pg_url, redis_url, gateway_process)
     try:
         with httpx.Client(timeout=10) as http:
-            until(lambda: http.get(f"{api}/api/v1/items/JT002").status_code == 200)
-            identity = http.post(
-                f"{gateway_process}/idp/token",
-                json={"id_number": "330402199001011230", "name": "张三", "assurance": "face"},
-            ).json()
-            tokens = http.post(
-                f"{api}/api/v1/auth/login", json={"identity_token": identity["identity_token"]}
-            ).json()
-            auth = {"authorization": f"Bearer {tokens['access_token']}"}
-            certs = http.get(f"{api}/api/v1/me/certificates", headers=auth).json()["items"]
-            id_card = next(c["id"] for c in certs if c["type"] == "111" and c["status"] == "valid")
-            # From now on the gateway acts at once but answers late.
-            http.put(f"{gateway_process}/_admin/faults", json={"answer_delay_ms": 1500})
-            filed = http.post(
-                f"{api}/api/v1/applications",
-                headers={**auth, "idempotency-key": "crash-1"},
-                json={"item_code": "JT002", "materials": {"id_card": {"certificate_id": id_card}}},
+            # From the filing on, the gateway acts at once but answers late.
+            auth, application = file_one(
+                http, api, gateway_process, "crash-1", before_filing={"answer_delay_ms": 1500}
             )
-            assert filed.status_code == 202, filed.text
-            application = filed.json()["id"]
             # The gateway has it (its callback arrived) while our send still waits.
             until(
                 lambda: (

@@ -46,20 +46,26 @@ class AuthService:
         self.identity_limiter = identity_limiter
         self.family_limiter = family_limiter
 
+    async def _refused_anonymous(
+        self, action: str, outcome: str, reason: str, request_id: str
+    ) -> None:
+        # Before the token proves who is calling, the caller is nobody we may name.
+        await self.audit(
+            actor="anonymous",
+            action=action,
+            target="session",
+            outcome=outcome,
+            reason=reason,
+            request_id=request_id,
+        )
+
     async def login(
         self, identity_token: str, device_id: str = "", request_id: str = ""
     ) -> tuple[TokenPair, dict]:
         try:
             who = await self.verifier.verify(identity_token)
         except InvalidIdentityToken as exc:
-            await self.audit(
-                actor="anonymous",
-                action="auth.login",
-                target="session",
-                outcome="failed",
-                reason=exc.reason,
-                request_id=request_id,
-            )
+            await self._refused_anonymous("auth.login", "failed", exc.reason, request_id)
             raise
         masked = identity.mask(who.id_number)
         if self.identity_limiter is not None:
@@ -92,24 +98,10 @@ class AuthService:
         try:
             pair, family = await self.sessions.refresh(refresh_token, self.family_limiter)
         except RefreshTokenReused as exc:
-            await self.audit(
-                actor="anonymous",
-                action="auth.refresh_reuse",
-                target="session",
-                outcome="revoked",
-                reason=exc.reason,
-                request_id=request_id,
-            )
+            await self._refused_anonymous("auth.refresh_reuse", "revoked", exc.reason, request_id)
             raise
         except AuthError as exc:
-            await self.audit(
-                actor="anonymous",
-                action="auth.refresh",
-                target="session",
-                outcome="failed",
-                reason=exc.reason,
-                request_id=request_id,
-            )
+            await self._refused_anonymous("auth.refresh", "failed", exc.reason, request_id)
             raise
         account = family.account
         await self.audit(

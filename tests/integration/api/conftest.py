@@ -1,14 +1,15 @@
-"""tests/api/test_callbacks_and_outbox.py again, on real PostgreSQL and Redis.
+"""The API test modules of tests/api, rerun here on real PostgreSQL and Redis.
 
 The same promises must hold on the engines a deployment runs, not only on the embedded
-defaults."""
+defaults: each module here imports one module's tests, and this `stack` replaces the
+SQLite one they were written against.
+"""
 
 from __future__ import annotations
 
 import pytest
 import redis.asyncio as redis
 
-from tests.api.test_callbacks_and_outbox import *  # noqa: F403 - every test of that module, rerun here
 from tests.conftest import backend_with_gateway, make_settings
 
 

@@ -52,3 +52,16 @@ class RefreshToken(Model):
 
     class Meta:
         table = "refresh_token"
+
+
+class UsedIdentityToken(Model):
+    """An identity token that has logged in: kept until it expires, so it logs in once.
+
+    The database is the record, not Redis: a Redis that restarts empty must not let a
+    used token in again."""
+
+    jti = fields.CharField(max_length=128, primary_key=True)
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "used_identity_token"

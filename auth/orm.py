@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from auth.models import RefreshFamily, RefreshToken, User
+from auth.models import RefreshFamily, RefreshToken, UsedIdentityToken, User
 from auth.records import Account, Family
 
 
@@ -136,3 +137,22 @@ class TortoiseSessionRecords:
             "user"
         )
         return [_family(row, _account(row.user)) for row in rows]
+
+
+class TortoiseIdentityTokens:
+    """Used identity tokens, in the database: each logs in once, whatever Redis forgets."""
+
+    async def first_use(self, jti: str, expires_at: int) -> bool:
+        if not 0 < len(jti) <= 128:
+            return False  # no id we could keep: never "first"
+        try:
+            # Kept a minute past expiry, for clocks that disagree a little.
+            await UsedIdentityToken.create(
+                jti=jti, expires_at=datetime.fromtimestamp(expires_at + 60, UTC)
+            )
+        except IntegrityError:
+            return False
+        return True
+
+    async def forget_expired(self, now: datetime) -> None:
+        await UsedIdentityToken.filter(expires_at__lt=now).delete()

@@ -1,6 +1,7 @@
-"""What every worker and instance must agree on, kept in Redis.
+"""What every worker and instance must agree on, mirrored in Redis.
 
-lp:idjti:<jti>     an identity token already used to log in (until its expiry)
+Used identity tokens are not here: the database keeps them (auth.orm.TortoiseIdentityTokens).
+
 lp:rev:jti:<jti>   a revoked access token (until its expiry)
 lp:rev:fam:<id>    a revoked refresh family (until its absolute expiry)
 lp:dis:user:<id>   a disabled user (no expiry)
@@ -18,10 +19,6 @@ PREFIX = "lp:"
 class AuthStore:
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
-
-    async def first_use(self, jti: str, expires_at: int) -> bool:
-        ttl = max(1, expires_at - int(time.time()) + 60)  # + leeway: never forget too early
-        return bool(await self.redis.set(f"{PREFIX}idjti:{jti}", b"1", nx=True, ex=ttl))
 
     async def revoke_access(self, jti: str, expires_at: int) -> None:
         ttl = max(1, expires_at - int(time.time()) + 60)

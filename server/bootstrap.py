@@ -37,12 +37,13 @@ from pathlib import Path
 import redis.asyncio as redis
 
 from auth.idtoken import IdentityTokenVerifier, idp_key_cache
-from auth.orm import TortoiseSessionRecords, TortoiseUserRecords
+from auth.orm import TortoiseIdentityTokens, TortoiseSessionRecords, TortoiseUserRecords
 from auth.service import AuthService
 from auth.sessions import Sessions
 from auth.store import AuthStore
 from auth.tokens import AccessTokens
 from auth.users import UserDirectory
+from core.clock import utc
 from core.crypto import BlobCipher, PiiCipher
 from server.ratelimit import RateLimiter
 from server.settings import Settings
@@ -130,7 +131,10 @@ def _wire(
 ) -> Container:
     tokens = AccessTokens(settings.token_private_key_pem(), settings.access_token_ttl_seconds)
     users = UserDirectory(PiiCipher(settings.pii_key_bytes()), TortoiseUserRecords())
-    sessions, auth = _auth(settings, AuthStore(client), tokens, users, gateway, limiter)
+    identity_tokens = TortoiseIdentityTokens()
+    sessions, auth = _auth(
+        settings, AuthStore(client), tokens, users, gateway, limiter, identity_tokens
+    )
     catalog = Catalog(TortoiseItemRecords(audit.record), gateway, CatalogVersion(client))
     certificates = Certificates(
         gateway, IssuerSeals(issuer_key_cache(gateway.certificate_issuers)), audit.record
@@ -166,7 +170,7 @@ def _wire(
         uploads=uploads,
         on_filed=outbox.wake,
     )
-    outbox.chores = applications.forget_old_nonces
+    outbox.chores = partial(_housekeeping, applications, identity_tokens)
     return Container(
         settings=settings,
         redis=client,
@@ -195,13 +199,18 @@ def _auth(
     users: UserDirectory,
     gateway: GatewayClient,
     limiter: RateLimiter,
+    identity_tokens: TortoiseIdentityTokens,
 ) -> tuple[Sessions, AuthService]:
     sessions = Sessions(
         tokens, store, TortoiseSessionRecords(), timedelta(days=settings.refresh_token_ttl_days)
     )
     # The IdP's keys come through the one gateway client: auth opens no connection itself.
+    # Used identity tokens are kept in the database: Redis may restart empty.
     verifier = IdentityTokenVerifier(
-        idp_key_cache(gateway.idp_jwks), settings.idp_issuer, settings.gateway_app_key, store
+        idp_key_cache(gateway.idp_jwks),
+        settings.idp_issuer,
+        settings.gateway_app_key,
+        identity_tokens,
     )
     auth = AuthService(
         verifier,
@@ -226,6 +235,14 @@ def _uploads(settings: Settings, holders: Holders) -> Uploads:
         audit.record,
         max_bytes=settings.upload_max_bytes,
     )
+
+
+async def _housekeeping(
+    applications: Applications, identity_tokens: TortoiseIdentityTokens
+) -> None:
+    """What the delivery loop also does now and then: forget what no longer protects."""
+    await applications.forget_old_nonces()
+    await identity_tokens.forget_expired(utc())
 
 
 @contextlib.asynccontextmanager

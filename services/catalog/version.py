@@ -18,7 +18,7 @@ from typing import Any
 
 import redis.asyncio as redis
 
-from core.clock import Clock, monotonic
+from core.clock import Clock, monotonic, wall
 
 log = logging.getLogger("lingpao.cache")
 
@@ -28,11 +28,16 @@ CHANNEL = "lp:catalog:changed"
 
 class CatalogVersion:
     def __init__(
-        self, client: redis.Redis, recheck_seconds: float = 1.0, clock: Clock = monotonic
+        self,
+        client: redis.Redis,
+        recheck_seconds: float = 1.0,
+        clock: Clock = monotonic,
+        wall_clock: Clock = wall,
     ) -> None:
         self.redis = client
         self.recheck_seconds = recheck_seconds
         self._clock = clock
+        self._wall = wall_clock
         self.value = 0
         self._checked_at = float("-inf")
         self._entries: dict[Any, tuple[int, Any]] = {}
@@ -63,6 +68,10 @@ class CatalogVersion:
         return self.value
 
     async def bump(self) -> int:
+        # A Redis that restarted empty would count again from 1 and hand out versions that
+        # processes still cache answers under: an empty counter starts at the wall clock's
+        # milliseconds instead, past any number it gave before.
+        await self.redis.set(VERSION_KEY, int(self._wall() * 1000), nx=True)
         version = int(await self.redis.incr(VERSION_KEY))
         self._observe(version)
         await self.redis.publish(CHANNEL, str(version))

@@ -65,3 +65,25 @@ class UsedIdentityToken(Model):
 
     class Meta:
         table = "used_identity_token"
+
+
+class RevokedAccessToken(Model):
+    """An access token ended before its expiry (a logout), kept until it would have expired."""
+
+    jti = fields.CharField(max_length=64, primary_key=True)
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "revoked_access_token"
+
+
+class MirrorState(Model):
+    """The generation the Redis mirror of security decisions must carry to be trusted.
+
+    It moves whenever a decision reached the database but not Redis."""
+
+    id = fields.IntField(primary_key=True)
+    generation = fields.BigIntField(default=1)
+
+    class Meta:
+        table = "mirror_state"

@@ -5,11 +5,20 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from auth.models import RefreshFamily, RefreshToken, UsedIdentityToken, User
-from auth.records import Account, Family
+from auth.models import (
+    MirrorState,
+    RefreshFamily,
+    RefreshToken,
+    RevokedAccessToken,
+    UsedIdentityToken,
+    User,
+)
+from auth.records import Account, Family, Refusals
+from core.errors import Unavailable
 
 
 def _account(row: User) -> Account:
@@ -156,3 +165,64 @@ class TortoiseIdentityTokens:
 
     async def forget_expired(self, now: datetime) -> None:
         await UsedIdentityToken.filter(expires_at__lt=now).delete()
+
+
+class TortoiseDecisionRecords:
+    """Revoked access tokens, revoked families and disabled users, and the mirror's
+    generation, in the database."""
+
+    async def revoke_access(self, jti: str, expires_at: datetime) -> None:
+        try:
+            await RevokedAccessToken.create(jti=jti, expires_at=expires_at)
+        except IntegrityError:
+            pass  # revoked before: a logout retried
+
+    async def is_refused(self, jti: str, family_id: str, user_id: str, now: datetime) -> bool:
+        try:
+            return await self._is_refused(jti, family_id, user_id, now)
+        except (DBConnectionError, OperationalError, OSError, TimeoutError) as exc:
+            raise Unavailable(reason="database_unreadable") from exc
+
+    async def _is_refused(self, jti: str, family_id: str, user_id: str, now: datetime) -> bool:
+        if await RevokedAccessToken.filter(jti=jti, expires_at__gt=now).exists():
+            return True
+        if (
+            _valid_uuid(family_id)
+            and await RefreshFamily.filter(id=family_id, revoked_at__isnull=False).exists()
+        ):
+            return True
+        return _valid_uuid(user_id) and await User.filter(id=user_id, disabled=True).exists()
+
+    async def refusals(self, now: datetime, since: datetime) -> Refusals:
+        tokens = await RevokedAccessToken.filter(expires_at__gt=now).values_list(
+            "jti", "expires_at"
+        )
+        families = await RefreshFamily.filter(
+            revoked_at__gte=since, expires_at__gt=now
+        ).values_list("id", "expires_at")
+        disabled = await User.filter(disabled=True).values_list("id", flat=True)
+        return Refusals(
+            access_tokens=tuple((str(j), e) for j, e in tokens),
+            families=tuple((str(f), e) for f, e in families),
+            disabled_users=tuple(str(u) for u in disabled),
+        )
+
+    async def forget_expired(self, now: datetime) -> None:
+        await RevokedAccessToken.filter(expires_at__lt=now).delete()
+
+    async def generation(self) -> int:
+        state, _ = await MirrorState.get_or_create(id=1, defaults={"generation": 1})
+        return state.generation
+
+    async def next_generation(self) -> int:
+        await MirrorState.get_or_create(id=1, defaults={"generation": 1})
+        await MirrorState.filter(id=1).update(generation=F("generation") + 1)
+        return await self.generation()
+
+
+def _valid_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

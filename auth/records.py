@@ -103,3 +103,45 @@ class SessionRecords(Protocol):
     async def open_families_of(self, user_id: str) -> list[Family]:
         """The user's families not revoked yet (expired ones included)."""
         ...
+
+
+@dataclass(frozen=True)
+class Refusals:
+    """Every "no" that still matters for access tokens, as the database has it now."""
+
+    access_tokens: tuple[tuple[str, datetime], ...]  # (jti, expires_at)
+    families: tuple[tuple[str, datetime], ...]  # (family id, expires_at)
+    disabled_users: tuple[str, ...]
+
+
+class DecisionRecords(Protocol):
+    """The database as the record of every security decision; Redis only mirrors it."""
+
+    async def revoke_access(self, jti: str, expires_at: datetime) -> None: ...
+
+    async def is_refused(self, jti: str, family_id: str, user_id: str, now: datetime) -> bool:
+        """The slow path: revoked token, revoked family or disabled user, from the database."""
+        ...
+
+    async def refusals(self, now: datetime, since: datetime) -> Refusals:
+        """Unexpired revoked tokens, families revoked after `since`, disabled users."""
+        ...
+
+    async def generation(self) -> int: ...
+
+    async def next_generation(self) -> int:
+        """Moves the generation on: the Redis mirror is no longer trusted until rebuilt."""
+        ...
+
+
+class RefusalMirror(Protocol):
+    """Where sessions and the auth flows record and check refusals: `auth.revocations.
+    Revocations` (the database with its Redis mirror), or a bare `auth.store.AuthStore`."""
+
+    async def revoke_access(self, jti: str, expires_at: int) -> None: ...
+
+    async def revoke_family(self, family_id: str, expires_at: int) -> None: ...
+
+    async def set_disabled(self, user_id: str, disabled: bool) -> None: ...
+
+    async def is_revoked(self, jti: str, family_id: str, user_id: str) -> bool: ...

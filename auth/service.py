@@ -7,8 +7,8 @@ from typing import Protocol
 
 from auth import identity
 from auth.idtoken import Identity
+from auth.records import RefusalMirror
 from auth.sessions import Sessions, TokenPair
-from auth.store import AuthStore
 from auth.tokens import Principal
 from auth.users import UserDirectory, view
 from core.audit import AuditWriter
@@ -31,7 +31,7 @@ class AuthService:
         verifier: IdentityVerifier,
         users: UserDirectory,
         sessions: Sessions,
-        store: AuthStore,
+        store: RefusalMirror,
         audit: AuditWriter,
         identity_limiter: Limiter | None = None,
         family_limiter: Limiter | None = None,

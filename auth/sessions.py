@@ -14,8 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from auth.records import Account, Family, SessionRecords
-from auth.store import AuthStore
+from auth.records import Account, Family, RefusalMirror, SessionRecords
 from auth.tokens import AccessTokens, Principal
 from core.clock import Clock, utc, wall
 from core.errors import AccountDisabled, InvalidToken, RefreshTokenReused
@@ -45,7 +44,7 @@ class Sessions:
     def __init__(
         self,
         tokens: AccessTokens,
-        store: AuthStore,
+        store: RefusalMirror,
         records: SessionRecords,
         refresh_ttl: timedelta = timedelta(days=30),
         clock: Clock = wall,

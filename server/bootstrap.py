@@ -5,7 +5,9 @@ Everything is built once, from one `Settings`, into one frozen `Container`:
     Settings
       ├─ database (tortoise) ─────────────── TortoiseItemRecords, TortoisePresentationRecords,
       │                                      the user and session records of auth/
-      ├─ redis (or the in-process stand-in) ─ AuthStore, RateLimiter, CatalogVersion
+      ├─ redis (or the in-process stand-in) ─ AuthStore (the mirror of refusals that
+      │                                      Revocations keeps against the database),
+      │                                      RateLimiter, CatalogVersion
       ├─ GatewayClient (the one httpx user) ─ IdP key cache ─▶ IdentityTokenVerifier
       │                                      issuer key cache ─▶ IssuerSeals ─▶ Certificates
       │                                      Catalog (sync, switch, snapshot)
@@ -37,7 +39,13 @@ from pathlib import Path
 import redis.asyncio as redis
 
 from auth.idtoken import IdentityTokenVerifier, idp_key_cache
-from auth.orm import TortoiseIdentityTokens, TortoiseSessionRecords, TortoiseUserRecords
+from auth.orm import (
+    TortoiseDecisionRecords,
+    TortoiseIdentityTokens,
+    TortoiseSessionRecords,
+    TortoiseUserRecords,
+)
+from auth.revocations import Revocations
 from auth.service import AuthService
 from auth.sessions import Sessions
 from auth.store import AuthStore
@@ -132,9 +140,12 @@ def _wire(
     tokens = AccessTokens(settings.token_private_key_pem(), settings.access_token_ttl_seconds)
     users = UserDirectory(PiiCipher(settings.pii_key_bytes()), TortoiseUserRecords())
     identity_tokens = TortoiseIdentityTokens()
-    sessions, auth = _auth(
-        settings, AuthStore(client), tokens, users, gateway, limiter, identity_tokens
+    decisions = TortoiseDecisionRecords()
+    revocations = Revocations(
+        decisions, AuthStore(client), timedelta(seconds=settings.access_token_ttl_seconds)
     )
+    resources.push_async_callback(revocations.aclose)
+    sessions, auth = _auth(settings, revocations, tokens, users, gateway, limiter, identity_tokens)
     catalog = Catalog(TortoiseItemRecords(audit.record), gateway, CatalogVersion(client))
     certificates = Certificates(
         gateway, IssuerSeals(issuer_key_cache(gateway.certificate_issuers)), audit.record
@@ -170,7 +181,7 @@ def _wire(
         uploads=uploads,
         on_filed=outbox.wake,
     )
-    outbox.chores = partial(_housekeeping, applications, identity_tokens)
+    outbox.chores = partial(_housekeeping, applications, identity_tokens, decisions)
     return Container(
         settings=settings,
         redis=client,
@@ -194,7 +205,7 @@ def _wire(
 
 def _auth(
     settings: Settings,
-    store: AuthStore,
+    store: Revocations,
     tokens: AccessTokens,
     users: UserDirectory,
     gateway: GatewayClient,
@@ -238,11 +249,14 @@ def _uploads(settings: Settings, holders: Holders) -> Uploads:
 
 
 async def _housekeeping(
-    applications: Applications, identity_tokens: TortoiseIdentityTokens
+    applications: Applications,
+    identity_tokens: TortoiseIdentityTokens,
+    decisions: TortoiseDecisionRecords,
 ) -> None:
     """What the delivery loop also does now and then: forget what no longer protects."""
     await applications.forget_old_nonces()
     await identity_tokens.forget_expired(utc())
+    await decisions.forget_expired(utc())
 
 
 @contextlib.asynccontextmanager

@@ -183,5 +183,5 @@ async def test_an_identity_token_with_other_digits_or_an_impossible_birth_date_m
 async def test_an_identity_token_used_once_stays_used_when_redis_forgets_everything(stack):
     token = await identity_token(stack)
     assert (await post_login(stack, token)).status_code == 200
-    await stack.app.ctx.container.redis.flushall()  # Redis restarted, keeping nothing
+    await stack.app.ctx.container.redis.flushdb()  # Redis restarted, keeping nothing
     assert_refused(await post_login(stack, token))

@@ -62,7 +62,12 @@ class Catalog:
         actor_user_id: str | None,
         request_id: str,
     ) -> ItemView:
-        """The rule check, the row update with its audit entry, then the broadcast."""
+        """The rule check, the row update with its audit entry, then the broadcast.
+
+        The version is moved once before the update, so a Redis that cannot count refuses
+        the switch (503) before anything changed, and once after, so no process keeps what
+        it read in between.
+        """
         reason = reason.strip()
         if not reason:
             raise InvalidRequest(
@@ -71,18 +76,21 @@ class Catalog:
             )
         item = await self.get_item(code)
         check_mode(item, mode)
+        if item.version != expected_version:
+            raise VersionMismatch(current_version=item.version)
         change = ModeChange(
             code, mode, expected_version, reason, actor, actor_user_id, request_id, utc(self._clock)
         )
+        await self.version.bump()
         if not await self.records.switch_mode(change, item):
             raise VersionMismatch(current_version=item.version)
-        await self.version.bump()
+        await self.version.bump_until_told()
         return await self.get_item(code)
 
     async def sync(self) -> dict[str, int]:
         """Upserts the gateway's catalog; a mode that ops set is never overwritten."""
         counts = await self._pull()
-        await self.version.bump()
+        await self.version.bump_until_told()
         return counts
 
     async def _pull(self) -> dict[str, int]:

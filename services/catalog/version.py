@@ -17,8 +17,10 @@ from collections.abc import Coroutine
 from typing import Any
 
 import redis.asyncio as redis
+from redis.exceptions import RedisError
 
 from core.clock import Clock, monotonic, wall
+from core.errors import Unavailable
 
 log = logging.getLogger("lingpao.cache")
 
@@ -41,6 +43,7 @@ class CatalogVersion:
         self.value = 0
         self._checked_at = float("-inf")
         self._entries: dict[Any, tuple[int, Any]] = {}
+        self._retry: asyncio.Task[None] | None = None
 
     async def prime(self) -> None:
         """Reads the current version once; Redis may be down at start, then serve version 0."""
@@ -68,14 +71,38 @@ class CatalogVersion:
         return self.value
 
     async def bump(self) -> int:
+        """A new version, told to every process; Unavailable while Redis cannot count."""
         # A Redis that restarted empty would count again from 1 and hand out versions that
         # processes still cache answers under: an empty counter starts at the wall clock's
         # milliseconds instead, past any number it gave before.
-        await self.redis.set(VERSION_KEY, int(self._wall() * 1000), nx=True)
-        version = int(await self.redis.incr(VERSION_KEY))
+        try:
+            await self.redis.set(VERSION_KEY, int(self._wall() * 1000), nx=True)
+            version = int(await self.redis.incr(VERSION_KEY))
+        except RedisError as exc:
+            raise Unavailable(reason="catalog_version_unwritable") from exc
         self._observe(version)
-        await self.redis.publish(CHANNEL, str(version))
+        with contextlib.suppress(RedisError):
+            # A lost message costs at most `recheck_seconds`: the counter has moved.
+            await self.redis.publish(CHANNEL, str(version))
         return version
+
+    async def bump_until_told(self) -> None:
+        """Bumps now, or, if Redis failed since a moment ago, keeps trying in the background:
+        the change is made, and every process must hear of it."""
+        try:
+            await self.bump()
+        except Unavailable:
+            self._entries.clear()  # this process at least serves the change at once
+            if self._retry is None or self._retry.done():
+                self._retry = asyncio.get_running_loop().create_task(self._bump_later())
+
+    async def _bump_later(self, pause: float = 1.0, tries: int = 600) -> None:
+        for _ in range(tries):
+            await asyncio.sleep(pause)
+            with contextlib.suppress(Unavailable):
+                await self.bump()
+                return
+        log.error("catalog version not moved after a change; restart the workers")
 
     def get(self, key: Any) -> Any | None:
         entry = self._entries.get(key)

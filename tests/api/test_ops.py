@@ -252,3 +252,18 @@ async def test_a_reason_with_control_or_bidi_characters_is_refused_and_nothing_s
     assert answer.json()["error"]["code"] == "invalid_request"
     assert "U+" in str(answer.json()["error"]["fields"])
     assert (await ops.app.ctx.container.catalog.get_item("HJ001")).version == 1
+
+
+async def test_a_switch_while_redis_is_down_is_refused_with_a_503_and_changes_nothing(ops):
+    from tests.api.test_refusals_survive_redis import redis_down
+
+    redis_down(ops, True)
+    try:
+        answer = await switch(ops, "HJ001", "zero_trip")
+    finally:
+        redis_down(ops, False)
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "service_unavailable"
+    assert answer.headers["retry-after"]
+    assert (await ops.app.ctx.container.catalog.get_item("HJ001")).version == 1
+    assert (await switch(ops, "HJ001", "zero_trip")).status_code == 200

@@ -86,3 +86,22 @@ async def test_a_redis_that_lost_its_data_never_hands_out_a_version_seen_before(
     after = await here.bump()
     assert after not in seen and after > max(seen)
     assert await there.current() == after and there.get("snapshot") is None
+
+
+async def test_a_change_made_just_before_redis_failed_is_announced_once_it_is_back():
+    server = shared()
+    version = CatalogVersion(fakeredis.FakeAsyncRedis(server=server))
+    before = await version.bump()
+    version.put("snapshot", ["old modes"])
+    server.connected = False
+    await version.bump_until_told()  # the change is made: no error for its author
+    assert version.get("snapshot") is None  # this process serves it at once
+    server.connected = True
+    for _ in range(40):
+        if (
+            await fakeredis.FakeAsyncRedis(server=server).get("lp:catalog:version")
+            != str(before).encode()
+        ):
+            break
+        await asyncio.sleep(0.05)
+    assert version.value > before

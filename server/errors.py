@@ -12,10 +12,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+import asyncpg
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sanic import Sanic
 from sanic import exceptions as sanic_exc
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
+from tortoise.exceptions import DBConnectionError
 
 from core import errors as e
 from server.observability import request_id_of
@@ -93,10 +97,33 @@ def error_response(request: Request, exc: e.LingpaoError) -> HTTPResponse:
     return envelope(request, status, exc.code, exc.message, headers, extra=exc.details)
 
 
+# A database or Redis that refuses, drops or stalls a connection: the dependency is down,
+# which is a 503 with Retry-After (never a 500, and never naming what is down).
+DEPENDENCY_DOWN: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    DBConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
+
+
 def register_errors(app: Sanic) -> None:
     @app.exception(e.LingpaoError)
     async def lingpao_error(request: Request, exc: e.LingpaoError) -> HTTPResponse:
         return error_response(request, exc)
+
+    @app.exception(*DEPENDENCY_DOWN)
+    async def dependency_down(request: Request, exc: Exception) -> HTTPResponse:
+        log.warning(
+            "dependency down on %s: %s",
+            _route_of(request),
+            type(exc).__name__,
+            extra={"request_id": request_id_of(request)},
+        )
+        return error_response(request, e.Unavailable(reason=type(exc).__name__))
 
     @app.exception(sanic_exc.NotFound)
     async def not_found(request: Request, exc: Exception) -> HTTPResponse:

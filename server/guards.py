@@ -13,14 +13,31 @@ from server.context import services
 from server.ratelimit import client_address
 
 
-async def authenticate(request: Request) -> Principal:
+def _bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken(reason="missing_bearer")
-    principal = await services(request).sessions.authenticate(token.strip())
+    return token.strip()
+
+
+async def authenticate(request: Request) -> Principal:
+    principal = await services(request).sessions.authenticate(_bearer(request))
     request.ctx.principal = principal
     return principal
+
+
+def require_own_session(handler: Callable) -> Callable:
+    """For logout only: a token of ours, even one already revoked. A logout cut off halfway
+    (the database failed between its two writes) must be possible to finish by retrying,
+    and a token can only end its own session."""
+
+    @wraps(handler)
+    async def guarded(request: Request, *args, **kwargs):
+        request.ctx.principal = services(request).sessions.tokens.verify(_bearer(request))
+        return await handler(request, *args, **kwargs)
+
+    return guarded
 
 
 def require_user(handler: Callable) -> Callable:

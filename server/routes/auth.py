@@ -10,7 +10,7 @@ from sanic_ext import openapi
 
 from server.body import SafeText, parse_body
 from server.context import services
-from server.guards import limit_caller, require_user
+from server.guards import limit_caller, require_own_session, require_user
 
 bp = Blueprint("auth")
 
@@ -63,7 +63,7 @@ async def refresh(request: Request) -> HTTPResponse:
 @bp.post("/api/v1/auth/logout")
 @openapi.summary("End this session: the access token and its refresh family stop working")
 @openapi.secured("bearer")
-@require_user
+@require_own_session
 async def logout(request: Request) -> HTTPResponse:
     await services(request).auth.logout(request.ctx.principal, request.ctx.request_id)
     return empty(status=204)

@@ -129,3 +129,13 @@ async def test_metrics_count_gateway_call_outcomes(stack):
     text = (await stack.client.get("/metrics")).text
     assert 'lingpao_gateway_calls_total{endpoint="/ping",outcome="ok"} 1.0' in text
     assert 'lingpao_gateway_calls_total{endpoint="/ping",outcome="GatewayUnavailable"} 1.0' in text
+
+
+async def test_readyz_counts_a_slow_gateway_that_answers_as_ready(stack):
+    await stack.gateway.put("/_admin/faults", json={"latency_ms": 2500})
+    try:
+        ready = await stack.client.get("/readyz")
+    finally:
+        await stack.gateway.put("/_admin/faults", json={"latency_ms": 0})
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"]["gateway"] == "ok"

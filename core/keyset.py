@@ -45,10 +45,16 @@ class KeySetCache(Generic[K]):
         self._unknown_at: float | None = None
         self._lock = asyncio.Lock()
         self._last_error: LingpaoError | None = None
+        self._background: asyncio.Task[None] | None = None
         self.fetches = 0
 
     async def key(self, kid: str) -> K | None:
         """The key for `kid`, None when the publisher does not have it."""
+        if kid in self._keys and self._wants_fetch(kid):
+            # Known but due for a refresh: answer now and refresh beside the caller, so a
+            # publisher that hangs slows nobody down while the keys we hold still work.
+            self._refresh_in_background()
+            return self._keys[kid]
         # While a fetch is in flight, wait for it rather than answer from an empty cache.
         if (self._lock.locked() and not self._keys) or self._wants_fetch(kid):
             async with self._lock:
@@ -60,6 +66,18 @@ class KeySetCache(Generic[K]):
         if not self._keys:
             raise self._unavailable(self._last_error)
         return self._keys.get(kid)
+
+    def _refresh_in_background(self) -> None:
+        if self._background is not None and not self._background.done():
+            return
+        if self._lock.locked():
+            return  # a caller is fetching already
+        self._attempted_at = self._clock()  # counts as the attempt: one per interval
+        self._background = asyncio.get_running_loop().create_task(self._locked_refresh())
+
+    async def _locked_refresh(self) -> None:
+        async with self._lock:
+            await self._refresh()
 
     def _stale(self) -> bool:
         return self._fetched_at is None or self._clock() - self._fetched_at > self.ttl

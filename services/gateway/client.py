@@ -20,6 +20,7 @@ from tenacity import (
     AsyncRetrying,
     retry_if_exception,
     stop_after_attempt,
+    stop_after_delay,
     wait_exponential_jitter,
 )
 
@@ -154,8 +155,12 @@ class GatewayClient:
             else "/intake/applications/{id}"
         )
         raw = b"" if body is None else orjson.dumps(body)
+        # One deadline for the whole call, retries inside it: a hanging gateway costs the
+        # caller one read timeout, not one per attempt.
+        ends_at = asyncio.get_running_loop().time() + self._deadline
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.attempts if idempotent else 1),
+            stop=stop_after_attempt(self.attempts if idempotent else 1)
+            | stop_after_delay(self._deadline),
             wait=self._wait,
             retry=retry_if_exception(_worth_retrying),
             reraise=True,
@@ -164,7 +169,7 @@ class GatewayClient:
             async for attempt in retrying:
                 with attempt:
                     result = await self._attempt(
-                        method, path, raw, signed, not_found_ok, headers or {}
+                        method, path, raw, signed, not_found_ok, headers or {}, ends_at
                     )
         except GatewayError as exc:
             self._on_outcome(endpoint, type(exc).__name__)
@@ -180,11 +185,16 @@ class GatewayClient:
         signed: bool,
         not_found_ok: bool,
         extra_headers: dict[str, str],
+        ends_at: float,
     ) -> Any:
+        if asyncio.get_running_loop().time() >= ends_at:
+            raise GatewayTimeout()  # the call's time is spent: no attempt is made
         if not self.breaker.allow():
             raise CircuitOpen(retry_after=self.breaker.retry_after())
         try:
-            result = await self._exchange(method, path, raw, signed, not_found_ok, extra_headers)
+            result = await self._exchange(
+                method, path, raw, signed, not_found_ok, extra_headers, ends_at
+            )
         except TRANSIENT:
             self.breaker.record_failure()
             raise
@@ -205,6 +215,7 @@ class GatewayClient:
         signed: bool,
         not_found_ok: bool,
         extra_headers: dict[str, str],
+        ends_at: float,
     ) -> Any:
         headers = {"Accept": "application/json", **extra_headers}
         if raw:
@@ -218,7 +229,7 @@ class GatewayClient:
         try:
             # httpx bounds each socket operation; this bounds the whole exchange, so a
             # gateway that trickles bytes cannot hold a request for longer either.
-            async with asyncio.timeout(self._deadline):
+            async with asyncio.timeout_at(ends_at):
                 response = await self._http.send(request, stream=True)
                 try:
                     content = await self._read_bounded(response)

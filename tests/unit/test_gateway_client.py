@@ -203,3 +203,34 @@ async def test_outcomes_are_reported_per_endpoint():
     with pytest.raises(GatewayUnavailable):
         await gw.catalog_items()
     assert seen == [("/catalog/items", "ok"), ("/catalog/items", "GatewayUnavailable")]
+
+
+async def test_a_hanging_gateway_costs_one_deadline_not_one_per_retry():
+    calls = []
+
+    async def hanging(request):
+        calls.append(request)
+        await asyncio.sleep(10)
+        return ok()
+
+    gw = GatewayClient(
+        "http://gw.test",
+        "app",
+        SECRET,
+        transport=httpx.MockTransport(hanging),
+        timeout_seconds=0.1,
+        connect_timeout_seconds=0.05,
+        attempts=3,
+        backoff_initial=0.001,
+        backoff_max=0.002,
+    )
+    with pytest.raises(GatewayTimeout):
+        await gw.catalog_items()
+    # The first attempt spent the call's whole deadline: no retry got a fresh one.
+    assert len(calls) == 1
+
+
+async def test_quick_failures_are_still_retried_inside_the_deadline():
+    upstream = Upstream(httpx.Response(503), httpx.Response(503), ok({"items": []}))
+    assert await client(upstream).catalog_items() == []
+    assert len(upstream.calls) == 3

@@ -71,6 +71,7 @@ async def test_a_stale_cache_during_an_outage_asks_the_idp_once_per_interval_not
     clock.advance(60)
     for _ in range(20):
         assert await cache.key("k1") is not None
+    await asyncio.sleep(0.01)  # the refresh runs beside the callers
     assert idp.calls == 2
 
 
@@ -81,3 +82,15 @@ async def test_concurrent_first_logins_share_one_fetch():
     keys = await asyncio.gather(*(cache.key("k1") for _ in range(6)))
     assert all(k is not None for k in keys)
     assert idp.calls == 1
+
+
+async def test_a_due_refresh_while_the_idp_hangs_does_not_hold_up_a_login():
+    idp, clock = Idp(), FakeClock()
+    cache = idp_key_cache(idp, ttl=10, refetch_interval=5, clock=clock)
+    await cache.key("k1")
+    idp.delay = 30  # the IdP now hangs
+    clock.advance(60)
+    key = await asyncio.wait_for(cache.key("k1"), 1)  # answered from what we hold
+    assert key is not None
+    await asyncio.sleep(0.01)
+    assert idp.calls == 2  # one refresh started beside the login, not awaited by it

@@ -109,7 +109,7 @@ async def build(
     try:
         # Registered first: a half-finished open is closed too.
         resources.push_async_callback(db.close_database)
-        await db.open_database(settings.database_url)
+        await db.open_database(settings.database_url, settings.database_timeout_seconds)
         client = kv.open_redis(settings.redis_url)
         resources.push_async_callback(client.aclose)
         gateway = GatewayClient(

@@ -53,6 +53,9 @@ class Settings:
         "tortoise URL: `postgres://…` or `sqlite://…`",
         shown="`sqlite://` file `var/lingpao.sqlite3`",
     )
+    database_timeout_seconds: float = setting(
+        5.0, "longest wait for a database connection or one statement (PostgreSQL)"
+    )
     redis_url: str | None = setting(
         None, "`redis://…`; unset means the in-process stand-in (one worker only)"
     )

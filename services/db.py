@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from tortoise import Tortoise, connections
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as _migrate
 
 APP_LABEL = "lingpao"
 MODEL_MODULES = ["services.models", "auth.models"]
 
 
-def tortoise_config(database_url: str) -> dict:
+def tortoise_config(database_url: str, timeout_seconds: float | None = None) -> dict:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": _connection(database_url, timeout_seconds)},
         "apps": {
             APP_LABEL: {
                 "models": MODEL_MODULES,
@@ -24,10 +25,25 @@ def tortoise_config(database_url: str) -> dict:
     }
 
 
-async def open_database(database_url: str) -> None:
+def _connection(database_url: str, timeout_seconds: float | None) -> str | dict:
+    """The URL, or for PostgreSQL with a timeout, its expanded form with every wait bounded:
+    connecting, each statement on our side (asyncpg) and on the server's."""
+    if timeout_seconds is None or not database_url.startswith(("postgres://", "asyncpg://")):
+        return database_url
+    connection = expand_db_url(database_url)
+    credentials = connection["credentials"]
+    credentials["timeout"] = max(1, int(timeout_seconds))
+    credentials["command_timeout"] = timeout_seconds
+    credentials["server_settings"] = {"statement_timeout": str(int(timeout_seconds * 1000))}
+    return connection
+
+
+async def open_database(database_url: str, timeout_seconds: float | None = None) -> None:
     # The global fallback lets request tasks see the connections that a
     # before_server_start listener opened in another task.
-    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    await Tortoise.init(
+        config=tortoise_config(database_url, timeout_seconds), _enable_global_fallback=True
+    )
 
 
 async def close_database() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -19,6 +20,7 @@ from services import db, kpis, kv
 bp = Blueprint("health")
 log = logging.getLogger("lingpao.health")
 CHECK_TIMEOUT_SECONDS = 2.0
+METRICS_DB_WAIT_SECONDS = 1.0
 
 
 @bp.get("/healthz")
@@ -63,8 +65,10 @@ async def readyz(request: Request) -> HTTPResponse:
 @bp.get("/metrics")
 @openapi.summary("Prometheus metrics")
 async def metrics(request: Request) -> HTTPResponse:
-    await _refresh_kpi_gauges(request)
-    await _refresh_outbox_gauges(request)
+    # Metrics answer even from a stalled database: the gauges keep their last values.
+    for refresh in (_refresh_kpi_gauges, _refresh_outbox_gauges):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(refresh(request), METRICS_DB_WAIT_SECONDS)
     return raw(generate_latest(request.app.ctx.metrics.registry), content_type=CONTENT_TYPE_LATEST)
 
 

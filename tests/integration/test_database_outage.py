@@ -3,6 +3,7 @@ that either completes or changes nothing and can be retried."""
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -65,3 +66,29 @@ async def test_a_logout_during_the_outage_can_be_retried_and_then_holds(outage):
         "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
     )
     assert refreshed.status_code == 401
+
+
+async def test_a_stalled_database_costs_a_bounded_wait_then_a_503_and_metrics_still_answer(
+    tmp_path, fresh_pg_url, redis_url
+):
+    parts = urlsplit(fresh_pg_url)
+    proxy = await FaultyProxy(parts.hostname or "127.0.0.1", parts.port or 5432).start()
+    through = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}"))
+    settings = make_settings(
+        tmp_path, database_url=through, redis_url=redis_url, database_timeout_seconds=1.0
+    )
+    try:
+        async with backend_with_gateway(settings) as stack:
+            await catalog_ready(stack)
+            tokens = await login(stack)
+            proxy.stall()
+            answer = await asyncio.wait_for(
+                stack.client.get("/api/v1/applications", headers=bearer(tokens)), 10
+            )
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["retry-after"]
+            metrics = await asyncio.wait_for(stack.client.get("/metrics"), 10)
+            assert metrics.status_code == 200
+            proxy.heal()
+    finally:
+        await proxy.close()

@@ -3,6 +3,8 @@ and a slow or absent gateway."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from services.models import AuditEntry
@@ -167,3 +169,19 @@ async def test_every_answer_to_a_signed_in_caller_is_marked_no_store(stack):
         answer = await stack.client.get(path, headers=bearer(who))
         assert answer.status_code == 200, path
         assert answer.headers["cache-control"] == "no-store", path
+
+
+async def test_concurrent_first_reads_on_a_fresh_instance_share_one_issuer_key_fetch(stack):
+    tokens = await login(stack)
+    # The id straight from the library: no certificate has been read through this instance.
+    cert_id = stack.gateway_app.ctx.library.by_holder[ZHANG[0]][0]
+    keys = stack.app.ctx.container.certificates.seals.keys
+    assert keys.fetches == 0
+    answers = await asyncio.gather(
+        *(
+            stack.client.get(f"/api/v1/me/certificates/{cert_id}", headers=bearer(tokens))
+            for _ in range(6)
+        )
+    )
+    assert [a.status_code for a in answers] == [200] * 6
+    assert keys.fetches == 1

@@ -59,10 +59,11 @@ def _configure(app: App, settings: Settings) -> None:
     app.config.OAS_UI_DEFAULT = "redoc"
     app.config.OAS_UI_SWAGGER = False
     app.config.CORS = False
-    # Automatic OPTIONS/HEAD routes re-render the router once per route at every start,
-    # which costs more than the rest of the start-up; the mobile API needs neither.
+    # Automatic OPTIONS routes re-render the router once per route at every start and the
+    # mobile API needs none. HEAD is HTTP's own promise for every GET route (load balancers
+    # and caches use it): it costs about 0.1 s per start, measured in the test suite.
     app.config.HTTP_AUTO_OPTIONS = False
-    app.config.HTTP_AUTO_HEAD = False
+    app.config.HTTP_AUTO_HEAD = True
     app.config.CORS_AUTOMATIC_OPTIONS = False
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
     app.ext.openapi.describe(

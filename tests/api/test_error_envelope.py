@@ -95,3 +95,12 @@ async def test_an_insane_client_request_id_is_replaced(client, sent):
     response = await client.get("/healthz", headers={"x-request-id": sent})
     assert response.headers["x-request-id"] != sent
     assert len(response.headers["x-request-id"]) == 32
+
+
+async def test_head_is_answered_on_get_routes_without_a_body(client):
+    for path in ("/healthz", "/api/v1/items", "/api/v1/items/HJ005"):
+        got = await client.get(path)
+        head = await client.head(path)
+        assert head.status_code == got.status_code, path
+        assert head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]

@@ -12,7 +12,7 @@ import contextlib
 import logging
 
 from sanic import Sanic
-from sanic.exceptions import PayloadTooLarge
+from sanic.exceptions import PayloadTooLarge, URITooLong
 from sanic.request import Request
 from sanic.response import BaseHTTPResponse
 
@@ -26,6 +26,10 @@ from server.settings import Settings
 from services.gateway import Transport
 
 APP_NAME = "lingpao"
+# The whole header block may take Sanic's ceiling, 16 KiB; the URI at most half of it, so a
+# long URL is told apart (414) from long headers (431).
+MAX_HEADER_BYTES = 16_384
+MAX_URI_BYTES = 8192
 BOOTSTRAP_STOP_SECONDS = 30.0
 LISTENER_STOP_SECONDS = 3.0
 # How long a stopping server lets deliveries in flight finish before it releases them.
@@ -53,6 +57,7 @@ def create_app(
 
 def _configure(app: App, settings: Settings) -> None:
     app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
+    app.config.REQUEST_MAX_HEADER_SIZE = MAX_HEADER_BYTES
     app.config.ACCESS_LOG = False
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.OAS_URL_PREFIX = "/docs"
@@ -80,6 +85,8 @@ def _install_body_limit(app: App, max_bytes: int) -> None:
     # (uploads: server/multipart.py).
     @app.middleware("request", priority=900)
     async def limit(request: Request) -> None:
+        if len(request.path) + len(request.query_string) > MAX_URI_BYTES:
+            raise URITooLong("URI too long")
         if request.route is not None and request.route.extra.stream:
             return
         declared = request.headers.get("content-length")

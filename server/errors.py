@@ -142,7 +142,16 @@ def register_errors(app: Sanic) -> None:
 
     @app.exception(sanic_exc.PayloadTooLarge)
     async def too_large(request: Request, exc: Exception) -> HTTPResponse:
+        # Sanic says which part was too large only in its message: headers are 431, not 413.
+        if "header" in str(exc).lower():
+            return envelope(
+                request, 431, "request_header_too_large", "请求头过大 Request headers too large"
+            )
         return envelope(request, 413, "payload_too_large", "请求体过大 Request body too large")
+
+    @app.exception(sanic_exc.URITooLong)
+    async def uri_too_long(request: Request, exc: Exception) -> HTTPResponse:
+        return envelope(request, 414, "uri_too_long", "请求地址过长 Request URI too long")
 
     @app.exception(sanic_exc.HeaderNotFound, sanic_exc.InvalidHeader)
     async def bad_header(request: Request, exc: Exception) -> HTTPResponse:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -36,12 +38,33 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30.0) ->
 
 
 def stop(process: subprocess.Popen) -> None:
-    process.terminate()
+    """Stops a process and, when it leads a session of its own, everything it started:
+    Sanic serves from worker processes that would outlive a killed main process."""
+    own_group = _leads_its_group(process)
+    _signal(process, signal.SIGTERM, own_group)
     try:
-        process.wait(timeout=10)
+        process.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        process.kill()
+        _signal(process, signal.SIGKILL, own_group)
         process.wait()
+    if own_group:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # any worker left behind
+
+
+def _leads_its_group(process: subprocess.Popen) -> bool:
+    try:
+        return os.getpgid(process.pid) == process.pid
+    except ProcessLookupError:
+        return False
+
+
+def _signal(process: subprocess.Popen, sig: int, own_group: bool) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        if own_group:
+            os.killpg(process.pid, sig)
+        else:
+            process.send_signal(sig)
 
 
 @pytest.fixture(scope="session")

@@ -40,7 +40,9 @@ def server(tmp_path_factory, mock_gateway_process):
     run = [sys.executable, "-m", "server"]
     subprocess.run([*run, "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
     with (tmp / "server.log").open("wb") as log:
-        process = subprocess.Popen([*run, "serve"], cwd=ROOT, env=env, stdout=log, stderr=log)
+        process = subprocess.Popen(
+            [*run, "serve"], cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             wait_until_up(url + "/healthz", process)

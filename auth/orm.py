@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -18,7 +18,7 @@ from auth.models import (
     User,
 )
 from auth.records import Account, Family, Refusals
-from core.errors import Unavailable
+from core.ids import is_uuid
 
 
 def _account(row: User) -> Account:
@@ -53,6 +53,8 @@ class TortoiseUserRecords:
         return None if row is None else _account(row)
 
     async def get(self, user_id: str) -> Account | None:
+        if not is_uuid(user_id):
+            return None
         row = await User.get_or_none(id=user_id)
         return None if row is None else _account(row)
 
@@ -178,20 +180,14 @@ class TortoiseDecisionRecords:
             pass  # revoked before: a logout retried
 
     async def is_refused(self, jti: str, family_id: str, user_id: str, now: datetime) -> bool:
-        try:
-            return await self._is_refused(jti, family_id, user_id, now)
-        except (DBConnectionError, OperationalError, OSError, TimeoutError) as exc:
-            raise Unavailable(reason="database_unreadable") from exc
-
-    async def _is_refused(self, jti: str, family_id: str, user_id: str, now: datetime) -> bool:
         if await RevokedAccessToken.filter(jti=jti, expires_at__gt=now).exists():
             return True
         if (
-            _valid_uuid(family_id)
+            is_uuid(family_id)
             and await RefreshFamily.filter(id=family_id, revoked_at__isnull=False).exists()
         ):
             return True
-        return _valid_uuid(user_id) and await User.filter(id=user_id, disabled=True).exists()
+        return is_uuid(user_id) and await User.filter(id=user_id, disabled=True).exists()
 
     async def refusals(self, now: datetime, since: datetime) -> Refusals:
         tokens = await RevokedAccessToken.filter(expires_at__gt=now).values_list(
@@ -218,11 +214,3 @@ class TortoiseDecisionRecords:
         await MirrorState.get_or_create(id=1, defaults={"generation": 1})
         await MirrorState.filter(id=1).update(generation=F("generation") + 1)
         return await self.generation()
-
-
-def _valid_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True

@@ -88,7 +88,8 @@ class Revocations:
         return revoked or await self._from_database(jti, family_id, user_id)
 
     async def _from_database(self, jti: str, family_id: str, user_id: str) -> bool:
-        # With the database down too this raises Unavailable: closed, as a 503.
+        # With the database down too, its error reaches the server's dependency-down
+        # handler: closed, as a 503.
         return await self.records.is_refused(jti, family_id, user_id, utc(self._clock))
 
     async def _current_generation(self) -> int | None:

@@ -30,7 +30,7 @@ async def seed_demo(settings: Settings) -> dict[str, int]:
         if created:
             summary["users"] = 1
         if not await audit.exists(action="system.demo_seeded"):
-            await audit.record(actor="system", action="system.demo_seeded", target="demo")
+            await c.audit(actor="system", action="system.demo_seeded", target="demo")
     return summary
 
 

@@ -51,6 +51,7 @@ from auth.sessions import Sessions
 from auth.store import AuthStore
 from auth.tokens import AccessTokens
 from auth.users import UserDirectory
+from core.audit import AuditWriter
 from core.clock import utc
 from core.crypto import BlobCipher, PiiCipher
 from server.ratelimit import RateLimiter
@@ -91,6 +92,7 @@ class Container:
     outbox: OutboxWorker
     outbox_desk: OutboxDesk
     uploads: Uploads
+    audit: AuditWriter
     _resources: contextlib.AsyncExitStack
 
     async def aclose(self) -> None:
@@ -199,6 +201,7 @@ def _wire(
         outbox=outbox,
         outbox_desk=OutboxDesk(outbox_records, audit.record, on_requeued=outbox.wake),
         uploads=uploads,
+        audit=audit.record,
         _resources=resources,
     )
 

@@ -13,6 +13,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from core.errors import IdempotencyKeyInFlight
+from core.ids import is_uuid
 from services.applications.rules import COMPLETED, QUEUED, ApplicationView
 from services.models import Application, CallbackNonce, IdempotencyRecord, OutboxRow
 from services.times import parse_rfc3339, rfc3339
@@ -65,13 +66,12 @@ class ApplicationRecords(Protocol):
 
     async def advance(
         self,
-        application_id: str,
-        expected: str,
+        current: ApplicationView,
         status: str,
         at: datetime,
         result_certificate_id: str | None = None,
     ) -> bool:
-        """Moves the status if it is still `expected`; False if someone moved it first."""
+        """Moves the status on from `current`; False if someone moved it first."""
         ...
 
     async def completed_count(self) -> int: ...
@@ -95,14 +95,6 @@ def view(row: Application) -> ApplicationView:
         gateway_application_id=row.gateway_application_id,
         result_certificate_id=row.result_certificate_id,
     )
-
-
-def _valid_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 class TortoiseApplicationRecords:
@@ -167,7 +159,7 @@ class TortoiseApplicationRecords:
         return view(row)
 
     async def get(self, application_id: str) -> ApplicationView | None:
-        if not _valid_uuid(application_id):
+        if not is_uuid(application_id):
             return None
         row = await Application.get_or_none(id=application_id)
         return None if row is None else view(row)
@@ -183,23 +175,20 @@ class TortoiseApplicationRecords:
 
     async def advance(
         self,
-        application_id: str,
-        expected: str,
+        current: ApplicationView,
         status: str,
         at: datetime,
         result_certificate_id: str | None = None,
     ) -> bool:
-        row = await Application.get_or_none(id=application_id)
-        if row is None or row.status != expected:
-            return False
+        history = [{"status": s, "at": rfc3339(t)} for s, t in current.history]
         changes: dict[str, object] = {
             "status": status,
-            "history": [*row.history, {"status": status, "at": rfc3339(at)}],
+            "history": [*history, {"status": status, "at": rfc3339(at)}],
         }
         if result_certificate_id:
             changes["result_certificate_id"] = result_certificate_id
         # The status in the WHERE clause is the lock: history only changes with it.
-        moved = await Application.filter(id=application_id, status=expected).update(**changes)
+        moved = await Application.filter(id=current.id, status=current.status).update(**changes)
         return bool(moved)
 
     async def completed_count(self) -> int:

@@ -257,7 +257,7 @@ class Applications:
                 raise ApplicationNotFound()
             if not moves_forward(current.status, status):
                 return False
-            if await self.records.advance(application_id, current.status, status, now, result):
+            if await self.records.advance(current, status, now, result):
                 return True
         return False
 

@@ -50,11 +50,18 @@ def make_settings(tmp: Path, **overrides) -> Settings:
 async def serve_in_process(
     app: Sanic, base_url: str = BACKEND_URL
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """Run the app's startup and shutdown listeners around an httpx client bound to it."""
-    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
+    """Run the app's startup and shutdown listeners around an httpx client bound to it.
+
+    The shutdown runs even when the test failed: asgi_lifespan skips it then, which left
+    the app's background tasks running into every later test of the session."""
+    manager = LifespanManager(app, startup_timeout=30, shutdown_timeout=30)
+    await manager.__aenter__()
+    try:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             yield client
+    finally:
+        await manager.__aexit__(None, None, None)
 
 
 @dataclass

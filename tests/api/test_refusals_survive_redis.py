@@ -49,7 +49,7 @@ async def test_after_redis_restarts_the_mirror_is_rebuilt_and_trusted_again(stac
     await stack.client.post("/api/v1/auth/logout", headers=bearer(tokens))
     await redis_of(stack).flushdb()
     assert await me(stack, tokens) == 401  # from the database; a rebuild starts
-    for _ in range(100):
+    for _ in range(1000):
         if await redis_of(stack).get("lp:mirror:epoch") is not None:
             break
         await asyncio.sleep(0.01)

@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(PY) -m pytest
 
-.PHONY: run test lint format migrate seed clean
+.PHONY: run test lint format migrate seed clean faults
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Lingpao needs Python 3.11 or newer")'
@@ -25,11 +25,15 @@ seed: migrate
 run: seed
 	@bash scripts/run-dev.sh "$(PY)"
 
-# Integration tests run in a process of their own: tortoise keeps per-dialect state that
-# must not carry over from the SQLite suites into PostgreSQL.
+# The integration and fault suites run in a process of their own: tortoise keeps
+# per-dialect state that must not carry over from the SQLite suites into PostgreSQL.
 test: $(STAMP)
-	$(PYTEST) --ignore=tests/integration tests
-	$(PYTEST) tests/integration
+	$(PYTEST) --ignore=tests/integration --ignore=tests/faults tests
+	$(PYTEST) tests/integration tests/faults
+
+# The fault suite alone (real PostgreSQL and Redis; see tests/faults/conftest.py).
+faults: $(STAMP)
+	$(PYTEST) tests/faults
 
 # Style, formatting and types; CI runs it before the tests.
 lint: $(STAMP)

@@ -19,6 +19,10 @@ from mock_gateway.idp import TOKEN_LIFETIME_SECONDS, IdentityProvider
 from mock_gateway.intake import Intake, IntakeError
 
 UNSIGNED_PREFIXES = ("/idp/", "/_admin/", "/healthz")
+RESET_HEADER = "x-mock-reset"
+MAX_HANG_SECONDS = 120
+OVERSIZED_BYTES = 3 * 1024 * 1024
+REDIRECT_TO = "http://elsewhere.invalid/login"
 
 
 def error(status: int, code: str, message: str) -> HTTPResponse:
@@ -73,10 +77,13 @@ def create_app(
             if request.transport is not None and hasattr(request.transport, "abort"):
                 request.transport.abort()  # what an unreachable host looks like on a socket
             return error(503, "down", "gateway down")
-        if faults.latency_ms:
-            await asyncio.sleep(faults.latency_ms / 1000)
+        await _held_while_hanging(faults)
+        if delay := faults.delay_seconds(app.ctx.rng):
+            await asyncio.sleep(delay)
         if faults.should_fail(app.ctx.rng):
             return error(503, "service_busy", "系统繁忙，请稍后再试")
+        if wrong := _wrong_answer(faults):
+            return wrong
         if request.path.startswith(UNSIGNED_PREFIXES):
             return None
         path_qs = request.path + (f"?{request.query_string}" if request.query_string else "")
@@ -86,13 +93,42 @@ def create_app(
         return None
 
     @app.on_response
-    async def late_answer(request: Request, response):  # noqa: ANN001 - Sanic's response
-        delay = app.ctx.faults.answer_delay_ms
-        if delay and not request.path.startswith("/_admin/"):
-            await asyncio.sleep(delay / 1000)
+    async def late_or_lost_answer(request: Request, response):  # noqa: ANN001 - Sanic's
+        if request.path.startswith("/_admin/"):
+            return
+        faults: Faults = app.ctx.faults
+        if faults.answer_delay_ms:
+            await asyncio.sleep(faults.answer_delay_ms / 1000)
+        if faults.should_reset():
+            # The work is done; the caller never hears of it. On a socket the connection is
+            # cut; in-process, MockGatewayTransport turns this header into the same error.
+            response.headers[RESET_HEADER] = "1"
+            if request.transport is not None and hasattr(request.transport, "abort"):
+                request.transport.abort()
 
     _routes(app)
     return app
+
+
+async def _held_while_hanging(faults: Faults) -> None:
+    waited = 0.0
+    while faults.hang and waited < MAX_HANG_SECONDS:
+        await asyncio.sleep(0.05)
+        waited += 0.05
+
+
+def _wrong_answer(faults: Faults) -> HTTPResponse | None:
+    """The answers a broken gateway or a meddling proxy gives instead of the real one."""
+    if faults.garbage:
+        return HTTPResponse(b"<html><body>502 Bad Gateway</body></html>", status=200)
+    if faults.oversized:
+        filler = b"x" * OVERSIZED_BYTES
+        return HTTPResponse(
+            b'{"filler":"' + filler + b'"}', status=200, content_type="application/json"
+        )
+    if faults.redirect:
+        return HTTPResponse(status=302, headers={"Location": REDIRECT_TO})
+    return None
 
 
 def _certificate_checker(app: Sanic):

@@ -25,15 +25,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings.check_can_serve()
     loader = AppLoader(factory=partial(create_app, settings))
     app = loader.load()
+    single = settings.workers == 1
     app.prepare(
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        single_process=settings.workers == 1,
+        single_process=single,
         access_log=False,
         motd=False,
     )
-    Sanic.serve(primary=app, app_loader=loader)
+    if single:
+        # One process, no worker manager: a SIGTERM sent to the whole process group (systemd,
+        # a terminal's Ctrl-C) reaches the server once. Under the manager the worker got it
+        # twice (from the group and relayed as SIGINT), which broke Sanic's drain midway.
+        Sanic.serve_single(primary=app)
+    else:
+        Sanic.serve(primary=app, app_loader=loader)
     return 0
 
 

@@ -58,6 +58,8 @@ def create_app(
 def _configure(app: App, settings: Settings) -> None:
     app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
     app.config.REQUEST_MAX_HEADER_SIZE = MAX_HEADER_BYTES
+    # Sanic stops accepting, then waits this long for requests in flight before it cuts them.
+    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = settings.shutdown_grace_seconds
     app.config.ACCESS_LOG = False
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.OAS_URL_PREFIX = "/docs"

@@ -48,6 +48,9 @@ class Settings:
     host: str = setting("127.0.0.1", "address the API binds")
     port: int = setting(8000, "port the API binds")
     workers: int = setting(1, "Sanic worker processes; more than 1 needs `REDIS_URL`")
+    shutdown_grace_seconds: float = setting(
+        15.0, "on SIGTERM, how long requests in flight may take to be answered"
+    )
     database_url: str = setting(
         f"sqlite://{DEV_DIR / 'lingpao.sqlite3'}",
         "tortoise URL: `postgres://…` or `sqlite://…`",
@@ -149,6 +152,8 @@ class Settings:
             raise ConfigError(f"LINGPAO_ENV must be development or production, not {self.env!r}")
         if self.workers < 1:
             raise ConfigError("WORKERS must be at least 1")
+        if not 0 < self.shutdown_grace_seconds <= 600:
+            raise ConfigError("SHUTDOWN_GRACE_SECONDS must be more than 0 and at most 600")
         if self.max_body_bytes < 1:
             raise ConfigError("MAX_BODY_BYTES must be positive")
         if self.upload_max_bytes < 1:

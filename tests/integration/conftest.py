@@ -1,73 +1,11 @@
-"""Integration tests run against real PostgreSQL and Redis, or are skipped saying why.
-
-Each run creates a database of its own (dropped at the end) and flushes its Redis DB index,
-so two runs never see each other's data. They run in their own pytest process (see the
-Makefile): tortoise keeps per-dialect state that must not leak from the SQLite suites.
-"""
+"""Integration tests run against real PostgreSQL and Redis, or are skipped saying why."""
 
 from __future__ import annotations
 
-import os
-import uuid
-from urllib.parse import urlsplit, urlunsplit
+from tests.real_services import fresh_pg_url, pg_url, redis_url, skip_without_real_services
 
-import asyncpg
-import pytest
-import redis.asyncio as redis
-
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
-
-SKIP_REASON = "integration tests need TEST_DATABASE_URL and TEST_REDIS_URL (real PostgreSQL, Redis)"
+__all__ = ["fresh_pg_url", "pg_url", "redis_url"]
 
 
 def pytest_collection_modifyitems(config, items):
-    if TEST_DATABASE_URL and TEST_REDIS_URL:
-        return
-    if os.environ.get("LINGPAO_REQUIRE_INTEGRATION"):
-        raise pytest.UsageError(SKIP_REASON + ", and LINGPAO_REQUIRE_INTEGRATION is set")
-    for item in items:
-        if "tests/integration" in str(item.fspath):
-            item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-@pytest.fixture(scope="session")
-async def pg_url():
-    name = f"lingpao_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(TEST_DATABASE_URL.replace("postgres://", "postgresql://", 1))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_database(TEST_DATABASE_URL, name)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-@pytest.fixture(scope="session")
-async def redis_url():
-    client = redis.Redis.from_url(TEST_REDIS_URL)
-    await client.flushdb()
-    await client.aclose()
-    return TEST_REDIS_URL
-
-
-@pytest.fixture
-async def fresh_pg_url(pg_url):
-    """A database of this test's own, migrated: for tests that count every row."""
-    name = f"lingpao_t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(TEST_DATABASE_URL.replace("postgres://", "postgresql://", 1))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = _with_database(TEST_DATABASE_URL, name)
-    try:
-        from services.db import apply_migrations
-
-        await apply_migrations(url)
-        yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    skip_without_real_services(items, "tests/integration")

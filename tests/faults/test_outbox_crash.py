@@ -7,93 +7,21 @@ started again on the same PostgreSQL and Redis.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 
-from tests.e2e.conftest import ROOT, free_port, stop, wait_until_up  # noqa: F401
+from tests.e2e.conftest import ROOT, free_port
+from tests.faults.processes import backend_env, gateway_process, kill_all, start_backend
+
+__all__ = ["gateway_process"]
 
 pytestmark = pytest.mark.timeout(120)
-
-APP_KEY, SECRET = "lingpao-crash", "crash-test-secret-0123456789"
-
-
-@pytest.fixture
-def gateway_process():
-    port = free_port()
-    env = {
-        **os.environ,
-        "MOCK_GATEWAY_PORT": str(port),
-        "MOCK_GATEWAY_APP_KEY": APP_KEY,
-        "MOCK_GATEWAY_APP_SECRET": SECRET,
-        "MOCK_GATEWAY_INTAKE_DELAY": "0.2",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mock_gateway"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url + "/healthz", process)
-        yield url
-    finally:
-        stop(process)
-
-
-def backend_env(
-    tmp_path: Path, port: int, pg_url: str, redis_url: str, gateway: str
-) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "PORT": str(port),
-        "DATABASE_URL": pg_url,
-        "REDIS_URL": redis_url,
-        "KEYS_DIR": str(tmp_path / "keys"),
-        "GATEWAY_URL": gateway,
-        "GATEWAY_APP_KEY": APP_KEY,
-        "GATEWAY_APP_SECRET": SECRET,
-        "GATEWAY_TIMEOUT_SECONDS": "2",
-        "OUTBOX_LEASE_SECONDS": "6",
-        "LOG_LEVEL": "WARNING",
-        "CALLBACK_URL": f"http://127.0.0.1:{port}/api/v1/gateway/callbacks",
-    }
-
-
-def start_backend(
-    tmp_path: Path, port: int, pg_url: str, redis_url: str, gateway: str, **extra: str
-) -> subprocess.Popen:
-    env = {**backend_env(tmp_path, port, pg_url, redis_url, gateway), **extra}
-    # A session of its own: Sanic serves from a worker process, and a crash must take the
-    # whole server down, worker included, as a killed container or host would.
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
-    return process
-
-
-def kill_all(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-    """Signals the server and every process it started."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
-    process.wait(timeout=10)
 
 
 def until(check, timeout: float = 30.0):

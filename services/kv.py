@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import fakeredis
 import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 
 def open_redis(url: str | None) -> redis.Redis:
     if url:
         # Short timeouts: a dead Redis must turn into a clear 503, not a hung request.
+        # One quick retry on a connection error only: after Redis restarts, every pooled
+        # connection is dead and the first command on each would fail without it. A timeout
+        # is not retried, so a stalled Redis costs one socket timeout, not several.
         return redis.Redis.from_url(
-            url, socket_connect_timeout=2, socket_timeout=2, health_check_interval=30
+            url,
+            socket_connect_timeout=2,
+            socket_timeout=2,
+            health_check_interval=30,
+            retry=Retry(
+                ExponentialBackoff(cap=0.05, base=0.01),
+                retries=1,
+                supported_errors=(RedisConnectionError,),
+            ),
         )
     # A FakeServer of its own per app, so two apps in one test process share nothing
     # unless a test hands them the same one.

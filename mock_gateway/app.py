@@ -20,6 +20,7 @@ from mock_gateway.intake import Intake, IntakeError
 
 UNSIGNED_PREFIXES = ("/idp/", "/_admin/", "/healthz")
 RESET_HEADER = "x-mock-reset"
+INTAKE = "/intake/applications"
 MAX_HANG_SECONDS = 120
 OVERSIZED_BYTES = 3 * 1024 * 1024
 REDIRECT_TO = "http://elsewhere.invalid/login"
@@ -99,7 +100,7 @@ def create_app(
         faults: Faults = app.ctx.faults
         if faults.answer_delay_ms:
             await asyncio.sleep(faults.answer_delay_ms / 1000)
-        if faults.should_reset():
+        if request.method == "POST" and request.path == INTAKE and faults.should_reset():
             # The work is done; the caller never hears of it. On a socket the connection is
             # cut; in-process, MockGatewayTransport turns this header into the same error.
             response.headers[RESET_HEADER] = "1"
@@ -226,7 +227,7 @@ def _routes(app: Sanic) -> None:
             return error(404, "certificate_not_found", "证照不存在")
         return json({"certificate": document}, ensure_ascii=False)
 
-    @app.post("/intake/applications")
+    @app.post(INTAKE)
     async def intake_submit(request: Request):
         key = request.headers.get("idempotency-key", "")
         body = _json_object(request)

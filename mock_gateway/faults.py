@@ -9,8 +9,8 @@ except the counted ones (`fail_next`, `reset_after_accept`), which wear off requ
     jitter_ms            … give or take up to this much (2 s ± 1 s: 2000 and 1000)
     error_rate           this share of requests answer 503 at random
     fail_next            the next N requests answer 503: a burst, then recovery
-    reset_after_accept   the next N requests are carried out, then the connection is cut
-                         before the answer: the caller cannot know it was accepted
+    reset_after_accept   the next N applications submitted are taken, then the connection
+                         is cut before the answer: the caller cannot know it was accepted
     answer_delay_ms      the work is done, the answer comes this much later
     garbage              answers are 200 with a body that is not JSON
     oversized            answers are 200 with 3 MiB of JSON

@@ -131,7 +131,7 @@ def register_errors(app: Sanic) -> None:
 
     @app.exception(sanic_exc.MethodNotAllowed)
     async def method_not_allowed(request: Request, exc: sanic_exc.MethodNotAllowed) -> HTTPResponse:
-        allowed = ", ".join(sorted(getattr(exc, "allowed_methods", None) or []))
+        allowed = ", ".join(_allowed_methods(request, exc))
         return envelope(
             request,
             405,
@@ -181,6 +181,25 @@ def register_errors(app: Sanic) -> None:
             "internal_error",
             "服务器内部错误，请稍后重试 Internal error; quote the request id",
         )
+
+
+def _allowed_methods(request: Request, exc: sanic_exc.MethodNotAllowed) -> list[str]:
+    """The methods the path does answer, for the 405's `Allow` header."""
+    named = getattr(exc, "allowed_methods", None)
+    if named:
+        return sorted(named)
+    # Sanic names them only for paths without parameters (`/items`, not `/items/<code>`):
+    # ask the router, method by method, as it would route the same path.
+    router = request.app.router
+    host = request.headers.get("host")
+    allowed: list[str] = []
+    for method in sorted(router.ALLOWED_METHODS):
+        try:
+            router.get(request.path, method, host)
+        except sanic_exc.SanicException:
+            continue
+        allowed.append(method)
+    return allowed
 
 
 def _route_of(request: Request) -> str:

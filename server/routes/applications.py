@@ -18,7 +18,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
-from server.body import SafeText, parse_body, refuse_unsafe_anywhere
+from server.body import SafeText, bounded_json, parse_body
 from server.context import services
 from server.guards import require_user
 from services import listing
@@ -28,7 +28,8 @@ bp = Blueprint("applications")
 
 Code = Annotated[SafeText, StringConstraints(min_length=1, max_length=64)]
 Ref = Annotated[SafeText, StringConstraints(min_length=1, max_length=128)]
-Form = Annotated[dict[str, object], AfterValidator(refuse_unsafe_anywhere)]
+# Free-form, but bounded: see `bounded_json`.
+Form = Annotated[dict[str, object], AfterValidator(bounded_json)]
 
 
 class MaterialRef(BaseModel):

@@ -11,7 +11,7 @@ from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
 from core.errors import HolderNotFound, InvalidRequest, InvalidToken
-from server.body import parse_body
+from server.body import SafeText, parse_body
 from server.context import services
 from server.guards import limit_caller, require_face, require_user
 from services import audit, listing
@@ -24,7 +24,8 @@ bp = Blueprint("certificates")
 
 
 class PresentationBody(BaseModel):
-    fields: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+    # Field names are echoed when unknown: control and bidi characters are refused first.
+    fields: list[Annotated[SafeText, StringConstraints(min_length=1, max_length=64)]] = Field(
         default_factory=list, max_length=30
     )
     ttl_seconds: int = Field(default=300)

@@ -100,7 +100,8 @@ def create_app(
         faults: Faults = app.ctx.faults
         if faults.answer_delay_ms:
             await asyncio.sleep(faults.answer_delay_ms / 1000)
-        if request.method == "POST" and request.path == INTAKE and faults.should_reset():
+        took_it = request.method == "POST" and request.path == INTAKE and response.status < 300
+        if took_it and faults.should_reset():
             # The work is done; the caller never hears of it. On a socket the connection is
             # cut; in-process, MockGatewayTransport turns this header into the same error.
             response.headers[RESET_HEADER] = "1"

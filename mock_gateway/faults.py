@@ -57,7 +57,8 @@ class Faults:
     redirect: bool = False
 
     def update(self, body: dict) -> str | None:
-        """Applies a PUT body; returns what is wrong with it, or None (then nothing changed)."""
+        """Applies a PUT body and returns None, or returns what is wrong with it and changes
+        nothing."""
         unknown = set(body) - set(KNOBS)
         if unknown:
             return "unknown fault: " + ", ".join(sorted(unknown))

@@ -145,6 +145,7 @@ def _install_lifecycle(app: App, gateway_transport: Transport | None) -> None:
         # Deliveries in flight finish; past the grace period they are cancelled, which
         # releases their rows unmarked for the next worker.
         await _finish(tasks.pop(OUTBOX_LOOP, None), OUTBOX_STOP_SECONDS)
+        await _finish(app.ctx.gauge_refresh, 0)
 
     @app.after_server_stop
     async def close_container(app: App) -> None:

@@ -30,6 +30,9 @@ class AppContext:
     # Our background tasks by name. Not in Sanic's registry: Sanic would cancel them at
     # shutdown wherever they are, and ours must end between steps, not inside one.
     background: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    # The one refresh of the database-fed gauges in flight, so a stalled database gets
+    # one query from /metrics, not one per scrape.
+    gauge_refresh: asyncio.Task[None] | None = None
 
 
 App = Sanic[Config, AppContext]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -20,7 +19,7 @@ from services import db, kpis, kv
 bp = Blueprint("health")
 log = logging.getLogger("lingpao.health")
 CHECK_TIMEOUT_SECONDS = 2.0
-METRICS_DB_WAIT_SECONDS = 1.0
+METRICS_DB_WAIT_SECONDS = 0.25
 
 
 @bp.get("/healthz")
@@ -65,11 +64,17 @@ async def readyz(request: Request) -> HTTPResponse:
 @bp.get("/metrics")
 @openapi.summary("Prometheus metrics")
 async def metrics(request: Request) -> HTTPResponse:
-    # Metrics answer even from a stalled database: the gauges keep their last values.
-    for refresh in (_refresh_kpi_gauges, _refresh_outbox_gauges):
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(refresh(request), METRICS_DB_WAIT_SECONDS)
-    return raw(generate_latest(request.app.ctx.metrics.registry), content_type=CONTENT_TYPE_LATEST)
+    # Metrics answer even from a stalled database: the gauges are refreshed beside the
+    # scrape, which waits a moment for fresh values and otherwise shows the last ones.
+    ctx = request.app.ctx
+    if ctx.gauge_refresh is None or ctx.gauge_refresh.done():
+        ctx.gauge_refresh = asyncio.ensure_future(_refresh_gauges(request))
+    await asyncio.wait([ctx.gauge_refresh], timeout=METRICS_DB_WAIT_SECONDS)
+    return raw(generate_latest(ctx.metrics.registry), content_type=CONTENT_TYPE_LATEST)
+
+
+async def _refresh_gauges(request: Request) -> None:
+    await asyncio.gather(_refresh_kpi_gauges(request), _refresh_outbox_gauges(request))
 
 
 async def _refresh_outbox_gauges(request: Request) -> None:

@@ -81,7 +81,13 @@ def start_backend(
 
 
 def kill_all(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-    """Signals the server and every process it started."""
+    """Signals the server and every process it started; kills what is left after 30 s."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
-    process.wait(timeout=10)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        raise

@@ -37,7 +37,11 @@ class RedisServer:
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        self._wait_until(up=True)
+        try:
+            self._wait_until(up=True)
+        except BaseException:
+            self.stop()  # never leave a server behind that no fixture will stop
+            raise
         return self
 
     def stop(self) -> None:

@@ -139,13 +139,18 @@ def _install_lifecycle(app: App, gateway_transport: Transport | None) -> None:
     async def stop_background_work(app: App) -> None:
         app.ctx.stopping.set()
         tasks = app.ctx.background
-        # The bootstrap stops between attempts, never inside a transaction: wait for it.
-        await _finish(tasks.pop(CATALOG_BOOTSTRAP, None), BOOTSTRAP_STOP_SECONDS)
-        await _finish(tasks.pop(CATALOG_LISTENER, None), LISTENER_STOP_SECONDS)
-        # Deliveries in flight finish; past the grace period they are cancelled, which
-        # releases their rows unmarked for the next worker.
-        await _finish(tasks.pop(OUTBOX_LOOP, None), OUTBOX_STOP_SECONDS)
-        await _finish(app.ctx.gauge_refresh, 0)
+        # Side by side and within the grace period: Sanic drains the requests in flight only
+        # after this, and a stop must not take longer than twice SHUTDOWN_GRACE_SECONDS.
+        grace = app.ctx.settings.shutdown_grace_seconds
+        await asyncio.gather(
+            # The bootstrap stops between attempts, never inside a transaction: wait for it.
+            _finish(tasks.pop(CATALOG_BOOTSTRAP, None), min(BOOTSTRAP_STOP_SECONDS, grace)),
+            _finish(tasks.pop(CATALOG_LISTENER, None), min(LISTENER_STOP_SECONDS, grace)),
+            # Deliveries in flight finish; past this they are cancelled, which releases
+            # their rows unmarked for the next worker.
+            _finish(tasks.pop(OUTBOX_LOOP, None), min(OUTBOX_STOP_SECONDS, grace)),
+            _finish(app.ctx.gauge_refresh, 0),
+        )
 
     @app.after_server_stop
     async def close_container(app: App) -> None:

@@ -8,9 +8,12 @@ from datetime import datetime
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
+from core.errors import InvalidRequest
 from services import listing
 from services.models import AuditEntry
 from services.times import rfc3339
+
+COLUMN_LENGTHS = {"actor": 64, "action": 64, "target": 128}  # AuditEntry's columns
 
 
 async def record(
@@ -77,6 +80,7 @@ async def query(
     limit: int = 20,
 ) -> tuple[list[dict], str | None]:
     """Newest first; returns the page and the cursor of the next one (None at the end)."""
+    _refuse_longer_than_columns(actor=actor, action=action, target=target)
     before_id = listing.decode_id_cursor(cursor)
     rows = AuditEntry.all()
     if actor:
@@ -100,3 +104,15 @@ async def query(
     found = found[:limit]
     next_cursor = listing.encode_cursor(str(found[-1].id)) if more else None
     return [view(e) for e in found], next_cursor
+
+
+def _refuse_longer_than_columns(**filters: str | None) -> None:
+    # Checked here, before the database sees them: tortoise refuses such a filter with an
+    # error that would reach the caller as a 500.
+    too_long = [
+        {"field": name, "problem": f"at most {COLUMN_LENGTHS[name]} characters"}
+        for name, value in filters.items()
+        if value and len(value) > COLUMN_LENGTHS[name]
+    ]
+    if too_long:
+        raise InvalidRequest(fields=too_long)

@@ -9,8 +9,10 @@ A suite's conftest imports the fixtures it wants from here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -59,9 +61,9 @@ async def redis_url():
     return TEST_REDIS_URL
 
 
-@pytest.fixture
-async def fresh_pg_url(pg_url):
-    """A database of this test's own, migrated: for tests that count every row."""
+@contextlib.asynccontextmanager
+async def fresh_database() -> AsyncIterator[str]:
+    """A database of its own, migrated, dropped afterwards: for tests that count every row."""
     name = f"lingpao_t_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(TEST_DATABASE_URL.replace("postgres://", "postgresql://", 1))
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -74,3 +76,9 @@ async def fresh_pg_url(pg_url):
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture
+async def fresh_pg_url(pg_url):
+    async with fresh_database() as url:
+        yield url

@@ -17,6 +17,8 @@ from services.catalog.rules import ItemView, check_mode
 from services.catalog.version import CatalogVersion
 from services.gateway import Gateway
 
+CODE_MAX_LENGTH = 32  # Item.code's column
+
 log = logging.getLogger("lingpao.catalog")
 
 
@@ -43,6 +45,8 @@ class Catalog:
         return await self.records.all_items()
 
     async def get_item(self, code: str) -> ItemView:
+        if len(code) > CODE_MAX_LENGTH:
+            raise ItemNotFound()  # none can have it; the database would refuse to compare
         item = await self.records.get(code)
         if item is None:
             raise ItemNotFound()

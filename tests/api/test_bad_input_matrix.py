@@ -142,12 +142,20 @@ class World:
 
 
 @pytest.fixture(scope="module")
-async def world(tmp_path_factory) -> AsyncIterator[World]:
+async def matrix_stores(tmp_path_factory) -> AsyncIterator[dict[str, str | None]]:
+    """The database and Redis the matrix runs on: SQLite and the stand-in here, real ones
+    where tests/integration/api overrides this fixture."""
+    yield {"database_url": f"sqlite://{tmp_path_factory.mktemp('matrix-db') / 'm.sqlite3'}"}
+
+
+@pytest.fixture(scope="module")
+async def world(tmp_path_factory, matrix_stores) -> AsyncIterator[World]:
     # Logins are many here: only the verify limit is low, for the X-Forwarded-For row.
     settings = make_settings(
         tmp_path_factory.mktemp("matrix"),
         login_rate_limit="10000/minute",
         verify_rate_limit=f"{VERIFY_LIMIT}/minute",
+        **matrix_stores,
     )
     await apply_migrations(settings.database_url)
     async with backend_with_gateway(settings) as stack:

@@ -66,3 +66,38 @@ async def test_an_if_match_that_is_no_version_is_a_400_and_nothing_switches(ops,
 async def test_a_requeue_of_a_row_id_that_cannot_exist_is_a_404(ops, row_id):
     answer = await ops.client.post(f"/api/v1/ops/outbox/{row_id}/requeue", headers=bearer(ops.ops))
     assert answer.status_code == 404
+
+
+LONG = "Ⅹ" * 300  # longer than any column, and not ASCII either
+
+
+@pytest.mark.parametrize(
+    ("path", "who"),
+    [
+        (f"/api/v1/items/{LONG}", None),
+        (f"/api/v1/items?category={LONG}&mode={LONG}&q={LONG}", None),
+        (f"/api/v1/ops/audit?actor={LONG}&action={LONG}&target={LONG}", "ops"),
+        (f"/api/v1/ops/outbox?state={LONG}", "ops"),
+        (f"/api/v1/me/one-id-items?eligible={LONG}", "citizen"),
+        (f"/api/v1/applications/{LONG}", "citizen"),
+        (f"/api/v1/me/certificates/{LONG}", "citizen"),
+    ],
+)
+async def test_codes_and_filters_longer_than_their_columns_are_a_4xx_not_a_500(ops, path, who):
+    headers = bearer(getattr(ops, who)) if who else {}
+    answer = await ops.client.get(path, headers=headers)
+    assert 400 <= answer.status_code < 500, (path, answer.status_code, answer.text)
+    assert LONG not in answer.text
+
+
+async def test_a_mode_switch_of_an_item_code_longer_than_its_column_is_a_4xx_and_switches_nothing(
+    ops,
+):
+    answer = await ops.client.put(
+        f"/api/v1/ops/items/{LONG}/mode",
+        json={"mode": "zero_trip", "reason": "测试"},
+        headers={**bearer(ops.ops), "if-match": "1"},
+    )
+    assert 400 <= answer.status_code < 500, answer.text
+    audit = (await ops.client.get("/api/v1/ops/audit", headers=bearer(ops.ops))).json()["items"]
+    assert [e["action"] for e in audit if "mode" in e["action"]] == []

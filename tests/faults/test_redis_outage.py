@@ -14,6 +14,7 @@ import pytest
 from tests.api.test_ops import switch
 from tests.auth_helpers import LI, bearer, catalog_ready, identity_token, login, ops_login
 from tests.conftest import backend_with_gateway, make_settings
+from tests.faults.proxy import FaultyProxy
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -109,3 +110,42 @@ async def test_a_switch_right_after_redis_restarts_empty_is_served_at_once(stack
     assert answer.status_code == 200, answer.text
     assert await mode_of(stack, "HJ005") == first  # not the cached old mode
     assert await version.current() > seen_before  # the counter never repeats
+
+
+@pytest.fixture
+async def stalled(tmp_path, fresh_pg_url, own_redis):
+    """The backend reaches Redis through a proxy that can stall: it accepts and never answers."""
+    proxy = await FaultyProxy("127.0.0.1", own_redis.port).start()
+    settings = make_settings(
+        tmp_path, database_url=fresh_pg_url, redis_url=f"redis://127.0.0.1:{proxy.port}/0"
+    )
+    try:
+        async with backend_with_gateway(settings) as running:
+            await catalog_ready(running)
+            setattr(running, "proxy", proxy)  # noqa: B010 - the tests reach it so
+            yield running
+    finally:
+        await proxy.close()
+
+
+async def test_a_stalled_redis_costs_a_bounded_wait_and_lets_no_refused_token_in(stalled):
+    good, gone = await login(stalled), await login(stalled, LI)
+    await stalled.client.post("/api/v1/auth/logout", headers=bearer(gone))
+    ops = await ops_login(stalled)
+    before = await mode_of(stalled, "HJ005")
+    other = "one_trip" if before == "zero_trip" else "zero_trip"
+    loop = asyncio.get_running_loop()
+    stalled.proxy.stall()
+    try:
+        # After one Redis socket timeout, each token is judged by the database.
+        for tokens, judged in ((gone, 401), (good, 200)):
+            started = loop.time()
+            assert await me(stalled, tokens) == judged
+            assert loop.time() - started < 2 * 2 + 1.5  # Redis socket timeouts, bounded
+        started = loop.time()
+        assert_unavailable(await switch(stalled, "HJ005", other, tokens=ops))
+        assert loop.time() - started < 2 * 2 + 1.5
+    finally:
+        stalled.proxy.heal()
+    assert await mode_of(stalled, "HJ005") == before
+    assert await me(stalled, gone) == 401

@@ -52,15 +52,16 @@ def refuse_unsafe(text: str) -> str:
 # A client's free-form JSON (an application's form) is a few fields, some in lists: these
 # bounds are far above any real form and far below what costs time or a recursion limit.
 MAX_JSON_DEPTH = 8
-MAX_JSON_VALUES = 1000
+MAX_JSON_VALUES = 1000  # entries, counted across every level
 
 
 def bounded_json(
     value: object, *, max_depth: int = MAX_JSON_DEPTH, max_values: int = MAX_JSON_VALUES
 ) -> object:
     """`value` unchanged, when it nests no deeper than `max_depth` containers, holds at most
-    `max_values` keys and values in all, and no key or string has control or bidi
-    characters. Walked without recursion: a body nested 1,000 deep is refused, not a 500."""
+    `max_values` entries in all (members of objects and items of arrays, at every level),
+    and no key or string has control or bidi characters. Walked without recursion: a body
+    nested 1,000 deep is refused, not a 500."""
     pending: list[tuple[object, int]] = [(value, 0)]
     seen = 0
     while pending:

@@ -14,7 +14,10 @@ def open_redis(url: str | None) -> redis.Redis:
         # Short timeouts: a dead Redis must turn into a clear 503, not a hung request.
         # One quick retry on a connection error only: after Redis restarts, every pooled
         # connection is dead and the first command on each would fail without it. A timeout
-        # is not retried, so a stalled Redis costs one socket timeout, not several.
+        # is not retried, so a stalled Redis costs one socket timeout, not several. A write
+        # whose answer was lost may be sent twice: ours are sets and deletes that a second
+        # copy does not change, and counters, which then move a version further on (harmless)
+        # or a rate limit one request earlier.
         return redis.Redis.from_url(
             url,
             socket_connect_timeout=2,

@@ -12,6 +12,7 @@ import logging
 
 from core.clock import Clock, utc, wall
 from core.errors import InvalidRequest, ItemNotFound, VersionMismatch
+from core.tasks import in_own_task
 from services.catalog.records import ItemRecords, ModeChange
 from services.catalog.rules import ItemView, check_mode
 from services.catalog.version import CatalogVersion
@@ -115,9 +116,9 @@ class Catalog:
         while not stopping.is_set():
             try:
                 if not synced:
-                    if not await self.records.is_empty():
+                    if not await in_own_task(self.records.is_empty()):
                         return
-                    counts = await self._pull()
+                    counts = await in_own_task(self._pull())
                     synced = True
                     log.info("catalog synced from the gateway: %s", counts)
                 # Until the version moves, other processes serve their empty catalog.

@@ -29,6 +29,7 @@ from core.errors import (
     GatewayTimeout,
     HolderNotFound,
 )
+from core.tasks import in_own_task
 from services.gateway import Gateway
 from services.holders import Holders
 from services.outbox.records import Delivery, DeliveryRecords, new_worker_id
@@ -83,10 +84,10 @@ class OutboxWorker:
         last_chores = 0.0
         while not stopping.is_set():
             try:
-                handled = await self.drain_once()
+                handled = await in_own_task(self.drain_once())
                 if self.chores is not None and time.monotonic() - last_chores > 600:
                     last_chores = time.monotonic()
-                    await self.chores()
+                    await in_own_task(self.chores())
             except Exception as exc:  # noqa: BLE001 - database down: try again after a pause
                 log.warning("outbox delivery loop: %s", type(exc).__name__)
                 handled = 0

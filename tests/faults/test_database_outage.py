@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 import redis.asyncio as redis
+from tortoise.backends.asyncpg.client import TransactionWrapper
 
 from services.models import Application, IdempotencyRecord, OutboxRow
 from tests.api.test_applications import file, materials_for, until_status
@@ -211,3 +212,35 @@ async def test_a_delivery_the_database_could_not_mark_is_sent_again_and_stays_on
         assert asyncio.get_running_loop().time() < deadline, "the row was never marked"
         await asyncio.sleep(0.1)
     assert len(intake.by_id) == 1
+
+
+async def test_a_delivery_round_whose_begin_failed_does_not_leave_the_loop_a_dead_connection(
+    tmp_path, fresh_pg_url, redis_url, monkeypatch
+):
+    """tortoise keeps a transaction's connection as the task's current one when BEGIN fails
+    on it; the loop must not carry that dead connection into its next rounds."""
+    settings = make_settings(
+        tmp_path, database_url=fresh_pg_url, redis_url=redis_url, outbox_in_server=False
+    )
+    async with backend_with_gateway(settings) as stack:
+        await catalog_ready(stack)
+        quick(stack)
+        tokens = await login(stack)
+        body = {"item_code": "HJ005", "materials": await materials_for(stack, tokens, "HJ005")}
+        application_id = (await file(stack, tokens, body, key="begin")).json()["id"]
+        begin = TransactionWrapper.begin
+
+        async def cut_at_the_first_begin(self):
+            monkeypatch.setattr(TransactionWrapper, "begin", begin)
+            await self._connection.close()  # the connection dies under BEGIN
+            return await begin(self)
+
+        monkeypatch.setattr(TransactionWrapper, "begin", cut_at_the_first_begin)
+        stopping = asyncio.Event()
+        loop = asyncio.create_task(stack.app.ctx.container.outbox.run(stopping))
+        try:
+            await until_status(stack, tokens, application_id, "completed")
+        finally:
+            stopping.set()
+            await asyncio.wait_for(loop, 15)
+        assert TransactionWrapper.begin is begin  # the cut did happen

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable
+from typing import TypeVar
 
 T = TypeVar("T")
 
 
-async def in_own_task(work: Coroutine[Any, Any, T]) -> T:
+async def in_own_task(work: Awaitable[T]) -> T:
     """Awaits `work` in a new task, so context variables it leaves behind end with it.
 
     tortoise sets the task's current connection before it sends BEGIN and never resets it

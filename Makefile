@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(PY) -m pytest
 
-.PHONY: run test lint format migrate seed clean faults
+.PHONY: run test lint format migrate seed clean faults bench
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Lingpao needs Python 3.11 or newer")'
@@ -30,6 +30,15 @@ run: seed
 test: $(STAMP)
 	$(PYTEST) --ignore=tests/integration --ignore=tests/faults tests
 	$(PYTEST) tests/integration tests/faults
+
+# Every scenario against Lingpao (one worker, then two) and a bare Sanic app, in one run;
+# writes bench/results/latest.{json,md}. Needs PostgreSQL and Redis (BENCH_DATABASE_URL,
+# BENCH_REDIS_URL) and wrk, which it installs from Debian's packages when missing.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
+bench: $(STAMP)
+	@command -v wrk >/dev/null || apt-get install -y -q wrk
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench.run
 
 # The fault suite alone (real PostgreSQL and Redis; see tests/faults/conftest.py).
 faults: $(STAMP)

@@ -1,0 +1,333 @@
+"""`python -m bench.run`: every scenario against Lingpao (one worker, then two) and the bare
+Sanic baseline, in one run on loopback; writes bench/results/latest.{json,md}.
+
+PostgreSQL and Redis come from BENCH_DATABASE_URL / BENCH_REDIS_URL (else TEST_…): the run
+makes a database of its own and drops it. `--smoke` runs every scenario for a moment and
+fails if any answered an error; it says nothing about speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import httpx
+
+from bench import stack, wrk
+
+RESULTS = Path(__file__).resolve().parent / "results"
+LUA = Path(__file__).resolve().parent / "lua"
+ZHANG = {"id_number": "330402199001011230", "name": "张三", "assurance": "face"}
+WANG = {"id_number": "330402197803203454", "name": "王五", "assurance": "face"}
+SWITCHED = "HY003"  # the item ops switch back and forth under the catalog-read scenario
+# Issue 13's targets: ratio to bare Sanic, one worker, access log on.
+TARGETS = {
+    "catalog page": 0.60,
+    "catalog page, 304": 0.75,
+    "item": 0.65,
+    "me": 0.40,
+    "one-ID items": 0.20,
+    "login": 0.05,
+    "file an application": 0.05,
+}
+PACKAGES = ("sanic", "tortoise-orm", "redis", "asyncpg", "pyjwt", "cryptography", "httpx")
+
+
+@dataclass
+class Scenario:
+    name: str
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+    script: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    beside: Callable[[threading.Event], None] | None = None  # load run next to wrk's
+    warm: bool = True  # POSTs that create rows are not warmed up
+
+
+class World:
+    """What the scenarios need from a running Lingpao: signed-in users, ids, tokens."""
+
+    def __init__(self, api: str, gateway: str, env: dict[str, str], tmp: Path) -> None:
+        self.api, self.gateway, self.env, self.tmp = api, gateway, env, tmp
+        self.http = httpx.Client(timeout=30)
+        self.citizen = self.login(ZHANG)
+        self.login(WANG)
+        stack.cli(env, "grant-ops", WANG["id_number"])
+        self.ops = self.login(WANG)
+
+    def identity_token(self, person: dict) -> str:
+        answer = self.http.post(f"{self.gateway}/idp/token", json=person)
+        answer.raise_for_status()
+        return answer.json()["identity_token"]
+
+    def login(self, person: dict) -> dict[str, str]:
+        answer = self.http.post(
+            f"{self.api}/api/v1/auth/login", json={"identity_token": self.identity_token(person)}
+        )
+        answer.raise_for_status()
+        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        answer = self.http.get(self.api + path, headers=headers or {})
+        answer.raise_for_status()
+        return answer
+
+    def tokens_file(self, count: int) -> Path:
+        path = self.tmp / f"tokens-{count}.txt"
+        path.write_text("\n".join(self.identity_token(ZHANG) for _ in range(count)) + "\n")
+        return path
+
+    def application_body(self) -> str:
+        item = self.get("/api/v1/items/HJ005").json()
+        held: dict[str, str] = {}
+        listed = self.get("/api/v1/me/certificates?limit=100", self.citizen).json()["items"]
+        for certificate in listed:
+            if certificate["status"] == "valid":
+                held.setdefault(certificate["type"], certificate["id"])
+        materials = {
+            m["code"]: {"certificate_id": held[m["certificate_type"]]}
+            for m in item["materials"]
+            if m["source"] == "certificate"
+        }
+        return json.dumps({"item_code": "HJ005", "materials": materials}, ensure_ascii=False)
+
+    def switching(self, stop: threading.Event) -> None:
+        """Ops switch an item every 100 ms while the catalog is read; any refusal fails."""
+        modes = ["one_trip", "zero_trip"]
+        with httpx.Client(timeout=10) as http:
+            while not stop.wait(0.1):
+                item = http.get(f"{self.api}/api/v1/items/{SWITCHED}").json()
+                wanted = (
+                    modes[(modes.index(item["mode"]) + 1) % 2]
+                    if item["mode"] in modes
+                    else modes[0]
+                )
+                answer = http.put(
+                    f"{self.api}/api/v1/ops/items/{SWITCHED}/mode",
+                    headers={**self.ops, "If-Match": str(item["version"])},
+                    json={"mode": wanted, "reason": "压测切换"},
+                )
+                if answer.status_code != 200:
+                    raise RuntimeError(f"a switch under load answered {answer.status_code}")
+
+    def scenarios(self, seconds: float) -> list[Scenario]:
+        page = "/api/v1/items?limit=20"
+        etag = self.get(page).headers["etag"]
+        certificate = next(
+            c["id"]
+            for c in self.get("/api/v1/me/certificates?limit=100", self.citizen).json()["items"]
+            if c["status"] == "valid"
+        )
+        # Enough identity tokens for the login rate of a fast machine; a reused one is a 401.
+        tokens = self.tokens_file(max(200, int(seconds * 600)))
+        return [
+            Scenario("catalog page", page),
+            Scenario("catalog page, 304", page, {"If-None-Match": etag}),
+            Scenario("item", "/api/v1/items/HJ005"),
+            Scenario("me", "/api/v1/me", self.citizen),
+            Scenario("one-ID items", "/api/v1/me/one-id-items", self.citizen),
+            Scenario("certificate", f"/api/v1/me/certificates/{certificate}", self.citizen),
+            Scenario(
+                "login",
+                "/api/v1/auth/login",
+                script="login.lua",
+                warm=False,
+                env={"BENCH_TOKENS": str(tokens)},
+            ),
+            Scenario(
+                "file an application",
+                "/api/v1/applications",
+                self.citizen,
+                script="applications.lua",
+                warm=False,
+                env={
+                    "BENCH_BODY": self.application_body(),
+                    "BENCH_KEY_PREFIX": os.urandom(6).hex(),
+                },
+            ),
+            Scenario("catalog page while ops switch", page, beside=self.switching),
+        ]
+
+
+def measure(
+    url: str, scenario: Scenario, seconds: float, connections: int, warm: bool = True
+) -> wrk.Load:
+    script = LUA / scenario.script if scenario.script else None
+    if warm and scenario.warm:
+        wrk.run(url, seconds=1, connections=connections, headers=scenario.headers)
+    stop, failure = threading.Event(), []
+
+    def beside() -> None:
+        try:
+            assert scenario.beside is not None
+            scenario.beside(stop)
+        except Exception as exc:  # noqa: BLE001 - reported as the scenario's error
+            failure.append(exc)
+
+    thread = threading.Thread(target=beside) if scenario.beside else None
+    if thread:
+        thread.start()
+    try:
+        load = wrk.run(
+            url,
+            seconds=seconds,
+            connections=connections,
+            headers=scenario.headers,
+            script=script,
+            env=scenario.env,
+        )
+    finally:
+        stop.set()
+        if thread:
+            thread.join(timeout=30)
+    if failure:
+        raise RuntimeError(f"{scenario.name}: {failure[0]}")
+    return load
+
+
+def machine() -> dict:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": versions,
+    }
+
+
+def run(args: argparse.Namespace) -> dict:
+    wrk.require_wrk()
+    database_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    redis_url = os.environ.get("BENCH_REDIS_URL") or os.environ.get("TEST_REDIS_URL")
+    if not database_url or not redis_url:
+        raise SystemExit("bench needs BENCH_DATABASE_URL and BENCH_REDIS_URL (or TEST_…)")
+    report: dict = {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "seconds": args.seconds,
+        "connections": args.connections,
+        "runs": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="lingpao-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        with stack.database(database_url) as db_url:
+            gateway = stack.gateway(tmp)
+            baseline = stack.bare(tmp)
+            with stack.started([gateway, baseline]):
+                env = stack.lingpao_env(db_url, redis_url, gateway.url, tmp)
+                stack.cli(env, "migrate")
+                bare_load = measure(
+                    baseline.url + "/",
+                    Scenario("bare", "/"),
+                    args.seconds,
+                    args.connections,
+                    warm=not args.smoke,
+                )
+                report["bare"] = bare_load.as_dict()
+                for workers in args.workers:
+                    report["runs"].append(run_lingpao(env, workers, bare_load, args, tmp))
+    return report
+
+
+def run_lingpao(env: dict, workers: int, bare: wrk.Load, args: argparse.Namespace, tmp: Path):
+    server = stack.lingpao(env, workers, tmp)
+    results = []
+    with stack.started([server]):
+        world = World(server.url, env["GATEWAY_URL"], env, tmp)
+        for scenario in world.scenarios(args.seconds):
+            load = measure(
+                server.url + scenario.path,
+                scenario,
+                args.seconds,
+                args.connections,
+                warm=not args.smoke,
+            )
+            row = {"scenario": scenario.name, **load.as_dict()}
+            row["ratio"] = round(load.rps / bare.rps, 3) if bare.rps else None
+            results.append(row)
+            print(f"  ×{workers} {scenario.name}: {row}", file=sys.stderr)
+        rss = stack.resident_mb(server)
+    return {"workers": workers, "scenarios": results, "rss_mb": rss}
+
+
+def markdown(report: dict) -> str:
+    m = report["machine"]
+    lines = [
+        f"# Bench {report['date']}",
+        "",
+        f"{m['cores']} cores, Python {m['python']}, {m['platform']}; "
+        + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
+        f"wrk -t1 -c{report['connections']}, {report['seconds']} s per scenario; "
+        f"bare Sanic: {report['bare']['rps']} req/s.",
+        "",
+        "| workers | scenario | ratio to bare | target | req/s | p50 ms | p99 ms | errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for run in report["runs"]:
+        for row in run["scenarios"]:
+            lines.append(
+                f"| {run['workers']} | {row['scenario']} | {row['ratio']} "
+                f"| {_against_target(row) if run['workers'] == 1 else ''} | {row['rps']} "
+                f"| {row['p50_ms']} | {row['p99_ms']} | {row['errors']} |"
+            )
+        rss = ", ".join(f"{mb} MB" for mb in run.get("rss_mb", []))
+        lines.append(f"| {run['workers']} | resident memory per process after the run | {rss} |")
+    return "\n".join(lines) + "\n"
+
+
+def _against_target(row: dict) -> str:
+    target = TARGETS.get(row["scenario"])
+    if target is None or not row["ratio"]:
+        return ""
+    if row["ratio"] >= target:
+        return f"≥ {target} met"
+    return f"≥ {target}: missed, ×{target / row['ratio']:.1f} short"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--smoke", action="store_true", help="a moment each; fail on errors")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    # A SIGTERM unwinds like Ctrl-C, so every process the run started is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.smoke:
+        args.seconds = 1
+    report = run(args)
+    table = markdown(report)
+    print(table)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "latest.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    (args.out / "latest.md").write_text(table)
+    failed = [
+        f"×{run['workers']} {row['scenario']}: {row['errors']} errors"
+        for run in report["runs"]
+        for row in run["scenarios"]
+        if row["errors"] or not row["requests"]
+    ]
+    if failed:
+        print("errors:\n" + "\n".join(failed), file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

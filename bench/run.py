@@ -61,6 +61,7 @@ class World:
     def __init__(self, api: str, gateway: str, env: dict[str, str], tmp: Path) -> None:
         self.api, self.gateway, self.env, self.tmp = api, gateway, env, tmp
         self.http = httpx.Client(timeout=30)
+        self.switches = self.stale_reads = 0
         self.citizen = self.login(ZHANG)
         self.login(WANG)
         stack.cli(env, "grant-ops", WANG["id_number"])
@@ -103,23 +104,29 @@ class World:
         return json.dumps({"item_code": "HJ005", "materials": materials}, ensure_ascii=False)
 
     def switching(self, stop: threading.Event) -> None:
-        """Ops switch an item every 100 ms while the catalog is read; any refusal fails."""
+        """Ops switch an item every 100 ms while the catalog is read. After each switch has
+        returned, the next read (on whichever worker) must show it; a read that does not, or
+        a version it gave that the switch then finds stale (412), is a stale read."""
         modes = ["one_trip", "zero_trip"]
+        item_url = f"{self.api}/api/v1/items/{SWITCHED}"
         with httpx.Client(timeout=10) as http:
             while not stop.wait(0.1):
-                item = http.get(f"{self.api}/api/v1/items/{SWITCHED}").json()
-                wanted = (
-                    modes[(modes.index(item["mode"]) + 1) % 2]
-                    if item["mode"] in modes
-                    else modes[0]
-                )
+                item = http.get(item_url).json()
+                current = item["mode"]
+                wanted = modes[(modes.index(current) + 1) % 2] if current in modes else modes[0]
                 answer = http.put(
                     f"{self.api}/api/v1/ops/items/{SWITCHED}/mode",
                     headers={**self.ops, "If-Match": str(item["version"])},
                     json={"mode": wanted, "reason": "压测切换"},
                 )
+                if answer.status_code == 412:
+                    self.stale_reads += 1
+                    continue
                 if answer.status_code != 200:
                     raise RuntimeError(f"a switch under load answered {answer.status_code}")
+                self.switches += 1
+                if http.get(item_url).json()["mode"] != wanted:
+                    self.stale_reads += 1
 
     def scenarios(self, seconds: float) -> list[Scenario]:
         page = "/api/v1/items?limit=20"
@@ -259,6 +266,8 @@ def run_lingpao(env: dict, workers: int, bare: wrk.Load, args: argparse.Namespac
                 warm=not args.smoke,
             )
             row = {"scenario": scenario.name, **load.as_dict()}
+            if scenario.beside is not None:
+                row |= {"switches": world.switches, "stale_reads": world.stale_reads}
             row["ratio"] = round(load.rps / bare.rps, 3) if bare.rps else None
             results.append(row)
             print(f"  ×{workers} {scenario.name}: {row}", file=sys.stderr)
@@ -286,6 +295,11 @@ def markdown(report: dict) -> str:
                 f"| {_against_target(row) if run['workers'] == 1 else ''} | {row['rps']} "
                 f"| {row['p50_ms']} | {row['p99_ms']} | {row['errors']} |"
             )
+            if "stale_reads" in row:
+                lines.append(
+                    f"| {run['workers']} | … switches that returned / stale reads after one "
+                    f"| {row['switches']} / {row['stale_reads']} |"
+                )
         rss = ", ".join(f"{mb} MB" for mb in run.get("rss_mb", []))
         lines.append(f"| {run['workers']} | resident memory per process after the run | {rss} |")
     return "\n".join(lines) + "\n"

@@ -44,9 +44,8 @@ def test_every_bench_scenario_runs_without_an_error_answer(tmp_path):
         for row in run["scenarios"]:
             assert row["requests"] > 0 and row["errors"] == 0, (run["workers"], row)
             assert row["ratio"] > 0
-    rows = [
-        line
-        for line in (tmp_path / "latest.md").read_text().splitlines()
-        if line[:4] in ("| 1 ", "| 2 ")
-    ]
-    assert len(rows) == 18
+    table = (tmp_path / "latest.md").read_text()
+    assert all(f"| {row['scenario']} |" in table for row in report["runs"][0]["scenarios"])
+    # One worker reads what it just switched; across workers, see the issue note.
+    switching = report["runs"][0]["scenarios"][-1]
+    assert switching["switches"] > 0 and switching["stale_reads"] == 0

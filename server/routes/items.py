@@ -49,14 +49,14 @@ async def list_items(request: Request) -> HTTPResponse:
         args.get("limit"),
     )
     catalog = services(request).catalog
-    items = await catalog.snapshot()
+    seen, items = await catalog.versioned_snapshot()
     cached = catalog.version.get(key)
     if cached is None:
         limit = listing.parse_limit(args.get("limit"))
         found = listing.search(items, args.get("q"), args.get("category"), args.get("mode"))
         chosen, next_cursor = listing.page(found, lambda i: i.code, args.get("cursor"), limit)
         cached = _serialised({"items": [i.summary() for i in chosen], "next_cursor": next_cursor})
-        catalog.version.put(key, cached)
+        catalog.version.put(key, cached, seen)
     return _answer(request, *cached)
 
 
@@ -64,12 +64,12 @@ async def list_items(request: Request) -> HTTPResponse:
 @openapi.summary("One service item with its materials, guide and version")
 async def get_item(request: Request, code: str) -> HTTPResponse:
     catalog = services(request).catalog
-    items = await catalog.snapshot()
+    seen, items = await catalog.versioned_snapshot()
     cached = catalog.version.get(("item", code))
     if cached is None:
         found = next((i for i in items if i.code == code), None)
         if found is None:
             raise ItemNotFound()
         cached = _serialised(found.detail())
-        catalog.version.put(("item", code), cached)
+        catalog.version.put(("item", code), cached, seen)
     return _answer(request, *cached)

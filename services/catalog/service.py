@@ -34,12 +34,17 @@ class Catalog:
 
     async def snapshot(self) -> list[ItemView]:
         """Every item as this process serves it: read once per catalog version."""
-        await self.version.current()  # also moves to the newest version heard of
+        return (await self.versioned_snapshot())[1]
+
+    async def versioned_snapshot(self) -> tuple[int, list[ItemView]]:
+        """The snapshot with the version it was read at: what is derived from it and cached
+        must be kept under that version, not under a newer one that arrived meanwhile."""
+        seen = await self.version.current()  # also moves to the newest version heard of
         items = self.version.get("snapshot")
         if items is None:
             items = await self.records.all_items()
-            self.version.put("snapshot", items)
-        return items
+            self.version.put("snapshot", items, seen)
+        return seen, items
 
     async def all_items(self) -> list[ItemView]:
         """Every item as the database has it now (ops views, KPIs)."""

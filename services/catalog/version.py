@@ -56,7 +56,9 @@ class CatalogVersion:
         self._checked_at = self._clock()
 
     def _observe(self, version: int) -> None:
-        if version != self.value:
+        # Only forward: the message of the bump before a change may arrive after the one
+        # that followed it. (The counter never goes back, even when Redis restarts empty.)
+        if version > self.value:
             self.value = version
             self._entries.clear()
 
@@ -110,10 +112,13 @@ class CatalogVersion:
             return None
         return entry[1]
 
-    def put(self, key: Any, value: Any) -> None:
+    def put(self, key: Any, value: Any, seen: int | None = None) -> None:
+        """Keeps `value` for the version `seen` before it was read (the current one if it
+        was read without a pause): an answer read while a change landed must not be kept
+        as the answer of the version the change moved to."""
         if len(self._entries) > 5000:  # bounded: query strings are the client's to choose
             self._entries.clear()
-        self._entries[key] = (self.value, value)
+        self._entries[key] = (self.value if seen is None else seen, value)
 
     async def listen(self, stopping: asyncio.Event, poll_seconds: float = 1.0) -> None:
         """Follows the change feed until `stopping` is set (within `poll_seconds`)."""

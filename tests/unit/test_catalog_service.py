@@ -197,3 +197,33 @@ async def test_a_sync_after_a_switch_keeps_the_mode_ops_chose():
     counts = await world.catalog.sync()
     assert counts["kept_ops_mode"] == 1
     assert (await world.catalog.get_item("HY001")).mode == "zero_trip"
+
+
+async def test_a_snapshot_read_while_a_switch_lands_is_not_kept_as_the_new_one():
+    """A read that began before a switch committed must not be cached under the version the
+    switch moved to: every read after the switch returned would serve the old mode."""
+    world = World(item("HY001", ID_CARD))
+    read_started, switch_done = asyncio.Event(), asyncio.Event()
+    all_items = world.records.all_items
+
+    async def slow_read() -> list[ItemView]:
+        before = await all_items()  # the database's answer, before the switch commits
+        read_started.set()
+        await switch_done.wait()
+        return before
+
+    world.records.all_items = slow_read  # type: ignore[method-assign]
+    reading = asyncio.create_task(world.catalog.snapshot())
+    await read_started.wait()
+    world.records.all_items = all_items  # type: ignore[method-assign]
+    await world.switch("HY001", "zero_trip")
+    switch_done.set()
+    assert (await reading)[0].mode == "one_trip"  # it began before: that is fair
+    assert (await world.catalog.snapshot())[0].mode == "zero_trip"
+
+
+async def test_a_late_message_of_an_older_version_does_not_move_the_version_back():
+    world = World(item("HY001", ID_CARD))
+    newest = await world.version.bump()
+    world.version._observe(newest - 1)
+    assert world.version.value == newest

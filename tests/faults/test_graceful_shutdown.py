@@ -67,6 +67,16 @@ def serve(tmp_path, fresh_pg_url, redis_url, gateway_process):
             kill_all(server.process)
 
 
+def every_worker_ready(server: Server, workers: int) -> None:
+    """/readyz answers from the first worker up; Sanic's manager, though, waits for every
+    worker's start before it heeds a SIGTERM (and past its ack timeout, 30 s, otherwise)."""
+    deadline = time.monotonic() + 30
+    while server.log().count("Worker ready") < workers:
+        assert time.monotonic() < deadline, "the workers did not all start"
+        time.sleep(0.05)
+    time.sleep(0.5)  # the manager polls for the acknowledgements every 0.1 s
+
+
 def signed_in(http: httpx.Client, server: Server, gateway: str) -> dict[str, str]:
     identity = http.post(f"{gateway}/idp/token", json=ZHANG).json()["identity_token"]
     login = http.post(f"{server.url}/api/v1/auth/login", json={"identity_token": identity})
@@ -136,6 +146,7 @@ def test_with_several_workers_sigterm_to_the_main_process_drains_every_worker(
     serve, gateway_process, own_redis
 ):
     server = serve(WORKERS="2", REDIS_URL=own_redis.url)
+    every_worker_ready(server, 2)
     with httpx.Client(timeout=10) as http:
         auth = signed_in(http, server, gateway_process)
         slow_gateway(gateway_process, 1500)

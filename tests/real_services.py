@@ -53,12 +53,17 @@ async def pg_url():
         await admin.close()
 
 
-@pytest.fixture(scope="session")
-async def redis_url():
-    client = redis.Redis.from_url(TEST_REDIS_URL)
+async def emptied(url: str) -> str:
+    """`url`, with its Redis DB index flushed first: rate limits must not carry over."""
+    client = redis.Redis.from_url(url)
     await client.flushdb()
     await client.aclose()
-    return TEST_REDIS_URL
+    return url
+
+
+@pytest.fixture(scope="session")
+async def redis_url():
+    return await emptied(TEST_REDIS_URL)
 
 
 @contextlib.asynccontextmanager

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Protocol
 
@@ -31,30 +31,10 @@ class UploadRecords(Protocol):
 
 class TortoiseUploadRecords:
     async def add(self, record: UploadRecord) -> None:
-        await Upload.create(
-            id=record.id,
-            user_id=record.user_id,
-            kind=record.kind,
-            media_type=record.media_type,
-            size=record.size,
-            flagged=record.flagged,
-            flag_reason=record.flag_reason,
-            ocr_sealed=record.ocr_sealed,
-            created_at=record.created_at,
-        )
+        await Upload.create(**asdict(record))
 
     async def get(self, upload_id: str) -> UploadRecord | None:
         row = await Upload.get_or_none(id=upload_id)
         if row is None:
             return None
-        return UploadRecord(
-            id=row.id,
-            user_id=row.user_id,
-            kind=row.kind,
-            media_type=row.media_type,
-            size=row.size,
-            flagged=row.flagged,
-            flag_reason=row.flag_reason,
-            ocr_sealed=row.ocr_sealed,
-            created_at=row.created_at,
-        )
+        return UploadRecord(**{f.name: getattr(row, f.name) for f in fields(UploadRecord)})

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -127,34 +128,14 @@ class Uploads:
         if view.ocr is not None:
             blob = self.store.cipher.encrypt(orjson.dumps(view.ocr), _ocr_context(view.id))
             sealed = base64.b64encode(blob).decode()
-        return UploadRecord(
-            id=view.id,
-            user_id=view.user_id,
-            kind=view.kind,
-            media_type=view.media_type,
-            size=view.size,
-            flagged=view.flagged,
-            flag_reason=view.flag_reason,
-            ocr_sealed=sealed,
-            created_at=view.created_at,
-        )
+        return UploadRecord(**_shared_fields(view), ocr_sealed=sealed)
 
     def _view(self, record: UploadRecord) -> UploadView:
         ocr = None
         if record.ocr_sealed is not None:
             raw = base64.b64decode(record.ocr_sealed)
             ocr = orjson.loads(self.store.cipher.decrypt(raw, _ocr_context(record.id)))
-        return UploadView(
-            id=record.id,
-            user_id=record.user_id,
-            kind=record.kind,
-            media_type=record.media_type,
-            size=record.size,
-            flagged=record.flagged,
-            flag_reason=record.flag_reason,
-            ocr=ocr,
-            created_at=record.created_at,
-        )
+        return UploadView(**_shared_fields(record), ocr=ocr)
 
     async def _audit(self, holder: Holder, view: UploadView, request_id: str) -> None:
         await self.audit(
@@ -183,3 +164,12 @@ def _checked_form(kind: str | None, spool: Spool) -> str:
 
 def _ocr_context(upload_id: str) -> bytes:
     return f"ocr:{upload_id}".encode()
+
+
+def _shared_fields(source: UploadView | UploadRecord) -> dict:
+    """What a view and its record hold alike: all but the OCR fields, sealed or not."""
+    return {
+        f.name: getattr(source, f.name)
+        for f in dataclasses.fields(UploadRecord)
+        if f.name != "ocr_sealed"
+    }

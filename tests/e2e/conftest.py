@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -37,11 +38,12 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30.0) ->
     raise RuntimeError(f"{url} did not come up")
 
 
-def stop(process: subprocess.Popen) -> None:
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
     """Stops a process and, when it leads a session of its own, everything it started:
-    Sanic serves from worker processes that would outlive a killed main process."""
+    Sanic serves from worker processes that would outlive a killed main process. `sig` is
+    sent first (SIGKILL for a crash); whatever is left after 20 s is killed."""
     own_group = _leads_its_group(process)
-    _signal(process, signal.SIGTERM, own_group)
+    _signal(process, sig, own_group)
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
@@ -67,15 +69,16 @@ def _signal(process: subprocess.Popen, sig: int, own_group: bool) -> None:
             process.send_signal(sig)
 
 
-@pytest.fixture(scope="session")
-def mock_gateway_process():
+@contextlib.contextmanager
+def mock_gateway_running(app_key: str, secret: str, intake_delay: float) -> Iterator[str]:
+    """`python -m mock_gateway` on a spare port; yields its URL, stops it afterwards."""
     port = free_port()
     env = {
         **os.environ,
         "MOCK_GATEWAY_PORT": str(port),
-        "MOCK_GATEWAY_APP_KEY": "lingpao-e2e",
-        "MOCK_GATEWAY_APP_SECRET": "e2e-secret-0123456789",
-        "MOCK_GATEWAY_INTAKE_DELAY": "0",
+        "MOCK_GATEWAY_APP_KEY": app_key,
+        "MOCK_GATEWAY_APP_SECRET": secret,
+        "MOCK_GATEWAY_INTAKE_DELAY": str(intake_delay),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "mock_gateway"],
@@ -87,6 +90,13 @@ def mock_gateway_process():
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url + "/healthz", process)
-        yield {"url": url, "app_key": "lingpao-e2e", "secret": "e2e-secret-0123456789"}
+        yield url
     finally:
         stop(process)
+
+
+@pytest.fixture(scope="session")
+def mock_gateway_process():
+    key, secret = "lingpao-e2e", "e2e-secret-0123456789"
+    with mock_gateway_running(key, secret, intake_delay=0) as url:
+        yield {"url": url, "app_key": key, "secret": secret}

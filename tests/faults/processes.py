@@ -3,7 +3,6 @@ session of its own so that a signal or a kill reaches every process it started."
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -12,34 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, free_port, stop, wait_until_up
+from tests.e2e.conftest import ROOT, mock_gateway_running, stop, wait_until_up
 
 APP_KEY, SECRET = "lingpao-crash", "crash-test-secret-0123456789"
 
 
 @pytest.fixture
 def gateway_process():
-    port = free_port()
-    env = {
-        **os.environ,
-        "MOCK_GATEWAY_PORT": str(port),
-        "MOCK_GATEWAY_APP_KEY": APP_KEY,
-        "MOCK_GATEWAY_APP_SECRET": SECRET,
-        "MOCK_GATEWAY_INTAKE_DELAY": "0.2",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mock_gateway"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url + "/healthz", process)
+    with mock_gateway_running(APP_KEY, SECRET, intake_delay=0.2) as url:
         yield url
-    finally:
-        stop(process)
 
 
 def backend_env(
@@ -81,13 +61,5 @@ def start_backend(
 
 
 def kill_all(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-    """Signals the server and every process it started; kills what is left after 30 s."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-        raise
+    """Signals the server and every process it started (SIGKILL: a crash)."""
+    stop(process, sig)

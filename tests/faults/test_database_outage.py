@@ -11,7 +11,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
-import redis.asyncio as redis
 from tortoise.backends.asyncpg.client import TransactionWrapper
 
 from services.models import Application, IdempotencyRecord, OutboxRow
@@ -21,6 +20,7 @@ from tests.auth_helpers import bearer, catalog_ready, login, ops_login
 from tests.conftest import backend_with_gateway, make_settings
 from tests.faults.proxy import FaultyProxy
 from tests.integration.test_applications_on_postgres import quick
+from tests.real_services import emptied
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -32,9 +32,7 @@ async def outage(tmp_path, fresh_pg_url, redis_url):
     parts = urlsplit(fresh_pg_url)
     proxy = await FaultyProxy(parts.hostname or "127.0.0.1", parts.port or 5432).start()
     through = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}"))
-    client = redis.Redis.from_url(redis_url)
-    await client.flushdb()
-    await client.aclose()
+    await emptied(redis_url)
     settings = make_settings(
         tmp_path,
         database_url=through,

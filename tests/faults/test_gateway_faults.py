@@ -11,13 +11,13 @@ import asyncio
 from collections import Counter
 
 import pytest
-import redis.asyncio as redis
 
 from services.models import OutboxAttempt, OutboxRow
 from tests.api.test_applications import file, materials_for, until_status
 from tests.auth_helpers import LI, bearer, catalog_ready, login
 from tests.conftest import backend_with_gateway, make_settings
 from tests.integration.test_applications_on_postgres import count_sends, quick
+from tests.real_services import emptied
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -27,9 +27,7 @@ GATEWAY_TIMEOUT = 1.0  # one call's deadline is this plus 2 s to connect
 @pytest.fixture
 async def stack(request, tmp_path, fresh_pg_url, redis_url):
     timeout = getattr(request, "param", GATEWAY_TIMEOUT)
-    client = redis.Redis.from_url(redis_url)
-    await client.flushdb()
-    await client.aclose()
+    await emptied(redis_url)
     settings = make_settings(
         tmp_path,
         database_url=fresh_pg_url,

@@ -8,18 +8,15 @@ SQLite one they were written against.
 from __future__ import annotations
 
 import pytest
-import redis.asyncio as redis
 
 from tests.conftest import backend_with_gateway, make_settings
-from tests.real_services import fresh_database
+from tests.real_services import emptied, fresh_database
 
 
 @pytest.fixture
 async def stack(tmp_path, fresh_pg_url, redis_url):
     # Each test its own database and an empty Redis: rate limits must not carry over.
-    client = redis.Redis.from_url(redis_url)
-    await client.flushdb()
-    await client.aclose()
+    await emptied(redis_url)
     settings = make_settings(tmp_path, database_url=fresh_pg_url, redis_url=redis_url)
     async with backend_with_gateway(settings) as running:
         yield running
@@ -28,8 +25,6 @@ async def stack(tmp_path, fresh_pg_url, redis_url):
 @pytest.fixture(scope="module")
 async def matrix_stores(redis_url):
     """The bad-input matrix on a database of its own and the real Redis."""
-    client = redis.Redis.from_url(redis_url)
-    await client.flushdb()
-    await client.aclose()
+    await emptied(redis_url)
     async with fresh_database() as url:
         yield {"database_url": url, "redis_url": redis_url}

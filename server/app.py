@@ -21,7 +21,7 @@ from server import bootstrap
 from server.context import CATALOG_BOOTSTRAP, CATALOG_LISTENER, OUTBOX_LOOP, App, AppContext
 from server.errors import register_errors
 from server.observability import Metrics, configure_logging, install_observability
-from server.routes import applications, auth, certificates, health, items, ops, uploads
+from server.routes import applications, auth, certificates, docs, health, items, ops, uploads
 from server.settings import Settings
 from services.gateway import Transport
 
@@ -50,7 +50,7 @@ def create_app(
     _install_body_limit(app, settings.max_body_bytes)
     _install_no_store(app)
     _install_lifecycle(app, gateway_transport)
-    for feature in (health, auth, items, ops, certificates, applications, uploads):
+    for feature in (health, auth, items, ops, certificates, applications, uploads, docs):
         app.blueprint(feature.bp)
     return app
 
@@ -62,9 +62,9 @@ def _configure(app: App, settings: Settings) -> None:
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = settings.shutdown_grace_seconds
     app.config.ACCESS_LOG = False
     app.config.FALLBACK_ERROR_FORMAT = "json"
-    app.config.OAS_URL_PREFIX = "/docs"
-    app.config.OAS_UI_DEFAULT = "redoc"
-    app.config.OAS_UI_SWAGGER = False
+    # The OpenAPI document is ours (server/openapi): sanic-ext's builder dropped schemas
+    # and held every app it documented. Its other extensions stay available.
+    app.config.OAS = False
     app.config.CORS = False
     # Automatic OPTIONS routes re-render the router once per route at every start and the
     # mobile API needs none. HEAD is HTTP's own promise for every GET route (load balancers
@@ -72,12 +72,6 @@ def _configure(app: App, settings: Settings) -> None:
     app.config.HTTP_AUTO_OPTIONS = False
     app.config.HTTP_AUTO_HEAD = True
     app.config.CORS_AUTOMATIC_OPTIONS = False
-    app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
-    app.ext.openapi.describe(
-        "Lingpao 零跑 API",
-        version="1.0",
-        description="Backend of a mobile mini-app for zero-trip government services.",
-    )
 
 
 def _install_body_limit(app: App, max_bytes: int) -> None:

@@ -33,6 +33,8 @@ class AppContext:
     # The one refresh of the database-fed gauges in flight, so a stalled database gets
     # one query from /metrics, not one per scrape.
     gauge_refresh: asyncio.Task[None] | None = None
+    # The OpenAPI document, serialised at its first request (server/routes/docs.py).
+    openapi: bytes | None = None
 
 
 App = Sanic[Config, AppContext]

@@ -50,7 +50,11 @@ STATUS: dict[type[e.LingpaoError], int] = {
 
 
 def status_of(exc: e.LingpaoError) -> int:
-    for cls in type(exc).__mro__:
+    return status_for(type(exc))
+
+
+def status_for(kind: type[e.LingpaoError]) -> int:
+    for cls in kind.__mro__:
         if cls in STATUS:
             return STATUS[cls]
     raise AssertionError("LingpaoError is in the table")  # pragma: no cover

@@ -65,8 +65,18 @@ def check_mode_filter(mode: str | None) -> None:
         )
 
 
+MAX_QUERY_LENGTH = 100
+MAX_CATEGORY_LENGTH = 64
+
+
 def search(items: Sequence, q: str | None, category: str | None, mode: str | None) -> list:
     check_mode_filter(mode)
+    for name, value, most in (
+        ("q", q, MAX_QUERY_LENGTH),
+        ("category", category, MAX_CATEGORY_LENGTH),
+    ):
+        if value and len(value) > most:
+            raise InvalidRequest(fields=[{"field": name, "problem": f"at most {most} characters"}])
     needle = (q or "").strip().lower()
     return [
         i

@@ -4,9 +4,11 @@ gateway both served in-process."""
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import logging
 import secrets
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -21,7 +23,10 @@ from mock_gateway.app import create_app as create_gateway
 from mock_gateway.config import MockConfig
 from mock_gateway.inprocess import MockGatewayTransport
 from server.app import create_app
+from server.openapi import document
+from server.routes.docs import DESCRIPTION, TITLE, VERSION
 from server.settings import Settings
+from tests.openapi_conformance import Conformance
 
 Sanic.test_mode = True  # lets every test build a fresh app under the same name
 
@@ -46,19 +51,37 @@ def make_settings(tmp: Path, **overrides) -> Settings:
     return Settings.from_env({}, **values).ensure_secrets()
 
 
+@functools.cache
+def conformance() -> Conformance:
+    """The published document, built once from a fresh app: routes a test adds for itself
+    are not in it, and their responses are not checked."""
+    settings = make_settings(Path(tempfile.mkdtemp(prefix="lingpao-doc-")))
+    app = create_app(settings, name="lingpao_document")
+    return Conformance(document.build(app, TITLE, VERSION, DESCRIPTION))
+
+
+async def _conforms(response: httpx.Response) -> None:
+    await response.aread()
+    conformance().check(response)
+
+
 @asynccontextmanager
 async def serve_in_process(
-    app: Sanic, base_url: str = BACKEND_URL
+    app: Sanic, base_url: str = BACKEND_URL, *, checked: bool = False
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """Run the app's startup and shutdown listeners around an httpx client bound to it.
+    """Run the app's startup and shutdown listeners around an httpx client bound to it;
+    `checked`: every response must be what the OpenAPI document promises.
 
     The shutdown runs even when the test failed: asgi_lifespan skips it then, which left
     the app's background tasks running into every later test of the session."""
     manager = LifespanManager(app, startup_timeout=30, shutdown_timeout=30)
     await manager.__aenter__()
+    hooks = {"response": [_conforms]} if checked else {}
     try:
         transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url=base_url, event_hooks=hooks
+        ) as client:
             yield client
     finally:
         await manager.__aexit__(None, None, None)
@@ -109,7 +132,7 @@ async def backend_with_gateway(
         gateway = await stack.enter_async_context(
             serve_in_process(gateway_app, base_url="http://gateway.test")
         )
-        client = await stack.enter_async_context(serve_in_process(app))
+        client = await stack.enter_async_context(serve_in_process(app, checked=True))
         try:
             yield Stack(client, gateway, app, gateway_app)
         finally:

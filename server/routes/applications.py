@@ -16,13 +16,24 @@ from pydantic import (
 from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
-from sanic_ext import openapi
 
+from core import errors as e
 from server.body import SafeText, bounded_json, parse_body
 from server.context import services
 from server.guards import require_user
+from server.openapi import schemas as sc
+from server.openapi.operations import (
+    GATEWAY_ERRORS,
+    PAGING,
+    Operation,
+    Success,
+    documented,
+    header,
+    path,
+)
 from services import listing
 from services.applications import Filing
+from services.applications.service import IDEMPOTENCY_KEY_PATTERN
 
 bp = Blueprint("applications")
 
@@ -50,6 +61,14 @@ class MaterialRef(BaseModel):
         return {"upload_id": str(self.upload_id)}
 
 
+class CallbackBody(BaseModel):
+    """What the gateway pushes; read only once its signature holds."""
+
+    idempotency_key: str = Field(description="our application id, sent as the key on intake")
+    status: str = Field(examples=["accepted", "approved", "rejected"])
+    result_certificate_id: str | None = Field(default=None, description="when one was issued")
+
+
 class ApplicationBody(BaseModel):
     # Unknown fields are refused, not ignored: an owner or a status is never the client's.
     model_config = ConfigDict(extra="forbid")
@@ -63,12 +82,69 @@ class ApplicationBody(BaseModel):
 
 
 NO_STORE = {"Cache-Control": "no-store"}
+APPLICATION_EXAMPLE = {
+    "id": "5f0c8a2e-6b1d-4c3a-9e7f-1a2b3c4d5e6f",
+    "item_code": "HJ001",
+    "status": "queued",
+    "history": [{"status": "queued", "at": "2026-11-26T08:00:00Z"}],
+    "created_at": "2026-11-26T08:00:00Z",
+    "materials_verified": True,
+    "result_certificate_id": None,
+}
+IDEMPOTENCY_KEY = header(
+    "Idempotency-Key",
+    {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
+    "the client's own id for this filing (a UUID, say): the same key and body answer the "
+    "same application; the same key with another body is 409 idempotency_key_reused",
+    required=True,
+)
 
 
 @bp.post("/api/v1/applications")
-@openapi.summary("File an application once: Idempotency-Key required; 202 queued")
-@openapi.secured("bearer")
-@openapi.body({"application/json": ApplicationBody.model_json_schema()})
+@documented(
+    Operation(
+        "file_application",
+        "File an application once: Idempotency-Key required; 202 queued",
+        "applications",
+        {
+            202: Success(
+                "queued: it reaches the provincial gateway even while the gateway is down",
+                sc.Application,
+                headers={
+                    "Location": {"required": True, "schema": {"type": "string"}},
+                    "Idempotent-Replayed": {
+                        "required": False,
+                        "description": "true when an earlier filing with this key is answered",
+                        "schema": {"type": "string", "const": "true"},
+                    },
+                },
+                example=APPLICATION_EXAMPLE,
+            )
+        },
+        description="409 item_requires_visit carries the item's guide; 422 "
+        "materials_missing lists each material and what keeps it from serving.",
+        auth="user",
+        params=(IDEMPOTENCY_KEY,),
+        body=ApplicationBody,
+        body_example={
+            "item_code": "HJ001",
+            "materials": {
+                "HJ001-M1": {"certificate_id": "cert-330402199001011230-111"},
+                "HJ001-M2": {"upload_id": "u-7d2f8e4b"},
+            },
+            "form": {"迁入地址": "嘉兴市南湖区某路 1 号"},
+        },
+        errors=(
+            e.IdempotencyKeyRequired,
+            e.IdempotencyKeyReused,
+            e.IdempotencyKeyInFlight,
+            e.ItemNotFound,
+            e.ItemRequiresVisit,
+            e.MaterialsMissing,
+            *GATEWAY_ERRORS,
+        ),
+    )
+)
 @require_user
 async def file_application(request: Request) -> HTTPResponse:
     body = parse_body(request, ApplicationBody)
@@ -85,8 +161,17 @@ async def file_application(request: Request) -> HTTPResponse:
 
 
 @bp.get("/api/v1/applications")
-@openapi.summary("The caller's applications, newest first")
-@openapi.secured("bearer")
+@documented(
+    Operation(
+        "list_applications",
+        "The caller's applications, newest first",
+        "applications",
+        {200: Success("a page of applications", sc.page_of(sc.Application))},
+        auth="user",
+        params=PAGING,
+        errors=(e.InvalidRequest,),
+    )
+)
 @require_user
 async def my_applications(request: Request) -> HTTPResponse:
     found, next_cursor = await services(request).applications.page(
@@ -102,8 +187,17 @@ async def my_applications(request: Request) -> HTTPResponse:
 
 
 @bp.get("/api/v1/applications/<application_id:str>")
-@openapi.summary("One application with its status history; 404 also for someone else's")
-@openapi.secured("bearer")
+@documented(
+    Operation(
+        "get_application",
+        "One application with its status history; 404 also for someone else's",
+        "applications",
+        {200: Success("the application", sc.Application, example=APPLICATION_EXAMPLE)},
+        auth="user",
+        params=(path("application_id", "the application's id", 64),),
+        errors=(e.ApplicationNotFound,),
+    )
+)
 @require_user
 async def my_application(request: Request, application_id: str) -> HTTPResponse:
     found = await services(request).applications.get(request.ctx.principal.user_id, application_id)
@@ -111,7 +205,24 @@ async def my_application(request: Request, application_id: str) -> HTTPResponse:
 
 
 @bp.post("/api/v1/gateway/callbacks")
-@openapi.summary("Status pushed by the provincial gateway (HMAC-signed)")
+@documented(
+    Operation(
+        "gateway_callback",
+        "Status pushed by the provincial gateway (HMAC-signed)",
+        "gateway",
+        {200: Success("taken; changed says whether the status moved", sc.CallbackAnswer)},
+        description="Signed as our calls to the gateway are: X-App-Key, X-Timestamp, "
+        "X-Nonce and X-Signature = hex HMAC-SHA256 of the method, path, timestamp, nonce "
+        "and body digest. A nonce is taken once; a stale timestamp is refused.",
+        auth="gateway",
+        params=tuple(
+            header(name, {"type": "string", "maxLength": 256}, "", required=True)
+            for name in ("X-App-Key", "X-Timestamp", "X-Nonce", "X-Signature")
+        ),
+        body=CallbackBody,
+        errors=(e.InvalidRequest, e.ApplicationNotFound),
+    )
+)
 async def gateway_callback(request: Request) -> HTTPResponse:
     path_qs = request.path + (f"?{request.query_string}" if request.query_string else "")
     changed = await services(request).applications.accept_callback(

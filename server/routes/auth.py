@@ -6,22 +6,48 @@ from pydantic import BaseModel, Field
 from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, empty, json
-from sanic_ext import openapi
 
+from core import errors as e
 from server.body import SafeText, parse_body
 from server.context import services
 from server.guards import limit_caller, require_own_session, require_user
+from server.openapi import schemas as s
+from server.openapi.operations import Operation, Success, documented
 
 bp = Blueprint("auth")
 
 
 class LoginBody(BaseModel):
-    identity_token: str = Field(min_length=1, max_length=8192)
+    identity_token: str = Field(
+        min_length=1, max_length=8192, description="the provincial IdP's signed token, used once"
+    )
     device_id: SafeText = Field(default="", max_length=128)
 
 
 class RefreshBody(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=256)
+
+
+NO_STORE = {"Cache-Control": {"required": True, "schema": {"type": "string", "const": "no-store"}}}
+USER_EXAMPLE = {
+    "id": "0b6a1c9e-3f27-4a5e-9c1d-7d2f8e4b6a10",
+    "name": "张三",
+    "id_number_masked": "3304**********1230",
+    "roles": ["citizen"],
+    "assurance": "face",
+}
+TOKENS = Success(
+    "our tokens: a short access token and a rotating refresh token",
+    s.Tokens,
+    headers=NO_STORE,
+    example={
+        "access_token": "eyJhbGciOiJFUzI1NiIsImtpZCI6ImxwLTEifQ.eyJzdWIiOi…",
+        "refresh_token": "rt_4kQ9x…",
+        "token_type": "Bearer",
+        "expires_in": 900,
+        "user": USER_EXAMPLE,
+    },
+)
 
 
 def _tokens(pair, user: dict) -> HTTPResponse:
@@ -39,8 +65,18 @@ def _tokens(pair, user: dict) -> HTTPResponse:
 
 
 @bp.post("/api/v1/auth/login")
-@openapi.summary("Exchange the provincial identity token for our access and refresh tokens")
-@openapi.body({"application/json": LoginBody.model_json_schema()})
+@documented(
+    Operation(
+        "login",
+        "Exchange the provincial identity token for our access and refresh tokens",
+        "auth",
+        {200: TOKENS},
+        body=LoginBody,
+        body_example={"identity_token": "eyJhbGciOiJFUzI1NiJ9…", "device_id": "iPhone-张三"},
+        errors=(e.InvalidIdentityToken, e.AccountDisabled, e.IdentityProviderUnavailable),
+        rate_limited=True,
+    )
+)
 async def login(request: Request) -> HTTPResponse:
     c = services(request)
     await limit_caller(request, c.settings.login_rate_limit, "login-ip")
@@ -50,8 +86,19 @@ async def login(request: Request) -> HTTPResponse:
 
 
 @bp.post("/api/v1/auth/refresh")
-@openapi.summary("Rotate the refresh token; the old one stops working")
-@openapi.body({"application/json": RefreshBody.model_json_schema()})
+@documented(
+    Operation(
+        "refresh",
+        "Rotate the refresh token; the old one stops working",
+        "auth",
+        {200: TOKENS},
+        description="A refresh token used twice revokes its whole family (401 "
+        "refresh_token_reused): at most one of two concurrent refreshes succeeds.",
+        body=RefreshBody,
+        errors=(e.InvalidToken, e.RefreshTokenReused, e.AccountDisabled),
+        rate_limited=True,
+    )
+)
 async def refresh(request: Request) -> HTTPResponse:
     c = services(request)
     await limit_caller(request, c.settings.refresh_rate_limit, "refresh-ip")
@@ -61,8 +108,15 @@ async def refresh(request: Request) -> HTTPResponse:
 
 
 @bp.post("/api/v1/auth/logout")
-@openapi.summary("End this session: the access token and its refresh family stop working")
-@openapi.secured("bearer")
+@documented(
+    Operation(
+        "logout",
+        "End this session: the access token and its refresh family stop working",
+        "auth",
+        {204: Success("the session is over, on every instance at once")},
+        auth="own_session",
+    )
+)
 @require_own_session
 async def logout(request: Request) -> HTTPResponse:
     await services(request).auth.logout(request.ctx.principal, request.ctx.request_id)
@@ -70,8 +124,15 @@ async def logout(request: Request) -> HTTPResponse:
 
 
 @bp.get("/api/v1/me")
-@openapi.summary("The caller")
-@openapi.secured("bearer")
+@documented(
+    Operation(
+        "get_me",
+        "The caller",
+        "auth",
+        {200: Success("the caller", s.User, example=USER_EXAMPLE)},
+        auth="user",
+    )
+)
 @require_user
 async def me(request: Request) -> HTTPResponse:
     p = request.ctx.principal
@@ -88,6 +149,14 @@ async def me(request: Request) -> HTTPResponse:
 
 
 @bp.get("/.well-known/jwks.json")
-@openapi.summary("Our token-signing public keys, to verify our tokens and presentations")
+@documented(
+    Operation(
+        "get_jwks",
+        "Our token-signing public keys, to verify our tokens and presentations",
+        "auth",
+        {200: Success("a JSON Web Key Set", s.Jwks)},
+        uses_dependencies=False,
+    )
+)
 async def jwks(request: Request) -> HTTPResponse:
     return json(services(request).tokens.jwks(), headers={"Cache-Control": "public, max-age=300"})

@@ -8,12 +8,22 @@ from pydantic import BaseModel, Field, StringConstraints
 from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
-from sanic_ext import openapi
 
+from core import errors as e
 from core.errors import HolderNotFound, InvalidRequest, InvalidToken
 from server.body import SafeText, parse_body
 from server.context import services
 from server.guards import limit_caller, require_face, require_user
+from server.openapi import schemas as sc
+from server.openapi.operations import (
+    GATEWAY_ERRORS,
+    PAGING,
+    Operation,
+    Success,
+    documented,
+    path,
+    query,
+)
 from services import audit, listing
 from services.certificates import PURPOSE_ONE_ID
 from services.holders import Holder
@@ -28,11 +38,27 @@ class PresentationBody(BaseModel):
     fields: list[Annotated[SafeText, StringConstraints(min_length=1, max_length=64)]] = Field(
         default_factory=list, max_length=30
     )
-    ttl_seconds: int = Field(default=300)
+    ttl_seconds: int = Field(default=300, ge=60, le=600, description="how long it can be shown")
 
 
 class VerifyBody(BaseModel):
     token: str = Field(min_length=1, max_length=4096)
+
+
+CERTIFICATE_EXAMPLE = {
+    "id": "cert-330402199001011230-111",
+    "type": "111",
+    "name": "居民身份证",
+    "issuer": "嘉兴市公安局",
+    "issued_at": "2016-04-12T00:00:00Z",
+    "expires_at": "2036-04-12T00:00:00Z",
+    "status": "valid",
+    "fields": {"姓名": "张三", "性别": "男", "民族": "汉", "公民身份号码": "330402199001011230"},
+    "signature_valid": True,
+    "status_reason": None,
+    "issuer_code": "JX-GA",
+}
+CERTIFICATE_ID = path("certificate_id", "the certificate's id", 128)
 
 
 async def holder_of(request: Request) -> Holder:
@@ -50,8 +76,17 @@ def _page(request: Request, rows: list, key) -> tuple[list, str | None]:
 
 
 @bp.get("/api/v1/me/certificates")
-@openapi.summary("The caller's electronic certificates (face-verified login)")
-@openapi.secured("bearer")
+@documented(
+    Operation(
+        "list_certificates",
+        "The caller's electronic certificates (face-verified login)",
+        "certificates",
+        {200: Success("a page of the caller's certificates", sc.page_of(sc.CertificateSummary))},
+        auth="face",
+        params=PAGING,
+        errors=(e.InvalidRequest, *GATEWAY_ERRORS),
+    )
+)
 @require_face
 async def my_certificates(request: Request) -> HTTPResponse:
     found = await services(request).certificates.list_for(
@@ -64,8 +99,23 @@ async def my_certificates(request: Request) -> HTTPResponse:
 
 
 @bp.get("/api/v1/me/certificates/<certificate_id:str>")
-@openapi.summary("One certificate with its fields; 404 also for someone else's")
-@openapi.secured("bearer")
+@documented(
+    Operation(
+        "get_certificate",
+        "One certificate with its fields; 404 also for someone else's",
+        "certificates",
+        {
+            200: Success(
+                "the certificate, its seal checked", sc.Certificate, example=CERTIFICATE_EXAMPLE
+            )
+        },
+        description="A certificate whose issuer seal fails is answered with "
+        "signature_valid false and status invalid_seal, never as valid.",
+        auth="face",
+        params=(CERTIFICATE_ID,),
+        errors=(e.CertificateNotFound, *GATEWAY_ERRORS),
+    )
+)
 @require_face
 async def my_certificate(request: Request, certificate_id: str) -> HTTPResponse:
     found = await services(request).certificates.read(
@@ -75,9 +125,19 @@ async def my_certificate(request: Request, certificate_id: str) -> HTTPResponse:
 
 
 @bp.post("/api/v1/me/certificates/<certificate_id:str>/presentations")
-@openapi.summary("亮证: a QR-sized signed token showing the certificate, or chosen fields")
-@openapi.secured("bearer")
-@openapi.body({"application/json": PresentationBody.model_json_schema()})
+@documented(
+    Operation(
+        "create_presentation",
+        "亮证: a QR-sized signed token showing the certificate, or chosen fields",
+        "certificates",
+        {201: Success("the token to show", sc.Presentation)},
+        auth="face",
+        params=(CERTIFICATE_ID,),
+        body=PresentationBody,
+        body_example={"fields": ["姓名", "民族"], "ttl_seconds": 120},
+        errors=(e.CertificateNotFound, e.Conflict, e.InvalidRequest, *GATEWAY_ERRORS),
+    )
+)
 @require_face
 async def present(request: Request, certificate_id: str) -> HTTPResponse:
     body = parse_body(request, PresentationBody)
@@ -96,8 +156,17 @@ async def present(request: Request, certificate_id: str) -> HTTPResponse:
 
 
 @bp.post("/api/v1/presentations/verify")
-@openapi.summary("Check a 亮证 token: valid with the disclosed fields, or why not")
-@openapi.body({"application/json": VerifyBody.model_json_schema()})
+@documented(
+    Operation(
+        "verify_presentation",
+        "Check a 亮证 token: valid with the disclosed fields, or why not",
+        "certificates",
+        {200: Success("valid with the disclosed fields, or the reason it is not", sc.Verification)},
+        body=VerifyBody,
+        errors=GATEWAY_ERRORS,
+        rate_limited=True,
+    )
+)
 async def verify(request: Request) -> HTTPResponse:
     c = services(request)
     await limit_caller(request, c.settings.verify_rate_limit, "verify-ip")
@@ -107,9 +176,20 @@ async def verify(request: Request) -> HTTPResponse:
 
 
 @bp.get("/api/v1/me/one-id-items")
-@openapi.summary("一证通办: per item, eligible or not, and the certificate for each material")
-@openapi.parameter("eligible", str)
-@openapi.secured("bearer")
+@documented(
+    Operation(
+        "list_one_id_items",
+        "一证通办: per item, eligible or not, and the certificate for each material",
+        "certificates",
+        {200: Success("a page of items as they stand for the caller", sc.page_of(sc.OneIdItem))},
+        auth="user",
+        params=(
+            query("eligible", {"type": "string", "enum": ["true", "false"]}, "only these"),
+            *PAGING,
+        ),
+        errors=(e.InvalidRequest, *GATEWAY_ERRORS),
+    )
+)
 @require_user
 async def one_id_items(request: Request) -> HTTPResponse:
     wanted = request.args.get("eligible")
@@ -127,8 +207,17 @@ async def one_id_items(request: Request) -> HTTPResponse:
 
 
 @bp.get("/api/v1/me/access-log")
-@openapi.summary("Who used the caller's certificates, when and for what purpose")
-@openapi.secured("bearer")
+@documented(
+    Operation(
+        "list_access_log",
+        "Who used the caller's certificates, when and for what purpose",
+        "certificates",
+        {200: Success("a page of accesses, newest first", sc.page_of(sc.AccessLogEntry))},
+        auth="user",
+        params=PAGING,
+        errors=(e.InvalidRequest,),
+    )
+)
 @require_user
 async def access_log(request: Request) -> HTTPResponse:
     entries, next_cursor = await audit.query(

@@ -10,10 +10,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, json, raw
-from sanic_ext import openapi
 
 from server.context import services
 from server.errors import envelope
+from server.openapi import schemas as sc
+from server.openapi.operations import Operation, Success, documented
 from services import db, kpis, kv
 
 bp = Blueprint("health")
@@ -23,13 +24,31 @@ METRICS_DB_WAIT_SECONDS = 0.25
 
 
 @bp.get("/healthz")
-@openapi.summary("Liveness: 200 while the process runs")
+@documented(
+    Operation(
+        "healthz",
+        "Liveness: 200 while the process runs",
+        "health",
+        {200: Success("the process runs", sc.Health)},
+        uses_dependencies=False,
+    )
+)
 async def healthz(request: Request) -> HTTPResponse:
     return json({"status": "ok"})
 
 
 @bp.get("/readyz")
-@openapi.summary("Readiness: 200 when database, cache and gateway answer; 503 naming what is down")
+@documented(
+    Operation(
+        "readyz",
+        "Readiness: 200 when database, cache and gateway answer; 503 naming what is down",
+        "health",
+        {200: Success("every dependency answers", sc.Readiness)},
+        description="503 not_ready names what is down in `down` and `checks`, beside the "
+        "error envelope.",
+        framework_errors=((503, "not_ready"),),
+    )
+)
 async def readyz(request: Request) -> HTTPResponse:
     c = services(request)
     # The gateway is ready when it answers within the time we give its calls anyway: a
@@ -62,7 +81,15 @@ async def readyz(request: Request) -> HTTPResponse:
 
 
 @bp.get("/metrics")
-@openapi.summary("Prometheus metrics")
+@documented(
+    Operation(
+        "metrics",
+        "Prometheus metrics (bind-protected in production)",
+        "health",
+        {200: Success("Prometheus text format", media_type="text/plain")},
+        uses_dependencies=False,
+    )
+)
 async def metrics(request: Request) -> HTTPResponse:
     # Metrics answer even from a stalled database: the gauges are refreshed beside the
     # scrape, which waits a moment for fresh values and otherwise shows the last ones.

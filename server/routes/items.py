@@ -8,11 +8,13 @@ import orjson
 from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, empty, raw
-from sanic_ext import openapi
 
-from core.errors import ItemNotFound
+from core.errors import InvalidRequest, ItemNotFound
 from server.context import services
+from server.openapi import schemas as sc
+from server.openapi.operations import PAGING, Operation, Success, documented, header, path, query
 from services import listing
+from services.catalog import MODES
 
 bp = Blueprint("items")
 
@@ -31,13 +33,74 @@ def _answer(request: Request, data: bytes, etag: str) -> HTTPResponse:
     )
 
 
+ETAG = {"ETag": {"required": True, "schema": {"type": "string"}}}
+IF_NONE_MATCH = header(
+    "If-None-Match",
+    {"type": "string", "maxLength": 1024},
+    "the ETag of the copy the client holds: 304 while it is current",
+    required=False,
+)
+NOT_MODIFIED = Success("the client's copy is current", headers=ETAG)
+ITEM_EXAMPLE = {
+    "code": "HJ001",
+    "name": "户口迁移（市内）",
+    "department": "嘉兴市公安局",
+    "category": "户籍",
+    "mode": "one_trip",
+    "handheld": True,
+    "livelihood": True,
+    "secret": False,
+    "online": True,
+    "materials": [
+        {
+            "code": "HJ001-M1",
+            "name": "居民身份证",
+            "source": "certificate",
+            "certificate_type": "111",
+        },
+        {
+            "code": "HJ001-M2",
+            "name": "居民户口簿",
+            "source": "certificate",
+            "certificate_type": "112",
+        },
+    ],
+    "version": 3,
+    "guide": {
+        "address": "嘉兴市行政服务中心 A01 窗口",
+        "hours": "工作日 9:00-17:00",
+        "bring": ["HJ001-M1", "HJ001-M2"],
+    },
+}
+FILTERS = (
+    query(
+        "q",
+        {"type": "string", "maxLength": listing.MAX_QUERY_LENGTH},
+        "words of the name or the department",
+    ),
+    query(
+        "category",
+        {"type": "string", "maxLength": listing.MAX_CATEGORY_LENGTH},
+        "a category, exactly (e.g. 户籍)",
+    ),
+    query("mode", {"type": "string", "enum": list(MODES)}, "a handling mode"),
+)
+
+
 @bp.get("/api/v1/items")
-@openapi.summary("Service items: search q (name, department), filters category and mode")
-@openapi.parameter("q", str)
-@openapi.parameter("category", str)
-@openapi.parameter("mode", str)
-@openapi.parameter("cursor", str)
-@openapi.parameter("limit", int)
+@documented(
+    Operation(
+        "list_items",
+        "Service items: search q (name, department), filters category and mode",
+        "items",
+        {
+            200: Success("a page of items", sc.page_of(sc.ItemSummary), headers=ETAG),
+            304: NOT_MODIFIED,
+        },
+        params=(*FILTERS, *PAGING, IF_NONE_MATCH),
+        errors=(InvalidRequest,),
+    )
+)
 async def list_items(request: Request) -> HTTPResponse:
     args = request.args
     key = (
@@ -61,7 +124,16 @@ async def list_items(request: Request) -> HTTPResponse:
 
 
 @bp.get("/api/v1/items/<code:str>")
-@openapi.summary("One service item with its materials, guide and version")
+@documented(
+    Operation(
+        "get_item",
+        "One service item with its materials, guide and version",
+        "items",
+        {200: Success("the item", sc.Item, headers=ETAG, example=ITEM_EXAMPLE), 304: NOT_MODIFIED},
+        params=(path("code", "the item's code", 64), IF_NONE_MATCH),
+        errors=(ItemNotFound,),
+    )
+)
 async def get_item(request: Request, code: str) -> HTTPResponse:
     catalog = services(request).catalog
     seen, items = await catalog.versioned_snapshot()

@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
-from sanic_ext import openapi
 
+from core import errors as e
 from core.errors import InvalidRequest, PreconditionRequired
-from core.numbers import plain_int
 from server.body import SafeText, parse_body
 from server.context import services
 from server.guards import require_ops
+from server.openapi import schemas as sc
+from server.openapi.operations import PAGING, Operation, Success, documented, header, path, query
+from server.routes.items import FILTERS
 from services import audit, catalog, kpis, listing
+from services.outbox.desk import STATES
 from services.times import rfc3339
 
 bp = Blueprint("ops")
 
 
 class ModeBody(BaseModel):
-    mode: str = Field(min_length=1, max_length=16)
+    mode: Literal["in_person", "one_trip", "zero_trip"]
     reason: SafeText = Field(min_length=1, max_length=500)
 
 
@@ -36,23 +41,43 @@ def _ops_view(item: catalog.ItemView) -> dict:
     }
 
 
+# The item's ETag as we send it ("3"), weak or not, or the bare number.
+VERSION_PATTERN = r'^(W/)?"(0|[1-9][0-9]{0,17})"$|^(0|[1-9][0-9]{0,17})$'
+VERSION = re.compile(VERSION_PATTERN)
+IF_MATCH = header(
+    "If-Match",
+    {"type": "string", "pattern": VERSION_PATTERN},
+    'the item\'s version as read, e.g. "3" (its ETag) or 3',
+    required=True,
+)
+
+
 def _if_match_version(request: Request) -> int:
     sent = request.headers.get("if-match")
     if sent is None:
         raise PreconditionRequired()
-    # Versions are INT columns: anything past 2**31 - 1 is no version of ours.
-    version = plain_int(sent.strip().removeprefix("W/").strip('"'), maximum=2**31 - 1)
-    if version is None:
+    if not VERSION.fullmatch(sent.strip()):
         raise InvalidRequest(
             "If-Match 须为事项版本号 If-Match must be the item version",
             fields=[{"field": "If-Match", "problem": "not a version"}],
         )
-    return version
+    # Versions are INT columns: a number past 2**31 - 1 is well formed but no version an
+    # item has, so it is not the current one.
+    return min(int(sent.strip().removeprefix("W/").strip('"')), 2**31)
 
 
 @bp.get("/api/v1/ops/items")
-@openapi.summary("Items with mode, version and zero-trip blockers (ops)")
-@openapi.secured("bearer")
+@documented(
+    Operation(
+        "list_ops_items",
+        "Items with mode, version, zero-trip blockers and the last change (ops)",
+        "ops",
+        {200: Success("a page of items", sc.page_of(sc.OpsItem))},
+        auth="ops",
+        params=(*FILTERS, *PAGING),
+        errors=(InvalidRequest,),
+    )
+)
 @require_ops
 async def ops_items(request: Request) -> HTTPResponse:
     args = request.args
@@ -70,9 +95,33 @@ async def ops_items(request: Request) -> HTTPResponse:
 
 
 @bp.put("/api/v1/ops/items/<code:str>/mode")
-@openapi.summary("Switch an item's handling mode; If-Match: <version> and a reason required")
-@openapi.secured("bearer")
-@openapi.body({"application/json": ModeBody.model_json_schema()})
+@documented(
+    Operation(
+        "switch_mode",
+        "Switch an item's handling mode; If-Match: <version> and a reason required",
+        "ops",
+        {
+            200: Success(
+                "the item in its new mode",
+                sc.OpsItem,
+                headers={"ETag": {"required": True, "schema": {"type": "string"}}},
+            )
+        },
+        description="409 mode_blocked lists the blockers (paper originals, no online "
+        "intake); 412 version_mismatch when someone switched first: reload the item.",
+        auth="ops",
+        params=(path("code", "the item's code", 64), IF_MATCH),
+        body=ModeBody,
+        body_example={"mode": "zero_trip", "reason": "材料均已可电子证照调取，改为零跑"},
+        errors=(
+            e.ItemNotFound,
+            e.ModeBlocked,
+            e.VersionMismatch,
+            e.PreconditionRequired,
+            e.InvalidRequest,
+        ),
+    )
+)
 @require_ops
 async def switch_mode(request: Request, code: str) -> HTTPResponse:
     version = _if_match_version(request)
@@ -101,8 +150,24 @@ def _time_arg(request: Request, name: str) -> datetime | None:
 
 
 @bp.get("/api/v1/ops/audit")
-@openapi.summary("Audit entries, newest first; filters actor, action, target, since, until")
-@openapi.secured("bearer")
+@documented(
+    Operation(
+        "list_audit",
+        "Audit entries, newest first; filters actor, action, target, since, until",
+        "ops",
+        {200: Success("a page of audit entries", sc.page_of(sc.AuditEntry))},
+        auth="ops",
+        params=(
+            query("actor", {"type": "string", "maxLength": 64}, "who acted (masked ID number)"),
+            query("action", {"type": "string", "maxLength": 64}, "e.g. item.mode_switched"),
+            query("target", {"type": "string", "maxLength": 128}, "what was acted on"),
+            query("since", {"type": "string", "format": "date-time"}, "RFC 3339, inclusive"),
+            query("until", {"type": "string", "format": "date-time"}, "RFC 3339, exclusive"),
+            *PAGING,
+        ),
+        errors=(InvalidRequest,),
+    )
+)
 @require_ops
 async def audit_log(request: Request) -> HTTPResponse:
     args = request.args
@@ -119,8 +184,15 @@ async def audit_log(request: Request) -> HTTPResponse:
 
 
 @bp.get("/api/v1/ops/kpis")
-@openapi.summary("The city's five indicators, live, with numerators and denominators")
-@openapi.secured("bearer")
+@documented(
+    Operation(
+        "get_kpis",
+        "The city's five indicators, live, with numerators and denominators",
+        "ops",
+        {200: Success("the indicators against the city's targets", sc.Kpis)},
+        auth="ops",
+    )
+)
 @require_ops
 async def indicators(request: Request) -> HTTPResponse:
     c = services(request)
@@ -129,9 +201,20 @@ async def indicators(request: Request) -> HTTPResponse:
 
 
 @bp.get("/api/v1/ops/outbox")
-@openapi.summary("Deliveries to the gateway: state, attempts and last error (ops)")
-@openapi.parameter("state", str)
-@openapi.secured("bearer")
+@documented(
+    Operation(
+        "list_outbox",
+        "Deliveries to the gateway: state, attempts and last error (ops)",
+        "ops",
+        {200: Success("a page of deliveries, newest first", sc.page_of(sc.Delivery))},
+        auth="ops",
+        params=(
+            query("state", {"type": "string", "enum": list(STATES)}, "only deliveries in it"),
+            *PAGING,
+        ),
+        errors=(InvalidRequest,),
+    )
+)
 @require_ops
 async def outbox(request: Request) -> HTTPResponse:
     entries, next_cursor = await services(request).outbox_desk.page(
@@ -143,8 +226,17 @@ async def outbox(request: Request) -> HTTPResponse:
 
 
 @bp.post("/api/v1/ops/outbox/<row_id:str>/requeue")
-@openapi.summary("Put a delivery back in the queue with its attempt count reset (audited)")
-@openapi.secured("bearer")
+@documented(
+    Operation(
+        "requeue_delivery",
+        "Put a delivery back in the queue with its attempt count reset (audited)",
+        "ops",
+        {200: Success("the delivery, pending again", sc.Delivery)},
+        auth="ops",
+        params=(path("row_id", "the delivery's id", 20),),
+        errors=(e.OutboxRowNotFound, e.Conflict),
+    )
+)
 @require_ops
 async def requeue(request: Request, row_id: str) -> HTTPResponse:
     principal = request.ctx.principal

@@ -5,11 +5,13 @@ from __future__ import annotations
 from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
-from sanic_ext import openapi
 
+from core import errors as e
 from server.context import services
 from server.guards import require_user
 from server.multipart import read_upload_form
+from server.openapi import schemas as sc
+from server.openapi.operations import Operation, Success, documented
 from services.times import rfc3339
 from services.uploads import KINDS, UploadView
 
@@ -29,25 +31,6 @@ UPLOAD_FORM = {
     },
 }
 
-UPLOADED = {
-    "type": "object",
-    "properties": {
-        "upload_id": {"type": "string"},
-        "ocr": {
-            "type": "object",
-            "nullable": True,
-            "description": "id_card only: fields read, the ID number as id_number_masked "
-            "and only when it is the caller's",
-        },
-        "kind": {"type": "string", "enum": list(KINDS)},
-        "media_type": {"type": "string"},
-        "size": {"type": "integer", "description": "bytes kept, after metadata stripping"},
-        "flagged": {"type": "boolean"},
-        "flag_reason": {"type": "string"},
-        "created_at": {"type": "string", "format": "date-time"},
-    },
-}
-
 
 def uploaded(view: UploadView) -> dict:
     return {
@@ -63,17 +46,27 @@ def uploaded(view: UploadView) -> dict:
 
 
 @bp.post("/api/v1/uploads", stream=True)
-@openapi.summary("Upload a file for an application; an ID card is read and checked")
-@openapi.description(
-    "multipart/form-data with `file` and `kind`. The body is streamed to disk, never held "
-    "in memory; the file is kept encrypted, images without their metadata. An `id_card` "
-    "whose ID number is not the caller's is kept but flagged, and cannot stand in for the "
-    "ID card. Errors: 400 upload_empty, 413 upload_too_large, 415 unsupported_upload_type, "
-    "422 unsafe_document (a PDF with scripts or encryption), 400 invalid_request."
+@documented(
+    Operation(
+        "upload_file",
+        "Upload a file for an application; an ID card is read and checked",
+        "applications",
+        {201: Success("kept", sc.Upload)},
+        description="The body is streamed to disk, never held in memory; the file is kept "
+        "encrypted, images without their metadata. An `id_card` whose ID number is not the "
+        "caller's is kept but flagged, and cannot stand in for the ID card.",
+        auth="user",
+        body_schema=UPLOAD_FORM,
+        body_media_type="multipart/form-data",
+        errors=(
+            e.UploadEmpty,
+            e.UploadTooLarge,
+            e.UnsupportedUploadType,
+            e.UnsafeDocument,
+            e.InvalidRequest,
+        ),
+    )
 )
-@openapi.body({"multipart/form-data": UPLOAD_FORM})
-@openapi.response(201, {"application/json": UPLOADED}, "Kept")
-@openapi.secured("bearer")
 @require_user
 async def upload(request: Request) -> HTTPResponse:
     uploads = services(request).uploads

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -51,6 +52,9 @@ log = logging.getLogger("lingpao.applications")
 
 PURPOSE_APPLY = "办件材料核验"
 MAX_KEY_LENGTH = 255
+# Visible ASCII only: a key travels in a header and is compared byte for byte.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,255}$"
+_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 class UploadLookup(Protocol):
@@ -114,7 +118,7 @@ class Applications:
         self.key_lease = key_lease
 
     async def file(self, user_id: str, key: str | None, filing: Filing, request_id: str) -> Filed:
-        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        if not key or not _KEY.fullmatch(key):
             raise IdempotencyKeyRequired()
         body_fingerprint = fingerprint_of(filing.as_dict())
         earlier = await self._replay_or_claim(user_id, key, body_fingerprint)

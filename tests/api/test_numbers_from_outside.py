@@ -50,7 +50,7 @@ async def test_an_id_cursor_that_is_no_row_number_we_could_hold_is_a_400(ops, va
         assert answer.status_code == 400, (path, value, answer.text)
 
 
-@pytest.mark.parametrize("version", ["²", "١", "99999999999", "1.0"])
+@pytest.mark.parametrize("version", ["²", "١", "9" * 19, "1.0", '"3', "03", "W/3"])
 async def test_an_if_match_that_is_no_version_is_a_400_and_nothing_switches(ops, version):
     answer = await ops.client.put(
         "/api/v1/ops/items/JY001/mode",
@@ -58,6 +58,18 @@ async def test_an_if_match_that_is_no_version_is_a_400_and_nothing_switches(ops,
         headers={**bearer(ops.ops), "if-match": version.encode()},
     )
     assert answer.status_code == 400
+    item = await ops.client.get("/api/v1/items/JY001")
+    assert item.json()["mode"] == "one_trip"
+
+
+async def test_an_if_match_past_every_version_is_a_version_mismatch_and_nothing_switches(ops):
+    answer = await ops.client.put(
+        "/api/v1/ops/items/JY001/mode",
+        json={"mode": "zero_trip", "reason": "测试"},
+        headers={**bearer(ops.ops), "if-match": "99999999999"},
+    )
+    assert answer.status_code == 412
+    assert answer.json()["error"]["code"] == "version_mismatch"
     item = await ops.client.get("/api/v1/items/JY001")
     assert item.json()["mode"] == "one_trip"
 

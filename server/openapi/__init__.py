@@ -1,0 +1,1 @@
+"""The published API description: what each route promises, and the document built from it."""

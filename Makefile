@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(PY) -m pytest
 
-.PHONY: run test lint format migrate seed clean faults bench
+.PHONY: run test lint format migrate seed clean faults bench fuzz
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Lingpao needs Python 3.11 or newer")'
@@ -39,6 +39,13 @@ BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
 bench: $(STAMP)
 	@command -v wrk >/dev/null || apt-get install -y -q wrk
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench.run
+
+# Schemathesis at length against the served OpenAPI document (make test runs 10 examples
+# per operation; this runs CONTRACT_EXAMPLES). Needs PostgreSQL and Redis, as CI has them.
+CONTRACT_EXAMPLES ?= 200
+fuzz: $(STAMP)
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-$(BENCH_DATABASE_URL)} TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
+	CONTRACT_EXAMPLES=$(CONTRACT_EXAMPLES) $(PYTEST) tests/integration/test_contract_fuzz.py
 
 # The fault suite alone (real PostgreSQL and Redis; see tests/faults/conftest.py).
 faults: $(STAMP)

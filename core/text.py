@@ -11,7 +11,9 @@ import re
 
 # C0 and C1 controls (tab included: no field here is tabular), DEL, and the bidi
 # embedding, override and isolate controls plus the directional marks.
-UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# As a JSON-schema character class too, so the API document can say what is refused.
+UNSAFE_CLASS = "\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069"
+UNSAFE = re.compile("[" + UNSAFE_CLASS + "]")
 
 
 def unsafe_characters(text: str) -> list[str]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, TypeVar
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, ValidationError
 from sanic.request import Request
 
 from core.errors import EmptyBody, InvalidRequest, MalformedJson, UnsupportedMediaType
-from core.text import unsafe_characters
+from core.text import UNSAFE_CLASS, unsafe_characters
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -83,5 +83,10 @@ def bounded_json(
     return value
 
 
-# Free text as the routes take it.
-SafeText = Annotated[str, AfterValidator(refuse_unsafe)]
+SAFE_PATTERN = "^[^" + UNSAFE_CLASS + "]*$"
+# Free text as the routes take it; the document says which characters are refused.
+SafeText = Annotated[
+    str,
+    AfterValidator(refuse_unsafe),
+    Field(json_schema_extra={"pattern": SAFE_PATTERN}),
+]

@@ -20,9 +20,12 @@ from core import errors as e
 from server.errors import status_for
 from server.openapi import schemas as s
 from server.openapi.operations import Operation, Success
+from server.routes.applications import FORM_VALUE, FORM_VALUE_REF
 
 REF = "#/components/schemas/{model}"
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
+# Schemas the models refer to by name but pydantic does not know as models.
+EXTRA_SCHEMAS = {"FormValue": FORM_VALUE}
 AUTH_ERRORS: dict[str, tuple[type[e.LingpaoError], ...]] = {
     "none": (),
     "user": (e.InvalidToken, e.AccountDisabled),
@@ -102,7 +105,19 @@ def _components(operations: list[tuple[str, str, Operation]]) -> dict[str, Any]:
             models.append((op.body, "validation"))
         models.extend((r.model, "serialization") for r in op.responses.values() if r.model)
     _, top = models_json_schema(list(dict.fromkeys(models)), ref_template=REF)
-    return dict(sorted(top.get("$defs", {}).items()))
+    schemas = _placed(top.get("$defs", {}))
+    return dict(sorted({**schemas, **EXTRA_SCHEMAS}.items()))
+
+
+def _placed(value: Any) -> Any:
+    """`value` with each {"x-form-value": true} marker turned into the FormValue $ref."""
+    if isinstance(value, dict):
+        if value.get("x-form-value") is True:
+            return dict(FORM_VALUE_REF)
+        return {k: _placed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_placed(v) for v in value]
+    return value
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:

@@ -30,13 +30,17 @@ class Param:
     required: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        doc = {
             "name": self.name,
             "in": self.location,
             "required": self.required or self.location == "path",
             "description": self.description,
             "schema": dict(self.schema),
         }
+        if self.location == "query":
+            # An empty value is read as no value at all: `?limit=` is the default page.
+            doc["allowEmptyValue"] = True
+        return doc
 
 
 def query(name: str, schema: Mapping[str, Any], description: str = "") -> Param:
@@ -58,8 +62,9 @@ LIMIT = query(
 )
 CURSOR = query(
     "cursor",
-    {"type": "string", "minLength": 1, "maxLength": 512},
-    "next_cursor of the previous page, exactly as given; any other value is 400 invalid_request",
+    {"type": "string"},
+    "next_cursor of the previous page, exactly as given (opaque); empty or absent: the "
+    "first page; a cursor we did not issue is 400 invalid_request",
 )
 PAGING = (LIMIT, CURSOR)
 

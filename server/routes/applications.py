@@ -3,7 +3,7 @@ status callbacks."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -18,7 +18,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, json
 
 from core import errors as e
-from server.body import SafeText, bounded_json, parse_body
+from server.body import SAFE_PATTERN, SafeText, bounded_json, parse_body
 from server.context import services
 from server.guards import require_user
 from server.openapi import schemas as sc
@@ -39,15 +39,55 @@ bp = Blueprint("applications")
 
 Code = Annotated[SafeText, StringConstraints(min_length=1, max_length=64)]
 Ref = Annotated[SafeText, StringConstraints(min_length=1, max_length=128)]
-# Free-form, but bounded: see `bounded_json`.
-Form = Annotated[dict[str, object], AfterValidator(bounded_json)]
+# Free-form, but bounded: see `bounded_json`. The document says what it can: no control
+# or bidi characters in any key or string, at any depth.
+FORM_VALUE_REF = {"$ref": "#/components/schemas/FormValue"}
+FORM_VALUE = {
+    "anyOf": [
+        {"type": "string", "pattern": SAFE_PATTERN},
+        {"type": ["number", "boolean", "null"]},
+        {"type": "array", "items": FORM_VALUE_REF},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": SAFE_PATTERN},
+            "additionalProperties": FORM_VALUE_REF,
+        },
+    ]
+}
+Form = Annotated[
+    dict[str, object],
+    AfterValidator(bounded_json),
+    Field(
+        json_schema_extra={
+            "propertyNames": {"pattern": SAFE_PATTERN},
+            # pydantic would look the $ref up among its own models: set after it.
+            "additionalProperties": {"x-form-value": True},
+            "description": "the item's form: at most 8 levels deep and 1,000 entries in all",
+        }
+    ),
+]
+
+
+def _keys_are_codes(schema: dict[str, Any]) -> None:
+    # pydantic files a dict's value schema under patternProperties keyed by the key's
+    # pattern; said plainly, every key is a material code and every value a MaterialRef.
+    (value,) = schema.pop("patternProperties").values()
+    schema["additionalProperties"] = value
+    schema["propertyNames"]["pattern"] = SAFE_PATTERN
+
+
+def _exactly_one_of(schema: dict[str, Any]) -> None:
+    for prop in schema["properties"].values():
+        prop.pop("default", None)
+    schema["oneOf"] = [{"required": [name]} for name in schema["properties"]]
 
 
 class MaterialRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one_of)
 
-    certificate_id: Ref | None = None
-    upload_id: Ref | None = None
+    # Exactly one is given, and never as null: absent is the only "not this one".
+    certificate_id: Ref = None  # type: ignore[assignment]
+    upload_id: Ref = None  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def exactly_one(self) -> MaterialRef:
@@ -74,7 +114,9 @@ class ApplicationBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     item_code: Code
-    materials: dict[Code, MaterialRef] = Field(default_factory=dict, max_length=50)
+    materials: dict[Code, MaterialRef] = Field(
+        default_factory=dict, max_length=50, json_schema_extra=_keys_are_codes
+    )
     form: Form = Field(default_factory=dict, max_length=100)
 
     def filing(self) -> Filing:

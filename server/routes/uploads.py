@@ -24,6 +24,7 @@ UPLOAD_FORM = {
         "file": {
             "type": "string",
             "format": "binary",
+            "minLength": 1,
             "description": "JPEG, PNG or PDF (recognised by its bytes), at most UPLOAD_MAX_BYTES "
             "(5 MiB by default)",
         },

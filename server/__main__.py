@@ -119,6 +119,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     settings = _settings()
     settings.check_can_serve()
     print(f"configuration ok ({settings.env})")
+    # The addresses these settings resolve to; `make run` prints them as its banner.
+    print(f"  API            {settings.api_url}")
+    print(f"  documentation  {settings.docs_url}")
+    print(f"  gateway        {settings.gateway_url}")
     return 0
 
 

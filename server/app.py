@@ -22,7 +22,7 @@ from server.context import CATALOG_BOOTSTRAP, CATALOG_LISTENER, OUTBOX_LOOP, App
 from server.errors import register_errors
 from server.observability import Metrics, configure_logging, install_observability
 from server.routes import applications, auth, certificates, health, items, ops, uploads
-from server.settings import Settings
+from server.settings import DOCS_PATH, Settings
 from services.gateway import Transport
 
 APP_NAME = "lingpao"
@@ -62,7 +62,7 @@ def _configure(app: App, settings: Settings) -> None:
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = settings.shutdown_grace_seconds
     app.config.ACCESS_LOG = False
     app.config.FALLBACK_ERROR_FORMAT = "json"
-    app.config.OAS_URL_PREFIX = "/docs"
+    app.config.OAS_URL_PREFIX = DOCS_PATH
     app.config.OAS_UI_DEFAULT = "redoc"
     app.config.OAS_UI_SWAGGER = False
     app.config.CORS = False

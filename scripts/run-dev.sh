@@ -8,23 +8,35 @@ cd "$(dirname "$0")/.." || exit 2
 PY="${1:-.venv/bin/python}"
 pids=()
 stop() {
-  trap - INT TERM EXIT
+  # A second signal (make relays SIGTERM to us as well) must not end this script while the
+  # servers are still stopping: each is bounded by its own grace period.
+  trap '' INT TERM
+  trap - EXIT
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   wait
 }
-trap stop INT TERM EXIT
+# Stopped when asked, the run ends well; a server that ended on its own ends it with its status.
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
 
 export MOCK_GATEWAY_HOST="${MOCK_GATEWAY_HOST:-127.0.0.1}"
 export MOCK_GATEWAY_PORT="${MOCK_GATEWAY_PORT:-8100}"
 # check-config fails early on a bad setting and prints the addresses the API will use,
 # resolved by the same settings object the server reads.
 addresses=$("$PY" -m server check-config) || exit 2
+
+# Each server runs in a process group of its own (job control on while they start), so it
+# gets one signal, the one `stop` sends: a Ctrl-C or a SIGTERM to our whole group used to
+# reach it twice, and a Sanic server signalled again while it stops can hang, not exit.
+set -m
 # The mock gateway knows our app by the secret the backend generated in var/keys.
 MOCK_GATEWAY_APP_SECRET_FILE="${KEYS_DIR:-var/keys}/gateway_app_secret" \
 MOCK_GATEWAY_APP_KEY="${GATEWAY_APP_KEY:-lingpao-dev}" "$PY" -m mock_gateway &
 pids+=($!)
 "$PY" -m server serve &
 pids+=($!)
+set +m
+
 mock_host="$MOCK_GATEWAY_HOST"
 case "$mock_host" in 0.0.0.0 | ::) mock_host=127.0.0.1 ;; esac
 echo "Lingpao, Ctrl-C stops everything:"

@@ -21,7 +21,8 @@ migrate: $(STAMP)
 seed: migrate
 	$(PY) -m server seed-demo
 
-# The API on :8000 beside the mock gateway on :8100; Ctrl-C or SIGTERM stops both.
+# The API (PORT, 8000) beside the mock gateway (MOCK_GATEWAY_PORT, 8100), which the API then
+# talks to; Ctrl-C or SIGTERM stops both. scripts/run-dev.sh prints the addresses in use.
 run: seed
 	@bash scripts/run-dev.sh "$(PY)"
 

@@ -7,11 +7,23 @@ import logging
 from mock_gateway.app import create_app
 from mock_gateway.config import MockConfig
 
+log = logging.getLogger("mock_gateway")
+
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = MockConfig.from_env()
     app = create_app(config)
+
+    # Said once it listens, and said as what it is: its log sits beside the API's in `make run`.
+    @app.after_server_start
+    async def announce(app) -> None:
+        log.info(
+            "mock provincial gateway (not the Lingpao API) listening on http://%s:%s",
+            config.host,
+            config.port,
+        )
+
     app.run(host=config.host, port=config.port, single_process=True, access_log=False, motd=False)
 
 

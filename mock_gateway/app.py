@@ -38,6 +38,9 @@ def create_app(
     callback_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Sanic:
     app = Sanic(name, configure_logging=False)
+    # No OpenAPI document: the mock needs none, and sanic-ext's start banner would announce
+    # documentation on the mock's port, where a reader of the run log looks for the API's.
+    app.config.OAS = False
     # No automatic OPTIONS/HEAD routes: they slow every start and the backend sends neither.
     app.config.HTTP_AUTO_OPTIONS = False
     app.config.HTTP_AUTO_HEAD = False

@@ -1,4 +1,4 @@
-"""Command line: `python -m server serve|migrate|seed-demo|check-config`."""
+"""Command line: `python -m server serve|migrate|seed-demo|check-config|demo|…`."""
 
 from __future__ import annotations
 
@@ -119,6 +119,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     settings = _settings()
     settings.check_can_serve()
     print(f"configuration ok ({settings.env})")
+    # The addresses these settings resolve to; `make run` prints them as its banner.
+    print(f"  API            {settings.api_url}")
+    print(f"  documentation  {settings.docs_url}")
+    print(f"  gateway        {settings.gateway_url}")
     return 0
 
 
@@ -178,6 +182,19 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from server import demo
+
+    try:
+        token = demo.login(Settings.from_env(), args.name, args.assurance)
+    except demo.DemoError as exc:
+        print(f"lingpao: {exc}", file=sys.stderr)
+        return 1
+    # Only the token on stdout, so that `TOKEN=$(python -m server demo login 张三)` works.
+    print(token)
+    return 0
+
+
 USER_COMMANDS = (
     ("grant-ops", _grant_ops, "give a user the ops role (ends their sessions)"),
     ("revoke-ops", _revoke_ops, "take the ops role away (ends their sessions)"),
@@ -220,6 +237,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "outbox-worker", help="deliver queued applications to the gateway until SIGTERM"
     ).set_defaults(func=cmd_outbox_worker)
+    demo = sub.add_parser("demo", help="act as a demo citizen (development only)")
+    demo_sub = demo.add_subparsers(dest="demo_command", required=True)
+    login = demo_sub.add_parser(
+        "login", help="print an access token for a demo citizen, through the mock IdP"
+    )
+    login.add_argument("name", help="a demo citizen: 张三, 李四 or 王五 (ops)")
+    login.add_argument("--assurance", choices=["face", "sms"], default="face")
+    demo.set_defaults(func=cmd_demo)
     for name, action, text in USER_COMMANDS:
         command = sub.add_parser(name, help=text)
         command.add_argument("id_number")

@@ -11,6 +11,7 @@ import signal
 
 from auth.users import CITIZEN, OPS
 from server.bootstrap import open_container
+from server.demo import DEMO_CITIZENS
 from server.settings import Settings
 from services import audit, kpis, listing
 from services.catalog import zero_trip_blockers
@@ -20,7 +21,7 @@ log = logging.getLogger("lingpao.admin")
 OUTBOX_STOP_SECONDS = 10.0
 
 # The demo population's ops officer (API.md): granted the ops role in development.
-DEMO_OPS = ("330402197803203454", "王五")
+DEMO_OPS = (DEMO_CITIZENS["王五"], "王五")
 
 
 async def seed_demo(settings: Settings) -> dict[str, int]:

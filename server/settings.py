@@ -25,6 +25,12 @@ DEV_DIR = ROOT / "var"
 DEV_KEYS_DIR = DEV_DIR / "keys"
 MOCK_IDP_ISSUER = "https://idp.mock-gateway.zj.example"
 STUB_OCR_ENGINE = "ocr_stubs.stub:StubOcrEngine"
+# Where sanic-ext serves the OpenAPI document and its interactive page (server/app.py).
+DOCS_PATH = "/docs"
+# The mock gateway's own defaults (mock_gateway/config.py): the backend shares no code with it,
+# only the wire, so they are repeated here to find it when GATEWAY_URL is not set.
+MOCK_GATEWAY_HOST, MOCK_GATEWAY_PORT = "127.0.0.1", "8100"
+CALLBACK_PATH = "/api/v1/gateway/callbacks"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -62,7 +68,11 @@ class Settings:
     redis_url: str | None = setting(
         None, "`redis://…`; unset means the in-process stand-in (one worker only)"
     )
-    gateway_url: str = setting("http://127.0.0.1:8100", "base URL of the provincial gateway")
+    gateway_url: str = setting(
+        "",
+        "base URL of the provincial gateway",
+        shown="the mock gateway: `http://MOCK_GATEWAY_HOST:MOCK_GATEWAY_PORT` (`127.0.0.1:8100`)",
+    )
     gateway_app_key: str = setting(
         "lingpao-dev", "our app key at the gateway (also the IdP audience)"
     )
@@ -94,8 +104,9 @@ class Settings:
     max_body_bytes: int = setting(1024 * 1024, "largest JSON request body")
     trusted_proxies: int = setting(0, "number of proxies whose X-Forwarded-For is believed")
     callback_url: str = setting(
-        "http://127.0.0.1:8000/api/v1/gateway/callbacks",
+        "",
         "where the gateway pushes application status (our public callback URL)",
+        shown="`http://HOST:PORT/api/v1/gateway/callbacks`",
     )
     outbox_in_server: bool = setting(
         True,
@@ -140,12 +151,35 @@ class Settings:
             values[f.name] = _coerce(f, raw)
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
-        if not settings.token_key_path:
-            settings = dataclasses.replace(
-                settings, token_key_path=str(Path(settings.keys_dir) / "token_signing.pem")
-            )
+        settings = dataclasses.replace(settings, **settings._derived(environ))
         settings.validate()
         return settings
+
+    def _derived(self, environ: Mapping[str, str]) -> dict[str, Any]:
+        """Defaults that follow other settings, so one variable per port moves both sides of
+        a development run: PORT moves our callback URL, MOCK_GATEWAY_PORT the gateway's."""
+        derived: dict[str, Any] = {}
+        if not self.token_key_path:
+            derived["token_key_path"] = str(Path(self.keys_dir) / "token_signing.pem")
+        if not self.callback_url:
+            derived["callback_url"] = self.api_url + CALLBACK_PATH
+        if not self.gateway_url:
+            host = environ.get("MOCK_GATEWAY_HOST", "").strip() or MOCK_GATEWAY_HOST
+            port = environ.get("MOCK_GATEWAY_PORT", "").strip() or MOCK_GATEWAY_PORT
+            if not port.isdigit():
+                raise ConfigError(f"MOCK_GATEWAY_PORT must be a number, not {port!r}")
+            derived["gateway_url"] = local_url(host, int(port))
+        return derived
+
+    @property
+    def api_url(self) -> str:
+        """Where a client on this machine reaches the API."""
+        return local_url(self.host, self.port)
+
+    @property
+    def docs_url(self) -> str:
+        """The API's interactive documentation (sanic-ext's OpenAPI UI)."""
+        return self.api_url + DOCS_PATH
 
     def validate(self) -> None:
         if self.env not in ("development", "production"):
@@ -204,6 +238,15 @@ class Settings:
 
     def token_private_key_pem(self) -> bytes:
         return Path(self.token_key_path).read_bytes()
+
+
+def local_url(host: str, port: int) -> str:
+    """The URL a client on this machine uses for a server bound to `host`:`port`."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - reading a bind address, not binding
+        host = "127.0.0.1"  # a wildcard bind is reached through loopback
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _declared() -> Iterator[dataclasses.Field[Any]]:

@@ -13,6 +13,7 @@ from sanic.response import HTTPResponse, html, raw
 
 from server.openapi import document
 from server.openapi.operations import undocumented
+from server.settings import DOCS_PATH
 
 bp = Blueprint("docs")
 
@@ -26,12 +27,12 @@ DESCRIPTION = (
 PAGE = """<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>Lingpao 零跑 API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body><redoc spec-url="/docs/openapi.json"></redoc>
+<body><redoc spec-url="__SPEC__"></redoc>
 <script src="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"></script>
 </body></html>"""
 
 
-@bp.get("/docs/openapi.json")
+@bp.get(DOCS_PATH + "/openapi.json")
 @undocumented
 async def openapi_json(request: Request) -> HTTPResponse:
     ctx = request.app.ctx
@@ -41,7 +42,7 @@ async def openapi_json(request: Request) -> HTTPResponse:
     return raw(ctx.openapi, content_type="application/json")
 
 
-@bp.get("/docs")
+@bp.get(DOCS_PATH)
 @undocumented
 async def reading_page(request: Request) -> HTTPResponse:
-    return html(PAGE)
+    return html(PAGE.replace("__SPEC__", DOCS_PATH + "/openapi.json"))

@@ -207,3 +207,28 @@ def test_settings_cannot_be_changed_after_they_are_read():
     s = Settings.from_env({})
     with pytest.raises(AttributeError):
         s.workers = 4  # type: ignore[misc]
+
+
+def test_moving_the_mock_gateway_port_moves_the_gateway_the_api_talks_to():
+    s = Settings.from_env({"MOCK_GATEWAY_PORT": "18100"})
+    assert s.gateway_url == "http://127.0.0.1:18100"
+    assert Settings.from_env({}).gateway_url == "http://127.0.0.1:8100"
+
+
+def test_an_explicit_gateway_url_wins_over_the_mock_gateway_port():
+    s = Settings.from_env({"MOCK_GATEWAY_PORT": "18100", "GATEWAY_URL": "https://gw.zj.example"})
+    assert s.gateway_url == "https://gw.zj.example"
+
+
+def test_moving_the_api_port_moves_its_addresses_and_the_callback_the_gateway_pushes_to():
+    s = Settings.from_env({"PORT": "18000", "HOST": "0.0.0.0"})
+    assert s.api_url == "http://127.0.0.1:18000"
+    assert s.docs_url == "http://127.0.0.1:18000/docs"
+    assert s.callback_url == "http://127.0.0.1:18000/api/v1/gateway/callbacks"
+    explicit = Settings.from_env({"PORT": "18000", "CALLBACK_URL": "https://lingpao.example/cb"})
+    assert explicit.callback_url == "https://lingpao.example/cb"
+
+
+def test_a_mock_gateway_port_that_is_not_a_number_is_a_clear_config_error():
+    with pytest.raises(ConfigError, match="MOCK_GATEWAY_PORT must be a number"):
+        Settings.from_env({"MOCK_GATEWAY_PORT": "eighty"})

@@ -8,7 +8,6 @@ sessionStorage) and writes a screenshot of each screen under its tmp_path.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -25,14 +24,9 @@ from tests.auth_helpers import WANG, ZHANG
 from tests.e2e.conftest import ROOT, free_port, mock_gateway_running, stop, wait_until_up
 
 try:
-    from playwright.sync_api import (
-        Browser,
-        ConsoleMessage,
-        Dialog,
-        Page,
-        expect,
-        sync_playwright,
-    )
+    from playwright.sync_api import Browser, expect, sync_playwright
+
+    from tests.e2e.console_page import WAIT_MS, Console, api_login, tokens
 except ImportError:  # pragma: no cover - the dev extras bring it
     sync_playwright = None  # type: ignore[assignment]
 
@@ -55,7 +49,6 @@ APP_KEY, SECRET = "lingpao-console", "console-secret-0123456789"
 # Short enough that one test can outlive an access token and see the page refresh it.
 ACCESS_TTL = 10
 MARKUP_NAME = "<img src=x onerror=alert(1)>"
-WAIT_MS = 10_000
 
 
 @pytest.fixture(scope="module")
@@ -122,57 +115,6 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-class Console:
-    """One browser context on the console, with what went wrong in it."""
-
-    def __init__(self, page: Page, url: str, shots: Path) -> None:
-        self.page, self.url, self.shots = page, url, shots
-        self.dialogs: list[str] = []
-        self.page_errors: list[str] = []
-        self.csp_violations: list[str] = []
-        page.on("dialog", self._dialog)
-        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
-        page.on("console", self._console)
-        page.set_default_timeout(WAIT_MS)
-
-    def _dialog(self, dialog: Dialog) -> None:
-        # alert(), confirm() and the like: the page never opens one, injected markup would.
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text:
-            self.csp_violations.append(message.text)
-
-    def shot(self, name: str, full_page: bool = True) -> None:
-        self.page.screenshot(path=self.shots / f"{name}.png", full_page=full_page)
-
-    def sign_in(self, name: str) -> None:
-        self.page.goto(self.url + "/ops/")
-        self.page.get_by_role("button", name=f"以 {name} 登录").click()
-
-    def tab(self, name: str) -> None:
-        self.page.locator("#tabs").get_by_role("button", name=name).click()
-
-    def item_card(self, code: str):
-        return self.page.locator(f'#items-list article[data-code="{code}"]')
-
-    def search(self, text: str) -> None:
-        self.page.fill("#items-q", text)
-        self.page.get_by_role("button", name="查询").first.click()
-
-    def kpi_ratio(self, key: str) -> tuple[int, int]:
-        ratio = self.page.locator(f'#kpis-list article[data-key="{key}"] .ratio')
-        expect(ratio).to_have_text(re.compile(r"\d+ / \d+"))
-        numerator, denominator = ratio.inner_text().split("/")
-        return int(numerator), int(denominator)
-
-    def open_switch(self, code: str, mode_label: str, reason: str) -> None:
-        self.item_card(code).get_by_role("button", name="切换办理方式").click()
-        self.page.select_option("#switch-mode", label=mode_label)
-        self.page.fill("#switch-reason", reason)
-
-
 @pytest.fixture
 def console(browser, backend, tmp_path) -> Iterator[Console]:
     context = browser.new_context(locale="zh-CN")
@@ -184,23 +126,6 @@ def console(browser, backend, tmp_path) -> Iterator[Console]:
     assert opened.page_errors == [], opened.page_errors
     assert opened.csp_violations == [], opened.csp_violations
     assert opened.dialogs == [], opened.dialogs
-
-
-def _tokens(backend: str, gateway: str, person) -> dict:
-    identity = httpx.post(
-        gateway + "/idp/token",
-        json={"id_number": person[0], "name": person[1], "assurance": "face"},
-    )
-    assert identity.status_code == 200, identity.text
-    login = httpx.post(
-        backend + "/api/v1/auth/login", json={"identity_token": identity.json()["identity_token"]}
-    )
-    assert login.status_code == 200, login.text
-    return login.json()
-
-
-def api_login(backend: str, gateway: str, person) -> dict:
-    return {"authorization": f"Bearer {_tokens(backend, gateway, person)['access_token']}"}
 
 
 def test_an_ops_officer_searches_switches_an_item_to_zero_trip_and_sees_the_kpi_move(console):
@@ -310,7 +235,7 @@ def _dead_delivery(backend: str, gateway: str) -> int:
     id_card = next(c["id"] for c in certificates["items"] if c["type"] == "111")
     # The IdP is part of the gateway: 王五 signs in before it breaks, and his access
     # token (ACCESS_TTL) is refreshed with us, not the IdP, should the wait outlast it.
-    ops = _tokens(backend, gateway, WANG)
+    ops = tokens(backend, gateway, WANG)
     httpx.put(gateway + "/_admin/faults", json={"garbage": True})
     try:
         filed = httpx.post(
@@ -379,6 +304,18 @@ def test_a_citizen_signing_in_sees_the_ops_views_refused(console, backend):
     console.shot("refused")
     console.page.get_by_role("button", name="退出登录").click()
     expect(console.page.locator("#sign-in")).to_contain_text("您已退出登录")
+
+
+def test_an_identity_token_handed_over_in_the_address_signs_in_and_leaves_it(console, gateway):
+    # What the provincial sign-in does in production: back to /ops/#identity_token=….
+    identity = httpx.post(
+        gateway + "/idp/token",
+        json={"id_number": WANG[0], "name": WANG[1], "assurance": "face"},
+    ).json()["identity_token"]
+    console.page.goto(f"{console.url}/ops/#identity_token={identity}")
+    expect(console.page.locator("#who-name")).to_have_text("王五（运维人员）")
+    expect(console.page.locator("#items-list article").first).to_be_visible()
+    assert identity not in console.page.url
 
 
 def test_signing_out_ends_the_session_on_the_server_too(console, backend):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sanic import Blueprint
+from sanic import Blueprint, Sanic
 from sanic.request import Request
 from sanic.response import BaseHTTPResponse, HTTPResponse, json, redirect
 from sanic_ext import openapi
@@ -95,6 +95,26 @@ bp.static(
     index="index.html",
     directory_view=False,
 )
+
+
+@bp.before_server_start
+async def document_the_page(app: Sanic) -> None:
+    # Static routes and paths ending in "/" are left out of the OpenAPI document; the
+    # contract lists GET /ops/, so it is described by hand.
+    app.ext.openapi.raw(
+        {
+            "paths": {
+                PREFIX + "/": {
+                    "get": {
+                        "summary": "The ops console, a web page (sign-in in the page)",
+                        "description": "See docs/ops-console.md. Served with a strict CSP.",
+                        "tags": ["console"],
+                        "responses": {"200": {"description": "the page (text/html)"}},
+                    }
+                }
+            }
+        }
+    )
 
 
 @bp.on_response

@@ -21,6 +21,11 @@ async def test_the_console_is_served_at_ops_with_a_strict_content_security_polic
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
+async def test_the_openapi_document_describes_the_console_and_its_configuration(client):
+    paths = (await client.get("/docs/openapi.json")).json()["paths"]
+    assert "/ops/" in paths and "/ops/config.json" in paths
+
+
 async def test_every_console_file_comes_with_the_same_headers(client):
     for name in ("app.js", "app.css", "config.json"):
         response = await client.get(f"/ops/{name}")

@@ -28,7 +28,10 @@ run: seed
 
 # The integration and fault suites run in a process of their own: tortoise keeps
 # per-dialect state that must not carry over from the SQLite suites into PostgreSQL.
+# The ops console's browser tests need Debian's chromium; without it they are skipped, and
+# said so here as well as in pytest's summary.
 test: $(STAMP)
+	@command -v chromium >/dev/null || echo "NOTE: chromium not installed: the ops console's browser tests (tests/e2e/test_ops_console.py) will be SKIPPED; apt-get install chromium"
 	$(PYTEST) --ignore=tests/integration --ignore=tests/faults tests
 	$(PYTEST) tests/integration tests/faults
 

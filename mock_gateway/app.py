@@ -21,6 +21,7 @@ from mock_gateway.intake import Intake, IntakeError
 UNSIGNED_PREFIXES = ("/idp/", "/_admin/", "/healthz")
 RESET_HEADER = "x-mock-reset"
 INTAKE = "/intake/applications"
+SIGN_IN = "/idp/token"
 MAX_HANG_SECONDS = 120
 OVERSIZED_BYTES = 3 * 1024 * 1024
 REDIRECT_TO = "http://elsewhere.invalid/login"
@@ -112,7 +113,30 @@ def create_app(
                 request.transport.abort()
 
     _routes(app)
+    if config.development:
+        _browser_sign_in(app)
     return app
+
+
+def _browser_sign_in(app: Sanic) -> None:
+    """Development only: the ops console (another origin) signs in from the browser, as the
+    provincial sign-in page would; any origin may ask, since the token is bound to our app
+    key and the demo people are public. The real IdP hands tokens over by redirect."""
+    cors = {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Allow-Methods": "POST",
+        "Access-Control-Allow-Headers": "content-type",
+        "Access-Control-Max-Age": "600",
+    }
+
+    @app.options(SIGN_IN)
+    async def idp_token_preflight(request: Request):
+        return HTTPResponse(status=204, headers=cors)
+
+    @app.on_response
+    async def allow_browsers(request: Request, response):  # noqa: ANN001 - Sanic's
+        if request.path == SIGN_IN:
+            response.headers["Access-Control-Allow-Origin"] = "*"
 
 
 async def _held_while_hanging(faults: Faults) -> None:
@@ -174,7 +198,7 @@ def _routes(app: Sanic) -> None:
     async def healthz(request: Request):
         return json({"status": "ok"})
 
-    @app.post("/idp/token")
+    @app.post(SIGN_IN)
     async def idp_token(request: Request):
         body = _json_object(request)
         if body is None:

@@ -21,7 +21,17 @@ from server import bootstrap
 from server.context import CATALOG_BOOTSTRAP, CATALOG_LISTENER, OUTBOX_LOOP, App, AppContext
 from server.errors import register_errors
 from server.observability import Metrics, configure_logging, install_observability
-from server.routes import applications, auth, certificates, docs, health, items, ops, uploads
+from server.routes import (
+    applications,
+    auth,
+    certificates,
+    console,
+    docs,
+    health,
+    items,
+    ops,
+    uploads,
+)
 from server.settings import Settings
 from services.gateway import Transport
 
@@ -50,7 +60,7 @@ def create_app(
     _install_body_limit(app, settings.max_body_bytes)
     _install_no_store(app)
     _install_lifecycle(app, gateway_transport)
-    for feature in (health, auth, items, ops, certificates, applications, uploads, docs):
+    for feature in (health, auth, items, ops, certificates, applications, uploads, console, docs):
         app.blueprint(feature.bp)
     return app
 

@@ -133,6 +133,12 @@ class Settings:
         STUB_OCR_ENGINE,
         "ID-card OCR engine, as `package.module:Name`; production refuses the stub",
     )
+    ops_sign_in_url: str = setting(
+        "",
+        "the provincial sign-in page the ops console sends an officer to in production; it "
+        "hands the identity token back in the URL fragment (`docs/ops-console.md`)",
+        shown="unset",
+    )
     # Which secrets were generated here rather than configured: production refuses them.
     generated: tuple[str, ...] = ()
 

@@ -19,7 +19,7 @@ from sanic import Sanic
 from core import errors as e
 from server.errors import status_for
 from server.openapi import schemas as s
-from server.openapi.operations import Operation, Success
+from server.openapi.operations import STATIC_PAGES, Operation, Success
 from server.routes.applications import FORM_VALUE, FORM_VALUE_REF
 
 REF = "#/components/schemas/{model}"
@@ -88,6 +88,8 @@ def _operations(app: Sanic) -> list[tuple[str, str, Operation]]:
         uri = "/" + route.path.lstrip("/")
         if not set(route.methods) - SKIPPED_METHODS:
             continue  # Sanic's own HEAD twin of a GET route
+        if getattr(route.extra, "static", False):
+            continue  # files: documented by `static_page`
         if not hasattr(route.handler, "__openapi__"):
             raise LookupError(f"route {uri} declares no Operation (server.openapi.documented)")
         op = route.handler.__openapi__
@@ -95,6 +97,7 @@ def _operations(app: Sanic) -> list[tuple[str, str, Operation]]:
             continue
         for method in sorted(set(route.methods) - SKIPPED_METHODS):
             found.append((re.sub(r"<(\w+)(:[^>]*)?>", r"{\1}", uri), method, op))
+    found.extend((page, "GET", op) for page, op in STATIC_PAGES.items())
     return found
 
 

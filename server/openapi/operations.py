@@ -114,6 +114,14 @@ def documented(operation: Operation) -> Callable[[F], F]:
     return attach
 
 
+# Pages served from files (Sanic's static routes run no handler of ours), by path.
+STATIC_PAGES: dict[str, Operation] = {}
+
+
+def static_page(path: str, operation: Operation) -> None:
+    STATIC_PAGES[path] = operation
+
+
 def undocumented(handler: F) -> F:
     """For the documentation's own routes: not part of the API."""
     handler.__openapi__ = None  # type: ignore[attr-defined]

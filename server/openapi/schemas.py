@@ -265,6 +265,19 @@ class NotReady(Error):
     checks: dict[str, Literal["ok", "down"]]
 
 
+class DemoIdentity(Schema):
+    name: str
+    id_number: str = Field(description="a synthetic demo number, development only")
+    note: str
+
+
+class ConsoleConfig(Schema):
+    environment: str
+    idp_token_url: str | None = Field(description="the mock IdP, development only")
+    sign_in_url: str | None = Field(description="the provincial sign-in page, production")
+    demo_identities: list[DemoIdentity]
+
+
 class Jwks(Schema):
     keys: list[dict[str, Any]]
 

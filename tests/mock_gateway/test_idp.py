@@ -6,7 +6,7 @@ import jwt
 import pytest
 
 from mock_gateway.population import DEMO_CITIZENS
-from tests.mock_gateway.conftest import APP_KEY
+from tests.mock_gateway.conftest import APP_KEY, mock_config, start_gateway
 
 
 async def verify(gateway, token: str) -> dict:
@@ -73,3 +73,38 @@ async def test_rotation_signs_with_a_new_key_and_keeps_the_old_one_published(gat
     assert jwt.get_unverified_header(old)["kid"] != new_kid
     await verify(gateway, old)
     await verify(gateway, new)
+
+
+async def test_a_browser_on_another_origin_may_sign_in_at_the_development_idp(gateway):
+    # The ops console (the backend's origin) asks the mock IdP for a token from the page.
+    origin = {"origin": "http://127.0.0.1:8000"}
+    preflight = await gateway.http.options(
+        "/idp/token",
+        headers={
+            **origin,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type",
+        },
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-methods"] == "POST"
+    assert "content-type" in preflight.headers["access-control-allow-headers"]
+    ask = {"id_number": "330402197803203454", "name": "王五", "assurance": "face"}
+    answer = await gateway.http.post("/idp/token", json=ask, headers=origin)
+    assert answer.status_code == 200
+    assert answer.headers["access-control-allow-origin"] == "*"
+    # Only the sign-in: nothing else the gateway answers is readable from a page.
+    assert "access-control-allow-origin" not in (await gateway.http.get("/healthz")).headers
+
+
+async def test_outside_development_the_idp_answers_no_browser_on_another_origin():
+    gw, manager = await start_gateway(mock_config(development=False))
+    try:
+        preflight = await gw.http.options("/idp/token", headers={"origin": "http://x.test"})
+        assert preflight.status_code == 405
+        ask = {"id_number": "330402197803203454", "name": "王五", "assurance": "face"}
+        answer = await gw.http.post("/idp/token", json=ask, headers={"origin": "http://x.test"})
+        assert "access-control-allow-origin" not in answer.headers
+    finally:
+        await gw.http.aclose()
+        await manager.__aexit__(None, None, None)

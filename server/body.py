@@ -56,7 +56,10 @@ MAX_JSON_VALUES = 1000  # entries, counted across every level
 
 
 def bounded_json(
-    value: object, *, max_depth: int = MAX_JSON_DEPTH, max_values: int = MAX_JSON_VALUES
+    value: object,
+    *,
+    max_depth: int = MAX_JSON_DEPTH,
+    max_values: int = MAX_JSON_VALUES,
 ) -> object:
     """`value` unchanged, when it nests no deeper than `max_depth` containers, holds at most
     `max_values` entries in all (members of objects and items of arrays, at every level),

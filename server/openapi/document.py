@@ -20,12 +20,12 @@ from core import errors as e
 from server.errors import status_for
 from server.openapi import schemas as s
 from server.openapi.operations import STATIC_PAGES, Operation, Success
-from server.routes.applications import FORM_VALUE, FORM_VALUE_REF
+from server.routes.applications import FORM_SCHEMAS, FORM_VALUE_REF
 
 REF = "#/components/schemas/{model}"
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # Schemas the models refer to by name but pydantic does not know as models.
-EXTRA_SCHEMAS = {"FormValue": FORM_VALUE}
+EXTRA_SCHEMAS = FORM_SCHEMAS
 AUTH_ERRORS: dict[str, tuple[type[e.LingpaoError], ...]] = {
     "none": (),
     "user": (e.InvalidToken, e.AccountDisabled),

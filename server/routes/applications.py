@@ -39,30 +39,51 @@ bp = Blueprint("applications")
 
 Code = Annotated[SafeText, StringConstraints(min_length=1, max_length=64)]
 Ref = Annotated[SafeText, StringConstraints(min_length=1, max_length=128)]
-# Free-form, but bounded: see `bounded_json`. The document says what it can: no control
-# or bidi characters in any key or string, at any depth.
-FORM_VALUE_REF = {"$ref": "#/components/schemas/FormValue"}
-FORM_VALUE = {
+# A form's values: text, numbers, yes/no, null, or one level of lists and objects of those, two
+# at most (an address inside a list of contacts). Spelled out level by level rather than
+# as one recursive schema: client generators cannot build a recursive union, and the
+# server refuses what the document does not describe (bounded_json's max_depth).
+FORM_DEPTH = 3
+FORM_SCALAR = {
     "anyOf": [
         {"type": "string", "pattern": SAFE_PATTERN},
-        {"type": ["number", "boolean", "null"]},
-        {"type": "array", "items": FORM_VALUE_REF},
-        {
-            "type": "object",
-            "propertyNames": {"pattern": SAFE_PATTERN},
-            "additionalProperties": FORM_VALUE_REF,
-        },
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "null"},
     ]
 }
+
+
+def _form_level(inner: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "anyOf": [
+            *FORM_SCALAR["anyOf"],
+            {"type": "array", "items": inner},
+            {
+                "type": "object",
+                "propertyNames": {"pattern": SAFE_PATTERN},
+                "additionalProperties": inner,
+            },
+        ]
+    }
+
+
+FORM_SCHEMAS = {
+    "FormScalar": FORM_SCALAR,
+    "FormInner": _form_level({"$ref": "#/components/schemas/FormScalar"}),
+    "FormValue": _form_level({"$ref": "#/components/schemas/FormInner"}),
+}
+FORM_VALUE_REF = {"$ref": "#/components/schemas/FormValue"}
 Form = Annotated[
     dict[str, object],
-    AfterValidator(bounded_json),
+    AfterValidator(lambda form: bounded_json(form, max_depth=FORM_DEPTH)),
     Field(
         json_schema_extra={
             "propertyNames": {"pattern": SAFE_PATTERN},
             # pydantic would look the $ref up among its own models: set after it.
             "additionalProperties": {"x-form-value": True},
-            "description": "the item's form: at most 8 levels deep and 1,000 entries in all",
+            "description": "the item's form: values at most two containers deep, 1,000 "
+            "entries in all",
         }
     ),
 ]

@@ -8,13 +8,12 @@ import sys
 import time
 import uuid
 
-import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sanic import Sanic
 from sanic.request import Request
 from sanic.response import BaseHTTPResponse
 
-access_log = logging.getLogger("lingpao.access")
+from server.access_log import AccessLog
 
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # An 18-character resident ID number anywhere in a log line: mask it before it is written.
@@ -125,6 +124,11 @@ class Metrics:
             "Age of the oldest delivery still waiting (0 when none)",
             registry=self.registry,
         )
+        self.access_log_dropped = Counter(
+            "lingpao_access_log_dropped_total",
+            "Access-log lines dropped because the log stream could not keep up",
+            registry=self.registry,
+        )
         self.kpi = Gauge(
             "lingpao_kpi_value", "City indicator value (ratio)", ["key"], registry=self.registry
         )
@@ -144,6 +148,7 @@ def install_observability(app: Sanic) -> None:
     # Label lookups cost more than the increments: keep the children per label set.
     counters: dict[tuple[str, str, int], Counter] = {}
     histograms: dict[tuple[str, str], Histogram] = {}
+    access = AccessLog(on_drop=metrics.access_log_dropped.inc)
 
     @app.middleware("request", priority=1000)
     async def start(request: Request) -> None:
@@ -168,15 +173,9 @@ def install_observability(app: Sanic) -> None:
             histogram = metrics.latency.labels(method, route)
             histograms[(method, route)] = histogram
         histogram.observe(duration)
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info(
-                orjson.dumps(
-                    {
-                        "method": method,
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(duration * 1000, 2),
-                        "request_id": rid,
-                    }
-                ).decode()
-            )
+        if access.enabled:
+            access.record(method, route, status, duration, rid)
+
+    @app.after_server_stop
+    async def flush_access_log(app: Sanic) -> None:
+        access.close()

@@ -3,6 +3,7 @@ gateway both served in-process."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import io
@@ -149,6 +150,17 @@ def log_output():
     handler = configure_logging("INFO", stream=buffer)
     yield buffer
     logging.getLogger().removeHandler(handler)
+
+
+async def logged_with(log_output: io.StringIO, needle: str, timeout: float = 2.0) -> str:
+    """What was logged, once `needle` is in it: access-log lines are written in batches
+    (server/access_log.py), a moment after the response."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while needle not in log_output.getvalue():
+        if asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.01)
+    return log_output.getvalue()
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ from tests.auth_helpers import (
     login,
     ops_login,
 )
-from tests.conftest import Stack, backend_with_gateway, make_settings
+from tests.conftest import Stack, backend_with_gateway, logged_with, make_settings
 from tests.unit.test_identity_and_crypto import with_check
 
 pytestmark = pytest.mark.timeout(60)
@@ -490,7 +490,7 @@ async def test_a_secret_in_the_query_string_is_not_taken_and_never_logged(
     if code is not None:
         assert_envelope(answer, status, code)
     assert secret not in answer.text and ZHANG[0] not in answer.text
-    logged = log_output.getvalue()
+    logged = await logged_with(log_output, request_id)
     assert secret not in logged and ZHANG[0] not in logged
     (line,) = [entry for entry in access_lines(log_output) if entry["request_id"] == request_id]
     assert line["route"] == path.lstrip("/") and "?" not in json.dumps(line)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from services.db import apply_migrations
-from tests.conftest import backend_with_gateway, make_settings
+from tests.conftest import backend_with_gateway, logged_with, make_settings
 
 
 async def test_healthz_answers_ok(client):
@@ -109,7 +109,8 @@ async def test_access_log_is_one_json_line_per_request_without_body_or_token(cli
             "x-request-id": "log-check-1",
         },
     )
-    lines = [line for line in log_output.getvalue().splitlines() if "lingpao.access" in line]
+    written = await logged_with(log_output, "lingpao.access")
+    lines = [line for line in written.splitlines() if "lingpao.access" in line]
     assert len(lines) == 1
     entry = json.loads(lines[0].split("lingpao.access ", 1)[1])
     assert entry["method"] == "POST"

@@ -14,6 +14,7 @@ import time
 
 import redis.asyncio as redis
 
+from auth.coalesce import CoalescedMget
 from auth.records import Refusals
 
 PREFIX = "lp:"
@@ -23,6 +24,7 @@ EPOCH = f"{PREFIX}mirror:epoch"
 class AuthStore:
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
+        self._checks = CoalescedMget(client.mget)
 
     async def revoke_access(self, jti: str, expires_at: int) -> None:
         ttl = max(1, expires_at - int(time.time()) + 60)
@@ -47,11 +49,13 @@ class AuthStore:
     async def check(self, jti: str, family_id: str, user_id: str) -> tuple[bool, int | None]:
         """Whether the token is refused here, and the epoch the mirror was built for (None
         when Redis has lost it, and with it, maybe, the refusal itself)."""
-        *values, epoch = await self.redis.mget(
-            f"{PREFIX}rev:jti:{jti}",
-            f"{PREFIX}rev:fam:{family_id}",
-            f"{PREFIX}dis:user:{user_id}",
-            EPOCH,
+        *values, epoch = await self._checks(
+            (
+                f"{PREFIX}rev:jti:{jti}",
+                f"{PREFIX}rev:fam:{family_id}",
+                f"{PREFIX}dis:user:{user_id}",
+                EPOCH,
+            )
         )
         return any(v is not None for v in values), int(epoch) if epoch is not None else None
 

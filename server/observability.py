@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
-import uuid
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sanic import Sanic
@@ -73,7 +73,8 @@ def request_id_of(request: Request) -> str:
     rid = getattr(request.ctx, "request_id", None)
     if rid is None:
         sent = request.headers.get("x-request-id", "")
-        rid = sent if _SANE_REQUEST_ID.match(sent) else uuid.uuid4().hex
+        # 128 random bits as 32 hex characters, as uuid4().hex but without the object.
+        rid = sent if _SANE_REQUEST_ID.match(sent) else os.urandom(16).hex()
         request.ctx.request_id = rid
     return rid
 

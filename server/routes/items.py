@@ -102,19 +102,14 @@ FILTERS = (
     )
 )
 async def list_items(request: Request) -> HTTPResponse:
-    args = request.args
-    key = (
-        "list",
-        args.get("q"),
-        args.get("category"),
-        args.get("mode"),
-        args.get("cursor"),
-        args.get("limit"),
-    )
+    # Keyed by the raw query string: a hit parses nothing (the cache is bounded, and the
+    # same query written two ways merely takes two entries).
+    key = ("list", request.query_string)
     catalog = services(request).catalog
     seen, items = await catalog.versioned_snapshot()
     cached = catalog.version.get(key)
     if cached is None:
+        args = request.args
         limit = listing.parse_limit(args.get("limit"))
         found = listing.search(items, args.get("q"), args.get("category"), args.get("mode"))
         chosen, next_cursor = listing.page(found, lambda i: i.code, args.get("cursor"), limit)

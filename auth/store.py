@@ -14,8 +14,8 @@ import time
 
 import redis.asyncio as redis
 
-from auth.coalesce import CoalescedMget
 from auth.records import Refusals
+from core.coalesce import CoalescedMget
 
 PREFIX = "lp:"
 EPOCH = f"{PREFIX}mirror:epoch"

@@ -63,6 +63,7 @@ from services.certificates import Certificates
 from services.gateway import GatewayClient, Transport
 from services.holders import Holders
 from services.issuers import IssuerSeals, issuer_key_cache
+from services.one_id import OneId
 from services.outbox import OutboxWorker, TortoiseOutboxRecords
 from services.outbox.desk import OutboxDesk
 from services.presentations import Presentations, TortoisePresentationRecords
@@ -87,6 +88,7 @@ class Container:
     catalog: Catalog
     certificates: Certificates
     holders: Holders
+    one_id: OneId
     presentations: Presentations
     applications: Applications
     outbox: OutboxWorker
@@ -196,6 +198,7 @@ def _wire(
         catalog=catalog,
         certificates=certificates,
         holders=holders,
+        one_id=OneId(catalog, certificates, holders, client, settings.one_id_cache_seconds),
         presentations=presentations,
         applications=applications,
         outbox=outbox,

@@ -88,6 +88,11 @@ class Settings:
     )
     refresh_rate_limit: str = setting("30/minute", "refreshes per client address and per family")
     verify_rate_limit: str = setting("60/minute", "presentation checks per client address")
+    one_id_cache_seconds: int = setting(
+        30,
+        "how long the 一证通办 view keeps what eligibility needs of a citizen's certificates "
+        "(ids, types, validity; never fields); a revocation shows at most this late; 0: never",
+    )
     token_key_path: str = setting(
         "",
         "PEM file of our EC P-256 token-signing key",
@@ -184,7 +189,7 @@ class Settings:
 
     @property
     def docs_url(self) -> str:
-        """The API's interactive documentation (sanic-ext's OpenAPI UI)."""
+        """The API's interactive documentation (the ReDoc page over /docs/openapi.json)."""
         return self.api_url + DOCS_PATH
 
     def validate(self) -> None:
@@ -192,6 +197,8 @@ class Settings:
             raise ConfigError(f"LINGPAO_ENV must be development or production, not {self.env!r}")
         if self.workers < 1:
             raise ConfigError("WORKERS must be at least 1")
+        if not 0 <= self.one_id_cache_seconds <= 3600:
+            raise ConfigError("ONE_ID_CACHE_SECONDS must be 0..3600")
         if not 0 < self.shutdown_grace_seconds <= 600:
             raise ConfigError("SHUTDOWN_GRACE_SECONDS must be more than 0 and at most 600")
         if self.max_body_bytes < 1:

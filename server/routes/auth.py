@@ -13,6 +13,7 @@ from server.context import services
 from server.guards import limit_caller, require_own_session, require_user
 from server.openapi import schemas as s
 from server.openapi.operations import Operation, Success, documented
+from server.responses import fast_json
 
 bp = Blueprint("auth")
 
@@ -136,15 +137,14 @@ async def logout(request: Request) -> HTTPResponse:
 @require_user
 async def me(request: Request) -> HTTPResponse:
     p = request.ctx.principal
-    return json(
+    return fast_json(
         {
             "id": p.user_id,
             "name": p.name,
             "id_number_masked": p.id_number_masked,
             "roles": list(p.roles),
             "assurance": p.assurance,
-        },
-        ensure_ascii=False,
+        }
     )
 
 

@@ -24,10 +24,9 @@ from server.openapi.operations import (
     path,
     query,
 )
+from server.responses import fast_json
 from services import audit, listing
-from services.certificates import PURPOSE_ONE_ID
 from services.holders import Holder
-from services.one_id import one_id_views
 from services.times import rfc3339
 
 bp = Blueprint("certificates")
@@ -195,15 +194,16 @@ async def one_id_items(request: Request) -> HTTPResponse:
     wanted = request.args.get("eligible")
     if wanted not in (None, "true", "false"):
         raise InvalidRequest(fields=[{"field": "eligible", "problem": "true or false"}])
-    c = services(request)
-    certs = await c.certificates.list_for(
-        await holder_of(request), request.ctx.request_id, purpose=PURPOSE_ONE_ID
-    )
-    views = one_id_views(await c.catalog.snapshot(), certs)
+    try:
+        views = await services(request).one_id.items(
+            request.ctx.principal.user_id, request.ctx.request_id
+        )
+    except HolderNotFound as exc:
+        raise InvalidToken(reason="user_gone") from exc
     if wanted is not None:
         views = [v for v in views if v["eligible"] == (wanted == "true")]
     chosen, next_cursor = _page(request, views, lambda v: v["code"])
-    return json({"items": chosen, "next_cursor": next_cursor}, ensure_ascii=False)
+    return fast_json({"items": chosen, "next_cursor": next_cursor})
 
 
 @bp.get("/api/v1/me/access-log")

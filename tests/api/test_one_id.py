@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
+from services.db import apply_migrations
 from tests.auth_helpers import LI, ZHANG, bearer, catalog_ready, login
+from tests.conftest import backend_with_gateway, make_settings
 
 
 async def one_id(stack, tokens, **params) -> dict[str, dict]:
@@ -60,7 +66,19 @@ async def test_expired_and_revoked_certificates_do_not_count(stack):
     assert unusable and used.isdisjoint(unusable)
 
 
-async def test_a_forged_certificate_does_not_count(stack):
+@pytest.fixture
+async def briefly_remembering(tmp_path):
+    """A stack whose one-ID view remembers certificate facts for one second only."""
+    settings = make_settings(tmp_path, one_id_cache_seconds=1)
+    await apply_migrations(settings.database_url)
+    async with backend_with_gateway(settings) as running:
+        yield running
+
+
+async def test_a_forged_certificate_stops_counting_once_the_remembered_facts_expire(
+    briefly_remembering,
+):
+    stack = briefly_remembering
     await catalog_ready(stack)
     tokens = await login(stack, LI)
     before = await one_id(stack, tokens)
@@ -68,8 +86,50 @@ async def test_a_forged_certificate_does_not_count(stack):
         m["satisfied_by"] for m in before["HJ005"]["materials"] if m["code"] == "household_register"
     )
     await stack.gateway.post("/_admin/certificates/tamper", json={"certificate_id": household})
+    await asyncio.sleep(1.2)
     after = await one_id(stack, tokens)
     assert after["HJ005"]["eligible"] is False
+
+
+async def test_a_forged_certificate_never_counts_when_nothing_is_remembered(tmp_path):
+    settings = make_settings(tmp_path, one_id_cache_seconds=0)
+    await apply_migrations(settings.database_url)
+    async with backend_with_gateway(settings) as stack:
+        await catalog_ready(stack)
+        tokens = await login(stack, LI)
+        before = await one_id(stack, tokens)
+        household = next(
+            m["satisfied_by"]
+            for m in before["HJ005"]["materials"]
+            if m["code"] == "household_register"
+        )
+        await stack.gateway.post("/_admin/certificates/tamper", json={"certificate_id": household})
+        after = await one_id(stack, tokens)
+        assert after["HJ005"]["eligible"] is False
+
+
+async def test_a_repeated_look_asks_the_library_once_and_logs_one_access(stack):
+    await catalog_ready(stack)
+    tokens = await login(stack, ZHANG)
+    first = await one_id(stack, tokens)
+    calls = library_calls(stack)
+    assert calls > 0
+    second = await one_id(stack, tokens)
+    assert second == first
+    assert library_calls(stack) == calls
+    log = (await stack.client.get("/api/v1/me/access-log", headers=bearer(tokens))).json()
+    assert [e["purpose"] for e in log["items"]].count("一证通办资格核验") == 1
+
+
+def library_calls(stack) -> float:
+    registry = stack.app.ctx.metrics.registry
+    return sum(
+        sample.value
+        for metric in registry.collect()
+        if metric.name == "lingpao_gateway_calls"
+        for sample in metric.samples
+        if sample.name.endswith("_total") and sample.labels.get("endpoint") == "/certs/list"
+    )
 
 
 async def test_a_bad_eligible_filter_is_400(stack):

@@ -67,6 +67,17 @@ async def test_while_redis_is_down_no_refusal_is_forgotten_and_the_rest_is_serve
     assert (await stack.client.post("/api/v1/auth/login", json=fresh)).status_code == 200
 
 
+async def test_while_redis_is_down_the_one_id_view_asks_the_library_and_still_answers(stack):
+    tokens = await login(stack)
+    look = {"params": {"limit": 100}, "headers": bearer(tokens)}
+    before = await stack.client.get("/api/v1/me/one-id-items", **look)
+    assert before.status_code == 200
+    stack.redis_server.stop()
+    during = await stack.client.get("/api/v1/me/one-id-items", **look)
+    assert during.status_code == 200, during.text
+    assert during.json()["items"] == before.json()["items"]
+
+
 async def test_while_redis_is_down_a_mode_switch_is_refused_with_503_and_changes_nothing(stack):
     ops = await ops_login(stack)
     before = await mode_of(stack, "HJ005")

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from auth.coalesce import CoalescedMget
+from core.coalesce import CoalescedMget
 
 
 class FakeRedis:

@@ -1,8 +1,8 @@
-"""Concurrent revocation checks share one Redis round trip.
+"""Concurrent reads of Redis keys share one round trip.
 
 Every authenticated request asks Redis whether its token was refused (auth.store), so a
 refusal holds at once on every instance. Asked one by one, that MGET cost a fifth of a
-`/me` request in redis-py's own bookkeeping (issue 13's profile). Here the checks that
+`/me` request in redis-py's own bookkeeping (issue 13's profile). Here the reads that
 arrive within one turn of the event loop are sent as a single MGET; each request still
 reads Redis after it started, so nothing is served from a copy.
 """

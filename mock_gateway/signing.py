@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections import deque
 
 WINDOW_SECONDS = 300
 HEADERS = ("x-app-key", "x-timestamp", "x-nonce", "x-signature")
@@ -42,19 +43,25 @@ def signed_headers(
 
 
 class NonceWindow:
-    """Nonces seen inside the timestamp window; a second sighting is a replay."""
+    """Nonces seen inside the timestamp window; a second sighting is a replay.
+
+    Nonces leave in the order they came, as they age out of twice the window: once more than
+    10,000 were inside it, rebuilding the whole set on every request made the mock's
+    throughput collapse under load (found by the benchmark, issue 13)."""
 
     def __init__(self) -> None:
-        self._seen: dict[str, float] = {}
+        self._seen: set[str] = set()
+        self._order: deque[tuple[float, str]] = deque()
 
     def first_sighting(self, app_key: str, nonce: str, now: float) -> bool:
-        if len(self._seen) > 10_000:
-            cutoff = now - 2 * WINDOW_SECONDS
-            self._seen = {k: t for k, t in self._seen.items() if t > cutoff}
+        cutoff = now - 2 * WINDOW_SECONDS
+        while self._order and self._order[0][0] <= cutoff:
+            self._seen.discard(self._order.popleft()[1])
         key = f"{app_key}:{nonce}"
         if key in self._seen:
             return False
-        self._seen[key] = now
+        self._seen.add(key)
+        self._order.append((now, key))
         return True
 
 

@@ -121,6 +121,7 @@ async def build(
             settings.gateway_app_key,
             settings.gateway_app_secret,
             timeout_seconds=settings.gateway_timeout_seconds,
+            max_connections=settings.gateway_max_connections,
             transport=gateway_transport,
             on_outcome=on_gateway_outcome,
         )

@@ -80,6 +80,9 @@ class Settings:
         "", "HMAC secret shared with the gateway", secret=True, shown="generated in development"
     )
     gateway_timeout_seconds: float = setting(5.0, "read timeout for one gateway call")
+    gateway_max_connections: int = setting(
+        32, "connections each worker keeps to the gateway; calls beyond them wait their turn"
+    )
     idp_issuer: str = setting(MOCK_IDP_ISSUER, "the `iss` identity tokens must carry")
     access_token_ttl_seconds: int = setting(900, "lifetime of our access tokens")
     refresh_token_ttl_days: int = setting(30, "absolute lifetime of a refresh family")
@@ -197,6 +200,8 @@ class Settings:
             raise ConfigError(f"LINGPAO_ENV must be development or production, not {self.env!r}")
         if self.workers < 1:
             raise ConfigError("WORKERS must be at least 1")
+        if not 1 <= self.gateway_max_connections <= 1000:
+            raise ConfigError("GATEWAY_MAX_CONNECTIONS must be 1..1000")
         if not 0 <= self.one_id_cache_seconds <= 3600:
             raise ConfigError("ONE_ID_CACHE_SECONDS must be 0..3600")
         if not 0 < self.shutdown_grace_seconds <= 600:

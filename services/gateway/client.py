@@ -65,6 +65,7 @@ class GatewayClient:
         backoff_initial: float = 0.1,
         backoff_max: float = 2.0,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
+        max_connections: int = 16,
         breaker: CircuitBreaker | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
@@ -84,8 +85,17 @@ class GatewayClient:
             timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds),
             follow_redirects=False,
             transport=transport,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            # Every connection kept alive once opened: with fewer kept than used, a busy
+            # worker opened a new connection (a DNS lookup in a thread, a handshake on both
+            # sides) for most calls, and the certificate read was bound by that (issue 13).
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
         )
+        # Calls beyond the pool's size wait here, in order, rather than in httpcore's pool,
+        # whose bookkeeping grows with every waiting request (encode/httpx#3215): at 64
+        # waiting calls it took more time than the calls themselves.
+        self._slots = asyncio.Semaphore(max_connections)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -229,7 +239,7 @@ class GatewayClient:
         try:
             # httpx bounds each socket operation; this bounds the whole exchange, so a
             # gateway that trickles bytes cannot hold a request for longer either.
-            async with asyncio.timeout_at(ends_at):
+            async with asyncio.timeout_at(ends_at), self._slots:
                 response = await self._http.send(request, stream=True)
                 try:
                     content = await self._read_bounded(response)

@@ -97,6 +97,35 @@ async def test_a_slow_gateway_is_cut_off_at_the_deadline():
     assert asyncio.get_running_loop().time() - started < 0.5
 
 
+async def test_calls_beyond_the_connections_wait_their_turn_and_no_longer_than_the_deadline():
+    started: list[float] = []
+    release = asyncio.Event()
+
+    async def held(request):
+        started.append(asyncio.get_running_loop().time())
+        await release.wait()
+        return ok()
+
+    gw = GatewayClient(
+        "http://gw.test",
+        "app",
+        SECRET,
+        transport=httpx.MockTransport(held),
+        timeout_seconds=0.1,
+        connect_timeout_seconds=0.1,
+        attempts=1,
+        max_connections=2,
+    )
+    began = asyncio.get_running_loop().time()
+    calls = [asyncio.ensure_future(gw.ping()) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    assert len(started) == 2  # the third waits for a connection
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert all(isinstance(r, GatewayTimeout) for r in results)
+    # Waiting counts against the call's own deadline: nobody waits past it.
+    assert asyncio.get_running_loop().time() - began < 0.5
+
+
 async def test_a_connection_failure_becomes_unavailable():
     upstream = Upstream(httpx.ConnectError("refused"))
     with pytest.raises(GatewayUnavailable):

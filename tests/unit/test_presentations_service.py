@@ -28,7 +28,7 @@ class World:
         seals = IssuerSeals(issuer_key_cache(self.gateway.certificate_issuers, clock=self.clock))
         certificates = Certificates(self.gateway, seals, self.audit, clock=self.clock)
         self.key = ec.generate_private_key(ec.SECP256R1())
-        self.holders = Holders(self.identities)
+        self.holders = Holders(self.identities, clock=self.clock)
         self.presentations = Presentations(
             certificates,
             self.holders,
@@ -109,6 +109,7 @@ async def test_a_presentation_whose_holder_is_gone_is_unknown_not_a_login_error(
     world = World()
     token = await world.present([])
     world.identities.people.clear()
+    world.clock.advance(world.holders.ttl_seconds)  # what a process remembered has aged out
     answer = await world.presentations.verify(token, "verifier", "req-v")
     assert answer == {"valid": False, "reason": "unknown_presentation"}
 

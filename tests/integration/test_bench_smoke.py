@@ -40,7 +40,8 @@ def test_every_bench_scenario_runs_without_an_error_answer(tmp_path):
     assert [run["workers"] for run in report["runs"]] == [1, 2]
     for run in report["runs"]:
         names = [row["scenario"] for row in run["scenarios"]]
-        assert len(names) == 9 and "catalog page while ops switch" in names
+        assert len(names) == 12 and "catalog page while ops switch" in names
+        assert "gateway certificate call, one connection" in names
         for row in run["scenarios"]:
             assert row["requests"] > 0 and row["errors"] == 0, (run["workers"], row)
             assert row["ratio"] > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Protocol
 
 from auth import identity
@@ -35,6 +36,7 @@ class AuthService:
         audit: AuditWriter,
         identity_limiter: Limiter | None = None,
         family_limiter: Limiter | None = None,
+        atomic: Callable[[], AbstractAsyncContextManager[object]] = nullcontext,
     ) -> None:
         self.verifier = verifier
         self.users = users
@@ -45,6 +47,8 @@ class AuthService:
         # each raises when over.
         self.identity_limiter = identity_limiter
         self.family_limiter = family_limiter
+        # The writes of one login as one transaction: one commit, not four (issue 13).
+        self.atomic = atomic
 
     async def _refused_anonymous(
         self, action: str, outcome: str, reason: str, request_id: str
@@ -71,28 +75,29 @@ class AuthService:
         if self.identity_limiter is not None:
             # Keyed by the lookup hash: the limiter's storage never sees an ID number.
             await self.identity_limiter(self.users.lookup_hash(who.id_number))
-        account = await self.users.upsert_from_identity(who)
-        if account.disabled:
-            await self.audit(
-                actor=masked,
-                action="auth.login",
-                target="session",
-                outcome="failed",
-                reason="account_disabled",
-                actor_user_id=account.id,
-                request_id=request_id,
-            )
-            raise AccountDisabled(reason="disabled")
-        pair = await self.sessions.start(account, who.assurance, device_id)
+        async with self.atomic():
+            account = await self.users.upsert_from_identity(who)
+            if not account.disabled:
+                pair = await self.sessions.start(account, who.assurance, device_id)
+                await self.audit(
+                    actor=masked,
+                    action="auth.login",
+                    target=f"family:{pair.principal.family_id}",
+                    reason=who.assurance,
+                    actor_user_id=account.id,
+                    request_id=request_id,
+                )
+                return pair, view(account, who.assurance)
         await self.audit(
             actor=masked,
             action="auth.login",
-            target=f"family:{pair.principal.family_id}",
-            reason=who.assurance,
+            target="session",
+            outcome="failed",
+            reason="account_disabled",
             actor_user_id=account.id,
             request_id=request_id,
         )
-        return pair, view(account, who.assurance)
+        raise AccountDisabled(reason="disabled")
 
     async def refresh(self, refresh_token: str, request_id: str = "") -> tuple[TokenPair, dict]:
         try:

@@ -238,6 +238,7 @@ def _auth(
         audit.record,
         identity_limiter=partial(limiter.hit, settings.login_rate_limit, "login-person"),
         family_limiter=partial(limiter.hit, settings.refresh_rate_limit, "refresh-family"),
+        atomic=db.transaction,
     )
     return sessions, auth
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
+
 from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as _migrate
+from tortoise.transactions import in_transaction
 
 APP_LABEL = "lingpao"
 MODEL_MODULES = ["services.models", "auth.models"]
@@ -53,6 +56,11 @@ async def close_database() -> None:
 async def apply_migrations(database_url: str) -> None:
     await _migrate(config=tortoise_config(database_url))
     await Tortoise.close_connections()
+
+
+def transaction() -> AbstractAsyncContextManager[object]:
+    """A transaction the queries inside it join (tortoise carries it in a context var)."""
+    return in_transaction()
 
 
 async def ping_database() -> None:

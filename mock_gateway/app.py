@@ -312,7 +312,13 @@ def _admin_routes(app: Sanic) -> None:
         if refused := development_only():
             return refused
         body = _json_object(request) or {}
-        document = app.ctx.library.tamper(str(body.get("certificate_id", "")))
+        # part "fields" (the default) forges the content; "identifier" breaks the check
+        # character of the GB/T 36904 identifier and seals it again.
+        part = body.get("part", "fields")
+        if part not in ("fields", "identifier"):
+            return error(400, "bad_request", "part is 'fields' or 'identifier'")
+        change = app.ctx.library.tamper if part == "fields" else app.ctx.library.misnumber
+        document = change(str(body.get("certificate_id", "")))
         if document is None:
             return error(404, "certificate_not_found", "证照不存在")
         return json({"tampered": document["id"]})

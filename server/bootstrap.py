@@ -13,8 +13,8 @@ Everything is built once, from one `Settings`, into one frozen `Container`:
       │                                      Catalog (sync, switch, snapshot)
       ├─ AccessTokens ─▶ Sessions ─▶ AuthService (with UserDirectory, audit, rate limits)
       ├─ UserDirectory ─▶ Holders ─▶ Presentations (signed with the token key)
-      ├─ UPLOADS_DIR ─▶ UploadStore (BlobCipher from PII_KEY) ─▶ Uploads (with Holders and
-      │                 the OCR engine OCR_ENGINE names)
+      ├─ UPLOADS_DIR ─▶ UploadStore (BlobCipher from PII_KEY under CRYPTO_SUITE) ─▶ Uploads
+      │                 (with Holders and the OCR engine OCR_ENGINE names)
       └─ Applications (records, Catalog, Certificates, Holders, Uploads) ─▶ outbox rows
          OutboxWorker (outbox records, GatewayClient, Holders) ─▶ the gateway; OutboxDesk (ops)
 
@@ -140,7 +140,7 @@ def _wire(
     on_delivery: DeliveryOutcome | None = None,
 ) -> Container:
     tokens = AccessTokens(settings.token_private_key_pem(), settings.access_token_ttl_seconds)
-    users = UserDirectory(PiiCipher(settings.pii_key_bytes()), TortoiseUserRecords())
+    users = UserDirectory(PiiCipher(settings.pii_keys()), TortoiseUserRecords())
     identity_tokens = TortoiseIdentityTokens()
     decisions = TortoiseDecisionRecords()
     revocations = Revocations(
@@ -239,7 +239,7 @@ def _auth(
 
 
 def _uploads(settings: Settings, holders: Holders) -> Uploads:
-    store = UploadStore(Path(settings.uploads_dir), BlobCipher(settings.pii_key_bytes()))
+    store = UploadStore(Path(settings.uploads_dir), BlobCipher(settings.pii_keys()))
     store.purge_stale_spools()
     return Uploads(
         store,

@@ -55,7 +55,7 @@ def create_app(
     app.ctx.idp = IdentityProvider(config.issuer, config.seed)
     app.ctx.faults = Faults()
     app.ctx.rng = random.Random(config.seed)
-    app.ctx.verifier = signing.Verifier({config.app_key: config.app_secret})
+    app.ctx.verifier = signing.Verifier({config.app_key: config.app_secret}, config.signature)
 
     @app.before_server_start
     async def start(app: Sanic) -> None:
@@ -177,7 +177,9 @@ def _deliverer(app: Sanic):
         body = orjson.dumps(payload)
         parts = urlsplit(url)
         path_qs = parts.path + (f"?{parts.query}" if parts.query else "")
-        headers = signing.signed_headers(config.app_key, config.app_secret, "POST", path_qs, body)
+        headers = signing.signed_headers(
+            config.app_key, config.app_secret, "POST", path_qs, body, algorithm=config.signature
+        )
         headers["Content-Type"] = "application/json"
         response = await app.ctx.callback_http.post(url, content=body, headers=headers)
         return 200 <= response.status_code < 300

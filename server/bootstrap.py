@@ -121,6 +121,7 @@ async def build(
             timeout_seconds=settings.gateway_timeout_seconds,
             transport=gateway_transport,
             on_outcome=on_gateway_outcome,
+            signature=settings.gateway_signature,
         )
         resources.push_async_callback(gateway.aclose)
         # The limiter shares the one Redis pool, so closing Redis closes it too.
@@ -179,7 +180,9 @@ def _wire(
         certificates,
         holders,
         audit.record,
-        CallbackAuth(settings.gateway_app_key, settings.gateway_app_secret),
+        CallbackAuth(
+            settings.gateway_app_key, settings.gateway_app_secret, settings.gateway_signature
+        ),
         uploads=uploads,
         on_filed=outbox.wake,
     )

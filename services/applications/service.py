@@ -90,6 +90,7 @@ class Filed:
 class CallbackAuth:
     app_key: str
     secret: str
+    algorithm: str = signing.HMAC_SHA256
 
 
 class Applications:
@@ -248,7 +249,14 @@ class Applications:
         """
         auth = self.callback_auth
         refused = signing.verify_headers(
-            auth.app_key, auth.secret, method, path_qs, body, headers, now=self._clock()
+            auth.app_key,
+            auth.secret,
+            method,
+            path_qs,
+            body,
+            headers,
+            now=self._clock(),
+            algorithm=auth.algorithm,
         )
         if refused is not None:
             raise InvalidSignature(reason=refused)

@@ -110,3 +110,13 @@ def test_a_changed_byte_of_an_sm4_sealed_file_is_refused():
     blob[-5] ^= 1
     with pytest.raises(StoredDataCorrupt):
         cipher.decrypt(bytes(blob), b"u1")
+
+
+def test_a_malformed_previous_pii_key_is_named_before_anything_starts(tmp_path):
+    from core.errors import ConfigError
+    from tests.conftest import make_settings
+
+    with pytest.raises(ConfigError, match="PII_PREVIOUS_KEYS entry 2"):
+        make_settings(tmp_path, pii_previous_keys=f"{base64.b64encode(OLD).decode()},bm90IDMy")
+    with pytest.raises(ConfigError, match="CRYPTO_SUITE"):
+        make_settings(tmp_path, crypto_suite="sm4")

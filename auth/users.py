@@ -34,13 +34,21 @@ class UserDirectory:
     def lookup_hash(self, id_number: str) -> str:
         return self.cipher.lookup_hash(identity.normalize(id_number))
 
+    async def _by_id_number(self, id_number: str) -> Account | None:
+        # The current hash first; a row not yet rotated (rotate-pii) still carries the hash
+        # of the suite and key it was written under.
+        for id_hash in self.cipher.lookup_hashes(identity.normalize(id_number)):
+            account = await self.records.by_id_hash(id_hash)
+            if account is not None:
+                return account
+        return None
+
     async def upsert_from_identity(self, who: Identity) -> Account:
-        id_hash = self.lookup_hash(who.id_number)
         now = utc()
-        account = await self.records.by_id_hash(id_hash)
+        account = await self._by_id_number(who.id_number)
         if account is None:
             return await self.records.create(
-                id_hash=id_hash,
+                id_hash=self.lookup_hash(who.id_number),
                 id_encrypted=self.cipher.encrypt(who.id_number),
                 id_masked=identity.mask(who.id_number),
                 name=who.name,
@@ -57,7 +65,7 @@ class UserDirectory:
     async def ensure(self, id_number: str, name: str, roles: list[str]) -> tuple[Account, bool]:
         """For demo data: the user with these roles, created if missing."""
         id_number = identity.normalize(id_number)
-        account = await self.records.by_id_hash(self.lookup_hash(id_number))
+        account = await self._by_id_number(id_number)
         if account is not None:
             missing = [r for r in roles if r not in account.roles]
             if missing:
@@ -73,7 +81,7 @@ class UserDirectory:
         return account, True
 
     async def find(self, id_number: str) -> Account:
-        account = await self.records.by_id_hash(self.lookup_hash(id_number))
+        account = await self._by_id_number(id_number)
         if account is None:
             raise UserNotFound()
         return account

@@ -55,7 +55,7 @@ def create_app(
     app.ctx.idp = IdentityProvider(config.issuer, config.seed)
     app.ctx.faults = Faults()
     app.ctx.rng = random.Random(config.seed)
-    app.ctx.verifier = signing.Verifier({config.app_key: config.app_secret})
+    app.ctx.verifier = signing.Verifier({config.app_key: config.app_secret}, config.signature)
 
     @app.before_server_start
     async def start(app: Sanic) -> None:
@@ -177,7 +177,9 @@ def _deliverer(app: Sanic):
         body = orjson.dumps(payload)
         parts = urlsplit(url)
         path_qs = parts.path + (f"?{parts.query}" if parts.query else "")
-        headers = signing.signed_headers(config.app_key, config.app_secret, "POST", path_qs, body)
+        headers = signing.signed_headers(
+            config.app_key, config.app_secret, "POST", path_qs, body, algorithm=config.signature
+        )
         headers["Content-Type"] = "application/json"
         response = await app.ctx.callback_http.post(url, content=body, headers=headers)
         return 200 <= response.status_code < 300
@@ -312,7 +314,13 @@ def _admin_routes(app: Sanic) -> None:
         if refused := development_only():
             return refused
         body = _json_object(request) or {}
-        document = app.ctx.library.tamper(str(body.get("certificate_id", "")))
+        # part "fields" (the default) forges the content; "identifier" breaks the check
+        # character of the GB/T 36904 identifier and seals it again.
+        part = body.get("part", "fields")
+        if part not in ("fields", "identifier"):
+            return error(400, "bad_request", "part is 'fields' or 'identifier'")
+        change = app.ctx.library.tamper if part == "fields" else app.ctx.library.misnumber
+        document = change(str(body.get("certificate_id", "")))
         if document is None:
             return error(404, "certificate_not_found", "证照不存在")
         return json({"tampered": document["id"]})

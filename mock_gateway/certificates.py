@@ -1,24 +1,22 @@
 """The certificate library (电子证照库): typed certificates signed by their issuers.
 
 Identifiers follow the GB/T 36904 shape
-``1.2.156.3005.2.<type code>.<issuer code>.<serial>.<version>.<check character>``. Each
-issuer signs the canonical JSON of a certificate (everything but ``signature``) with its own
-Ed25519 key; the keys are derived from the seed, so two starts give the same bytes.
+``1.2.156.3005.2.<type code>.<issuer code>.<serial>.<version>.<check character>``, the check
+character ISO 7064 MOD 37,36 over every letter and digit before it. Each issuer signs the
+canonical JSON of a certificate (everything but ``signature``) with its own key, Ed25519 or
+SM2 as issuers.json says (`mock_gateway.seals`); the keys are derived from the seed, so two
+starts give the same keys and content (an SM2 signature draws a fresh k: its bytes differ).
 """
 
 from __future__ import annotations
 
 import base64
 import copy
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-from mock_gateway import datafiles
+from mock_gateway import datafiles, seals
 from mock_gateway.population import Person
 
 
@@ -26,6 +24,7 @@ from mock_gateway.population import Person
 class Issuer:
     code: str
     name: str
+    seal: str  # seals.ED25519 or seals.SM2
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ class CertType:
     years_valid: int | None  # None: no expiry (长期)
 
 
-ISSUERS = tuple(Issuer(i["code"], i["name"]) for i in datafiles.issuers())
+ISSUERS = tuple(Issuer(i["code"], i["name"], i["seal"]) for i in datafiles.issuers())
 _ISSUER_BY_CODE = {issuer.code: issuer for issuer in ISSUERS}
 TYPES = {
     t["code"]: CertType(t["code"], t["name"], _ISSUER_BY_CODE[t["issuer_code"]], t["years_valid"])
@@ -86,12 +85,7 @@ class Library:
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
-        self._keys = {
-            issuer.code: Ed25519PrivateKey.from_private_bytes(
-                hashlib.sha256(f"issuer:{seed}:{issuer.code}".encode()).digest()
-            )
-            for issuer in ISSUERS
-        }
+        self._keys = {i.code: seals.derive(seed, i.code, i.seal) for i in ISSUERS}
         self.by_id: dict[str, dict] = {}
         self.by_holder: dict[str, list[str]] = {}
         self._serial = 0
@@ -101,17 +95,7 @@ class Library:
             {
                 "code": issuer.code,
                 "name": issuer.name,
-                "jwk": {
-                    "kty": "OKP",
-                    "crv": "Ed25519",
-                    "kid": issuer.code,
-                    "alg": "EdDSA",
-                    "x": _b64url(
-                        self._keys[issuer.code]
-                        .public_key()
-                        .public_bytes(Encoding.Raw, PublicFormat.Raw)
-                    ),
-                },
+                "jwk": self._keys[issuer.code].jwk(),
             }
             for issuer in ISSUERS
         ]
@@ -153,8 +137,8 @@ class Library:
     def sign(self, document: dict) -> None:
         key = self._keys[document["issuer_code"]]
         document["signature"] = {
-            "alg": "EdDSA",
-            "kid": document["issuer_code"],
+            "alg": key.alg,
+            "kid": key.kid,
             "value": _b64url(key.sign(canonical(document))),
         }
 
@@ -173,6 +157,21 @@ class Library:
         if document is None:
             return None
         document["fields"] = {**document["fields"], "tampered": True}
+        return copy.deepcopy(document)
+
+    def misnumber(self, certificate_id: str) -> dict | None:
+        """Development knob: the certificate is served from now on under an identifier whose
+        check character is wrong, sealed by its issuer as it is: a faulty library, not a
+        forger, so only the identifier check can catch it."""
+        document = self.by_id.pop(certificate_id, None)
+        if document is None:
+            return None
+        body, check = certificate_id.rsplit(".", 1)
+        document["id"] = f"{body}.{next(c for c in _ALNUM if c != check)}"
+        self.sign(document)
+        self.by_id[document["id"]] = document
+        held = self.by_holder[document["holder_id_number"]]
+        held[held.index(certificate_id)] = document["id"]
         return copy.deepcopy(document)
 
 

@@ -18,6 +18,8 @@ class MockConfig:
     seed: int = 20190705
     intake_delay_seconds: float = 2.0
     issuer: str = "https://idp.mock-gateway.zj.example"
+    # How requests and callbacks are signed: the backend's GATEWAY_SIGNATURE must agree.
+    signature: str = "hmac-sha256"
 
     @classmethod
     def from_env(cls, environ=None) -> MockConfig:
@@ -42,4 +44,13 @@ class MockConfig:
                 env.get("MOCK_GATEWAY_INTAKE_DELAY", cls.intake_delay_seconds)
             ),
             issuer=env.get("MOCK_GATEWAY_ISSUER", cls.issuer),
+            signature=_signature(env.get("MOCK_GATEWAY_SIGNATURE", cls.signature)),
         )
+
+
+def _signature(name: str) -> str:
+    if name not in ("hmac-sha256", "hmac-sm3"):
+        raise SystemExit(
+            f"mock gateway: MOCK_GATEWAY_SIGNATURE is hmac-sha256 or hmac-sm3, not {name!r}"
+        )
+    return name

@@ -126,7 +126,9 @@ def issuers() -> list[dict]:
     where = path_of("issuers.json")
     data = record(load("issuers.json"), where, {"issuers": list})
     for i, issuer in enumerate(data["issuers"]):
-        record(issuer, f"{where}: issuers[{i}]", {"code": str, "name": str})
+        at = f"{where}: issuers[{i}]"
+        record(issuer, at, {"code": str, "name": str, "seal": str})
+        check(issuer["seal"] in ("ed25519", "sm2"), at, "seal is 'ed25519' or 'sm2'")
     unique([issuer["code"] for issuer in data["issuers"]], f"{where}: issuers")
     return data["issuers"]
 

@@ -1,7 +1,11 @@
 """HMAC request signing, the gateway's side of it.
 
-    string to sign = METHOD "\\n" PATH[?QUERY] "\\n" TIMESTAMP "\\n" NONCE "\\n" hex(SHA-256(body))
-    X-Signature    = hex(HMAC-SHA256(app secret, string to sign))
+    string to sign = METHOD "\\n" PATH[?QUERY] "\\n" TIMESTAMP "\\n" NONCE "\\n" hex(H(body))
+    X-Signature    = hex(HMAC-H(app secret, string to sign))
+
+H is SHA-256 (`hmac-sha256`, the default) or SM3 (`hmac-sm3`, MOCK_GATEWAY_SIGNATURE), the
+SM3 ones computed by GmSSL (gmssl-pyx), so the shared vectors pit two implementations
+against each other.
 
 The backend implements the same rule on its own (it shares no code with this package); the
 test vectors in tests/vectors/signing.json keep the two byte-compatible.
@@ -15,22 +19,46 @@ import secrets
 import time
 from collections import deque
 
+import gmssl_pyx
+
 WINDOW_SECONDS = 300
 HEADERS = ("x-app-key", "x-timestamp", "x-nonce", "x-signature")
+SHA256, SM3 = "hmac-sha256", "hmac-sm3"
 
 
-def string_to_sign(method: str, path_qs: str, timestamp: str, nonce: str, body: bytes) -> bytes:
-    digest = hashlib.sha256(body).hexdigest()
+def string_to_sign(
+    method: str, path_qs: str, timestamp: str, nonce: str, body: bytes, algorithm: str = SHA256
+) -> bytes:
+    if algorithm == SM3:
+        digest = bytes(gmssl_pyx.sm3_hash(body)).hex()
+    else:
+        digest = hashlib.sha256(body).hexdigest()
     return "\n".join((method.upper(), path_qs, timestamp, nonce, digest)).encode()
 
 
-def sign(secret: str, method: str, path_qs: str, timestamp: str, nonce: str, body: bytes) -> str:
-    message = string_to_sign(method, path_qs, timestamp, nonce, body)
+def sign(
+    secret: str,
+    method: str,
+    path_qs: str,
+    timestamp: str,
+    nonce: str,
+    body: bytes,
+    algorithm: str = SHA256,
+) -> str:
+    message = string_to_sign(method, path_qs, timestamp, nonce, body, algorithm)
+    if algorithm == SM3:
+        return bytes(gmssl_pyx.sm3_hmac(secret.encode(), message)).hex()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def signed_headers(
-    app_key: str, secret: str, method: str, path_qs: str, body: bytes, now: float | None = None
+    app_key: str,
+    secret: str,
+    method: str,
+    path_qs: str,
+    body: bytes,
+    now: float | None = None,
+    algorithm: str = SHA256,
 ) -> dict[str, str]:
     timestamp = str(int(time.time() if now is None else now))
     nonce = secrets.token_hex(16)
@@ -38,7 +66,7 @@ def signed_headers(
         "X-App-Key": app_key,
         "X-Timestamp": timestamp,
         "X-Nonce": nonce,
-        "X-Signature": sign(secret, method, path_qs, timestamp, nonce, body),
+        "X-Signature": sign(secret, method, path_qs, timestamp, nonce, body, algorithm),
     }
 
 
@@ -68,8 +96,9 @@ class NonceWindow:
 class Verifier:
     """Checks a signed request: known app, fresh timestamp, unseen nonce, matching HMAC."""
 
-    def __init__(self, apps: dict[str, str]) -> None:
+    def __init__(self, apps: dict[str, str], algorithm: str = SHA256) -> None:
         self.apps = apps
+        self.algorithm = algorithm
         self.nonces = NonceWindow()
 
     def check(
@@ -85,7 +114,7 @@ class Verifier:
             return "unknown_app"
         if not timestamp.isdigit() or abs(now - int(timestamp)) > WINDOW_SECONDS:
             return "stale_timestamp"
-        expected = sign(secret, method, path_qs, timestamp, nonce, body)
+        expected = sign(secret, method, path_qs, timestamp, nonce, body, self.algorithm)
         if not hmac.compare_digest(expected, signature.lower()):
             return "bad_signature"
         if not self.nonces.first_sighting(app_key, nonce, now):

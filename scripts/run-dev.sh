@@ -29,8 +29,10 @@ addresses=$("$PY" -m server check-config) || exit 2
 # gets one signal, the one `stop` sends: a Ctrl-C or a SIGTERM to our whole group used to
 # reach it twice, and a Sanic server signalled again while it stops can hang, not exit.
 set -m
-# The mock gateway knows our app by the secret the backend generated in var/keys.
+# The mock gateway knows our app by the secret the backend generated in var/keys, and
+# signs as GATEWAY_SIGNATURE says the backend does.
 MOCK_GATEWAY_APP_SECRET_FILE="${KEYS_DIR:-var/keys}/gateway_app_secret" \
+MOCK_GATEWAY_SIGNATURE="${MOCK_GATEWAY_SIGNATURE:-${GATEWAY_SIGNATURE:-hmac-sha256}}" \
 MOCK_GATEWAY_APP_KEY="${GATEWAY_APP_KEY:-lingpao-dev}" "$PY" -m mock_gateway &
 pids+=($!)
 "$PY" -m server serve &

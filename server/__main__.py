@@ -1,4 +1,4 @@
-"""Command line: `python -m server serve|migrate|seed-demo|check-config|demo|…`."""
+"""Command line: `python -m server serve|migrate|seed-demo|check-config|rotate-pii|demo|…`."""
 
 from __future__ import annotations
 
@@ -182,6 +182,24 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+def _batch_size(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 10_000:
+        raise argparse.ArgumentTypeError("a batch is 1 to 10000 rows")
+    return int(text)
+
+
+def cmd_rotate_pii(args: argparse.Namespace) -> int:
+    from server import admin
+
+    settings = _settings()
+    done = asyncio.run(admin.rotate_pii(settings, args.batch_size))
+    print(
+        f"rotate-pii: {settings.crypto_suite} suite; {done['users']} users, "
+        f"{done['uploads']} upload files and records rewritten; nothing left behind"
+    )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from server import demo
 
@@ -237,6 +255,15 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "outbox-worker", help="deliver queued applications to the gateway until SIGTERM"
     ).set_defaults(func=cmd_outbox_worker)
+    rotate = sub.add_parser(
+        "rotate-pii",
+        help="seal stored ID numbers and uploads again under CRYPTO_SUITE and PII_KEY "
+        "(resumable; the API may keep serving)",
+    )
+    rotate.add_argument(
+        "--batch-size", type=_batch_size, default=200, metavar="N", help="rows per batch (200)"
+    )
+    rotate.set_defaults(func=cmd_rotate_pii)
     demo = sub.add_parser("demo", help="act as a demo citizen (development only)")
     demo_sub = demo.add_subparsers(dest="demo_command", required=True)
     login = demo_sub.add_parser(

@@ -1,5 +1,5 @@
 """What the command line does, each command on a container of its own (server/bootstrap.py):
-demo data, user administration and the catalog, without a running server."""
+demo data, user administration, the catalog and PII key rotation, without a running server."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import getpass
 import logging
 import signal
 
+from auth.rotation import rotate_users
 from auth.users import CITIZEN, OPS
 from server.bootstrap import open_container
 from server.demo import DEMO_CITIZENS
 from server.settings import Settings
 from services import audit, kpis, listing
 from services.catalog import zero_trip_blockers
+from services.uploads.rotation import rotate_uploads
 
 log = logging.getLogger("lingpao.admin")
 # How long a stopping worker lets deliveries in flight finish before it releases them.
@@ -76,6 +78,21 @@ async def set_mode(settings: Settings, code: str, mode: str, reason: str) -> dic
 async def indicators(settings: Settings) -> list[dict]:
     async with open_container(settings) as c:
         return [i.as_dict() for i in await kpis.current(c.catalog, c.applications)]
+
+
+async def rotate_pii(settings: Settings, batch_size: int, say=print) -> dict[str, int]:
+    """Every ID number, stored file and OCR record sealed again under CRYPTO_SUITE and
+    PII_KEY, a batch at a time; `say` hears after each batch. Safe to stop and run again,
+    and beside a serving API: old rows read until they are rewritten (docs/crypto.md)."""
+    done = {"users": 0, "uploads": 0}
+    async with open_container(settings) as c:
+        async for count in rotate_users(c.users.cipher, batch_size):
+            done["users"] += count
+            say(f"users: {done['users']} rewritten")
+        async for count in rotate_uploads(c.uploads.store, batch_size):
+            done["uploads"] += count
+            say(f"uploads: {done['uploads']} files and records rewritten")
+    return done
 
 
 async def run_outbox_worker(settings: Settings) -> None:

@@ -13,8 +13,8 @@ Everything is built once, from one `Settings`, into one frozen `Container`:
       │                                      Catalog (sync, switch, snapshot)
       ├─ AccessTokens ─▶ Sessions ─▶ AuthService (with UserDirectory, audit, rate limits)
       ├─ UserDirectory ─▶ Holders ─▶ Presentations (signed with the token key)
-      ├─ UPLOADS_DIR ─▶ UploadStore (BlobCipher from PII_KEY) ─▶ Uploads (with Holders and
-      │                 the OCR engine OCR_ENGINE names)
+      ├─ UPLOADS_DIR ─▶ UploadStore (BlobCipher from PII_KEY under CRYPTO_SUITE) ─▶ Uploads
+      │                 (with Holders and the OCR engine OCR_ENGINE names)
       └─ Applications (records, Catalog, Certificates, Holders, Uploads) ─▶ outbox rows
          OutboxWorker (outbox records, GatewayClient, Holders) ─▶ the gateway; OutboxDesk (ops)
 
@@ -124,6 +124,7 @@ async def build(
             max_connections=settings.gateway_max_connections,
             transport=gateway_transport,
             on_outcome=on_gateway_outcome,
+            signature=settings.gateway_signature,
         )
         resources.push_async_callback(gateway.aclose)
         # The limiter shares the one Redis pool, so closing Redis closes it too.
@@ -143,7 +144,7 @@ def _wire(
     on_delivery: DeliveryOutcome | None = None,
 ) -> Container:
     tokens = AccessTokens(settings.token_private_key_pem(), settings.access_token_ttl_seconds)
-    users = UserDirectory(PiiCipher(settings.pii_key_bytes()), TortoiseUserRecords())
+    users = UserDirectory(PiiCipher(settings.pii_keys()), TortoiseUserRecords())
     identity_tokens = TortoiseIdentityTokens()
     decisions = TortoiseDecisionRecords()
     revocations = Revocations(
@@ -182,7 +183,9 @@ def _wire(
         certificates,
         holders,
         audit.record,
-        CallbackAuth(settings.gateway_app_key, settings.gateway_app_secret),
+        CallbackAuth(
+            settings.gateway_app_key, settings.gateway_app_secret, settings.gateway_signature
+        ),
         uploads=uploads,
         on_filed=outbox.wake,
     )
@@ -244,7 +247,7 @@ def _auth(
 
 
 def _uploads(settings: Settings, holders: Holders) -> Uploads:
-    store = UploadStore(Path(settings.uploads_dir), BlobCipher(settings.pii_key_bytes()))
+    store = UploadStore(Path(settings.uploads_dir), BlobCipher(settings.pii_keys()))
     store.purge_stale_spools()
     return Uploads(
         store,

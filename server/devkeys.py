@@ -48,7 +48,7 @@ def ensure_secrets(settings: Settings) -> Settings:
     filled = dataclasses.replace(
         settings, generated=tuple(generated), gateway_app_secret=secret, pii_key=pii_key
     )
-    filled.pii_key_bytes()  # fail early on a malformed key
+    filled.pii_keys()  # fail early on a malformed key, current or previous
     return filled
 
 
@@ -62,7 +62,7 @@ def refuse_development_secrets(settings: Settings, keys: Path) -> None:
         problems.append("PII_KEY is not set")
     else:
         try:
-            settings.pii_key_bytes()
+            settings.pii_keys()
         except ConfigError as exc:
             problems.append(str(exc))
     token_path = Path(settings.token_key_path)

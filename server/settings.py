@@ -18,6 +18,7 @@ from typing import Any
 
 from limits import parse_many
 
+from core.crypto import PiiKeys
 from core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,6 +108,23 @@ class Settings:
         "base64 of 32 bytes: encrypts ID numbers at rest and keys their hash",
         secret=True,
         shown="generated in development",
+    )
+    crypto_suite: str = setting(
+        "standard",
+        "personal data at rest: `standard` (AES-256-GCM, HMAC-SHA256) or `guomi` (SM4-GCM, "
+        "HMAC-SM3); old rows stay readable, `python -m server rotate-pii` rewrites them "
+        "(`docs/crypto.md`)",
+    )
+    pii_previous_keys: str = setting(
+        "",
+        "comma-separated base64 PII keys being retired: still read, never written",
+        secret=True,
+        shown="unset",
+    )
+    gateway_signature: str = setting(
+        "hmac-sha256",
+        "how our gateway requests are signed, as the gateway is configured: `hmac-sha256` or "
+        "`hmac-sm3`",
     )
     log_level: str = setting("INFO", "`DEBUG`, `INFO`, `WARNING`, `ERROR`")
     max_body_bytes: int = setting(1024 * 1024, "largest JSON request body")
@@ -224,6 +242,12 @@ class Settings:
         # A lease shorter than one gateway call would hand a row on while it is being sent.
         if self.outbox_lease_seconds < 3 * self.gateway_timeout_seconds:
             raise ConfigError("OUTBOX_LEASE_SECONDS must be at least 3 × GATEWAY_TIMEOUT_SECONDS")
+        if self.crypto_suite not in ("standard", "guomi"):
+            raise ConfigError(f"CRYPTO_SUITE must be standard or guomi, not {self.crypto_suite!r}")
+        if self.gateway_signature not in ("hmac-sha256", "hmac-sm3"):
+            raise ConfigError(
+                f"GATEWAY_SIGNATURE must be hmac-sha256 or hmac-sm3, not {self.gateway_signature!r}"
+            )
         if self.log_level.upper() not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL {self.log_level!r} is not a log level")
 
@@ -253,6 +277,21 @@ class Settings:
         if len(key) != 32:
             raise ConfigError("PII_KEY must decode to 32 bytes")
         return key
+
+    def pii_keys(self) -> PiiKeys:
+        """The PII key, the suite new data is sealed under, and the keys still read."""
+        previous = []
+        for n, text in enumerate(k.strip() for k in self.pii_previous_keys.split(",")):
+            if not text:
+                continue
+            try:
+                key = base64.b64decode(text, validate=True)
+            except ValueError as exc:
+                raise ConfigError(f"PII_PREVIOUS_KEYS entry {n + 1} is not valid base64") from exc
+            if len(key) != 32:
+                raise ConfigError(f"PII_PREVIOUS_KEYS entry {n + 1} must decode to 32 bytes")
+            previous.append(key)
+        return PiiKeys(self.pii_key_bytes(), self.crypto_suite, tuple(previous))
 
     def token_private_key_pem(self) -> bytes:
         return Path(self.token_key_path).read_bytes()

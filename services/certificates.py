@@ -1,5 +1,5 @@
 """Electronic certificates (电子证照): fetched from the library, signatures checked, status
-computed, every access written to the ledger.
+computed, identifiers checked (GB/T 36904), every access written to the ledger.
 
 No certificate data is cached, in Redis or elsewhere: it is personal data that would sit in
 clear outside the database's encrypted fields, and the library is the source of truth for
@@ -16,6 +16,7 @@ from datetime import date
 from core.audit import AuditWriter
 from core.clock import Clock, utc, wall
 from core.errors import CertificateNotFound, GatewayBadAnswer, LingpaoError
+from core.ids import is_certificate_id
 from services.gateway import Gateway
 from services.holders import Holder
 from services.issuers import IssuerSeals
@@ -82,11 +83,14 @@ def _date(value: object) -> date | None:
 def status_of(document: dict, signature_valid: bool, today: date) -> tuple[str, str]:
     """valid | expired | revoked, from the library's word, the dates and the signature.
 
-    A certificate whose signature fails is never valid; it is shown as revoked (the
-    contract has no other word for "do not rely on this") with the reason beside it.
+    A certificate whose signature fails, or whose GB/T 36904 identifier does not verify, is
+    never valid; it is shown as revoked (the contract has no other word for "do not rely on
+    this") with the reason beside it.
     """
     if not signature_valid:
         return "revoked", "signature_invalid"
+    if not is_certificate_id(document.get("id")):
+        return "revoked", "identifier_invalid"
     library = document.get("status")
     if library == "revoked":
         return "revoked", "revoked_by_issuer"
@@ -140,7 +144,9 @@ class Certificates:
 
     async def one(self, holder: Holder, certificate_id: str, purpose: str) -> CertificateView:
         document = None
-        if 0 < len(certificate_id) <= 128:
+        # Not a GB/T 36904 identifier (its check character fails): the library cannot hold
+        # it, so it is not asked.
+        if is_certificate_id(certificate_id):
             document = await self.gateway.get_certificate(certificate_id, holder.id_number, purpose)
         # The library matched the holder; we check again rather than trust a field we sent.
         if document is None or document.get("holder_id_number") != holder.id_number:

@@ -119,6 +119,7 @@ async def backend_with_gateway(
             app_key=settings.gateway_app_key,
             app_secret=settings.gateway_app_secret,
             intake_delay_seconds=0.0,
+            signature=settings.gateway_signature,
         ),
         name="mock_gateway",
         callback_transport=callbacks,

@@ -32,6 +32,7 @@ from core.errors import (
     ItemRequiresVisit,
     MaterialsMissing,
 )
+from core.ids import is_certificate_id
 from services import listing
 from services.applications.records import ApplicationRecords, NewApplication
 from services.applications.rules import (
@@ -89,6 +90,7 @@ class Filed:
 class CallbackAuth:
     app_key: str
     secret: str
+    algorithm: str = signing.HMAC_SHA256
 
 
 class Applications:
@@ -247,7 +249,14 @@ class Applications:
         """
         auth = self.callback_auth
         refused = signing.verify_headers(
-            auth.app_key, auth.secret, method, path_qs, body, headers, now=self._clock()
+            auth.app_key,
+            auth.secret,
+            method,
+            path_qs,
+            body,
+            headers,
+            now=self._clock(),
+            algorithm=auth.algorithm,
         )
         if refused is not None:
             raise InvalidSignature(reason=refused)
@@ -286,7 +295,13 @@ def _callback_fields(body: bytes) -> tuple[str, str, str | None]:
     result = payload.get("result_certificate_id")
     if not isinstance(application_id, str) or status not in RANK:
         raise InvalidRequest(fields=[{"field": "status", "problem": "unknown status"}])
-    return application_id, str(status), result if isinstance(result, str) else None
+    if result is not None and not is_certificate_id(result):
+        # The library's identifiers carry a check character: a wrong one is a forged or
+        # garbled result, never something to show the citizen as their certificate.
+        raise InvalidRequest(
+            fields=[{"field": "result_certificate_id", "problem": "not a GB/T 36904 identifier"}]
+        )
+    return application_id, str(status), result
 
 
 def _decode(cursor: str) -> tuple:

@@ -70,9 +70,11 @@ class GatewayClient:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
         on_outcome: Outcome | None = None,
+        signature: str = signing.HMAC_SHA256,
     ) -> None:
         self.app_key = app_key
         self._secret = app_secret
+        self._signature = signature
         self.attempts = attempts
         self._wait = wait_exponential_jitter(initial=backoff_initial, max=backoff_max)
         self.max_response_bytes = max_response_bytes
@@ -233,7 +235,9 @@ class GatewayClient:
         if signed:
             # Signed per attempt: a retry carries a fresh timestamp and nonce.
             headers.update(
-                signing.sign_headers(self.app_key, self._secret, method, path, raw, self._clock())
+                signing.sign_headers(
+                    self.app_key, self._secret, method, path, raw, self._clock(), self._signature
+                )
             )
         request = self._http.build_request(method, path, content=raw or None, headers=headers)
         try:

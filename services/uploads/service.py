@@ -126,7 +126,7 @@ class Uploads:
     def _record(self, view: UploadView) -> UploadRecord:
         sealed = None
         if view.ocr is not None:
-            blob = self.store.cipher.encrypt(orjson.dumps(view.ocr), _ocr_context(view.id))
+            blob = self.store.cipher.encrypt(orjson.dumps(view.ocr), ocr_context(view.id))
             sealed = base64.b64encode(blob).decode()
         return UploadRecord(**_shared_fields(view), ocr_sealed=sealed)
 
@@ -134,7 +134,7 @@ class Uploads:
         ocr = None
         if record.ocr_sealed is not None:
             raw = base64.b64decode(record.ocr_sealed)
-            ocr = orjson.loads(self.store.cipher.decrypt(raw, _ocr_context(record.id)))
+            ocr = orjson.loads(self.store.cipher.decrypt(raw, ocr_context(record.id)))
         return UploadView(**_shared_fields(record), ocr=ocr)
 
     async def _audit(self, holder: Holder, view: UploadView, request_id: str) -> None:
@@ -162,7 +162,7 @@ def _checked_form(kind: str | None, spool: Spool) -> str:
     return kind
 
 
-def _ocr_context(upload_id: str) -> bytes:
+def ocr_context(upload_id: str) -> bytes:
     return f"ocr:{upload_id}".encode()
 
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.crypto import BlobCipher
+from core.crypto import HEADER_BYTES, BlobCipher
 from core.errors import InvalidRequest, UploadTooLarge
 
 SPOOL = "spool"
@@ -111,6 +111,29 @@ class UploadStore:
         with self.path_of(upload_id).open("rb") as source:
             self.cipher.decrypt_stream(source, sink, upload_id.encode())
         return sink.getvalue()
+
+    def reseal(self, upload_id: str) -> bool:
+        """Seals the upload's file again under the current suite and key; False when it is
+        current already (or gone). The plaintext stays in memory: an upload is at most
+        UPLOAD_MAX_BYTES, and a plaintext file on disk is what the store never leaves."""
+        final = self.path_of(upload_id)
+        try:
+            with final.open("rb") as source:
+                if self.cipher.is_current(source.read(HEADER_BYTES)):
+                    return False
+        except FileNotFoundError:
+            return False
+        plaintext = self.open(upload_id)
+        partial = final.with_name(f".{final.name}.{secrets.token_hex(4)}.part")
+        try:
+            with _create_private(partial) as sink:
+                self.cipher.encrypt_stream(io.BytesIO(plaintext), sink, upload_id.encode())
+                sink.flush()
+                os.fsync(sink.fileno())
+            os.replace(partial, final)
+        finally:
+            partial.unlink(missing_ok=True)
+        return True
 
     def remove(self, upload_id: str) -> None:
         self.path_of(upload_id).unlink(missing_ok=True)

@@ -8,6 +8,7 @@ import uuid
 
 import orjson
 import pytest
+from stdnum.iso7064 import mod_37_36
 
 from services.gateway import signing
 from services.models import Application, OutboxRow
@@ -84,6 +85,22 @@ async def test_a_signed_callback_moves_the_application_forward(filed):
     answer = await push(filed, status(filed, "accepted"))
     assert answer.status_code == 200 and answer.json()["changed"] is True
     assert await history(filed) == ["queued", "accepted"]
+
+
+async def test_a_result_certificate_whose_identifier_does_not_verify_is_refused(filed):
+    good = "1.2.156.3005.2.116.11330400002571218K.0000900.001"
+    check = mod_37_36.calc_check_digit(good.replace(".", ""))
+    wrong = next(c for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c != check)
+    answer = await push(
+        filed, status(filed, "completed") | {"result_certificate_id": f"{good}.{wrong}"}
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"]["fields"][0]["field"] == "result_certificate_id"
+    assert await history(filed) == ["queued"]
+    fine = await push(
+        filed, status(filed, "completed") | {"result_certificate_id": f"{good}.{check}"}
+    )
+    assert fine.status_code == 200 and await history(filed) == ["queued", "completed"]
 
 
 async def test_a_duplicate_callback_is_acknowledged_without_a_second_history_entry(filed):

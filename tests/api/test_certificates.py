@@ -88,6 +88,39 @@ async def test_a_forged_certificate_from_the_gateway_is_never_shown_as_valid(zha
     assert listed["status"] != "valid"
 
 
+async def test_sm2_and_ed25519_sealed_certificates_are_both_valid_and_both_refused_when_forged(
+    zhang,
+):
+    # 112 (居民户口簿) is sealed by 嘉兴市公安局 with SM2, 116 (驾驶证) by the traffic police
+    # with Ed25519 (mock_gateway/data/issuers.json).
+    found = await certificates(zhang, zhang.tokens)
+    sm2 = next(c for c in found if c["type"] == "112" and c["status"] == "valid")
+    ed25519 = next(c for c in found if c["type"] == "116" and c["status"] == "valid")
+    for card in (sm2, ed25519):
+        path = f"/api/v1/me/certificates/{card['id']}"
+        before = (await zhang.client.get(path, headers=bearer(zhang.tokens))).json()
+        assert (before["status"], before["signature_valid"]) == ("valid", True)
+        await zhang.gateway.post("/_admin/certificates/tamper", json={"certificate_id": card["id"]})
+        after = (await zhang.client.get(path, headers=bearer(zhang.tokens))).json()
+        assert (after["status"], after["signature_valid"]) == ("revoked", False)
+        assert after["status_reason"] == "signature_invalid"
+
+
+async def test_a_certificate_served_under_an_identifier_that_does_not_verify_is_never_valid(zhang):
+    card = next(c for c in await certificates(zhang, zhang.tokens) if c["type"] == "113")
+    answer = await zhang.gateway.post(
+        "/_admin/certificates/tamper", json={"certificate_id": card["id"], "part": "identifier"}
+    )
+    wrong = answer.json()["tampered"]
+    listed = next(c for c in await certificates(zhang, zhang.tokens) if c["id"] == wrong)
+    assert listed["status"] == "revoked"
+    # Asked for by that identifier, it is not found: the check character cannot verify.
+    response = await zhang.client.get(
+        f"/api/v1/me/certificates/{wrong}", headers=bearer(zhang.tokens)
+    )
+    assert response.status_code == 404
+
+
 async def test_an_sms_login_may_not_read_certificates(stack):
     sms = await login(stack, ZHANG, assurance="sms")
     for path in ("/api/v1/me/certificates", "/api/v1/me/certificates/x"):

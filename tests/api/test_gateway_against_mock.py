@@ -166,3 +166,18 @@ async def test_the_catalog_and_the_idp_keys_come_through(mock):
     assert len(await client.catalog_items()) >= 40
     jwks = await client.idp_jwks()
     assert jwks["keys"][0]["alg"] == "ES256"
+
+
+async def test_with_hmac_sm3_on_both_sides_requests_pass_and_a_mismatched_side_is_refused():
+    app = create_gateway(
+        MockConfig(app_key=KEY, app_secret=SECRET, intake_delay_seconds=0, signature="hmac-sm3"),
+        name="mock_gateway_sm3",
+    )
+    async with LifespanManager(app):
+        sm3 = gateway(app, signature="hmac-sm3")
+        assert len(await sm3.list_certificates(ZHANG, "一证通办")) >= 6
+        sha256 = gateway(app, attempts=1)
+        with pytest.raises(GatewayRejected):
+            await sha256.list_certificates(ZHANG, "一证通办")
+        await sm3.aclose()
+        await sha256.aclose()

@@ -13,7 +13,7 @@ from tests.e2e.conftest import ROOT
 
 @pytest.fixture
 def cli(tmp_path, mock_gateway_process):
-    env = {
+    base = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),
         "DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}",
@@ -23,11 +23,11 @@ def cli(tmp_path, mock_gateway_process):
         "GATEWAY_APP_SECRET": mock_gateway_process["secret"],
     }
 
-    def run(*args: str) -> subprocess.CompletedProcess:
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "server", *args],
             cwd=ROOT,
-            env=env,
+            env=base | (env or {}),
             capture_output=True,
             text=True,
             timeout=120,
@@ -65,3 +65,21 @@ def test_demo_data_grants_ops_and_the_cli_manages_roles_and_disabling(cli):
     assert unknown.returncode == 1 and "never logged in" in unknown.stderr
     invalid = cli("grant-ops", "330411198506152349")
     assert invalid.returncode == 2
+
+
+def test_rotate_pii_moves_stored_id_numbers_to_guomi_and_a_second_run_finds_nothing(cli, tmp_path):
+    import sqlite3
+
+    assert cli("seed-demo").returncode == 0
+    database = tmp_path / "cli.sqlite3"
+    [before] = sqlite3.connect(database).execute("select id_encrypted from app_user").fetchall()
+    assert not before[0].startswith("sm4gcm:")
+    first = cli("rotate-pii", "--batch-size", "1", env={"CRYPTO_SUITE": "guomi"})
+    assert first.returncode == 0, first.stderr
+    assert "guomi suite; 1 users" in first.stdout
+    [after] = sqlite3.connect(database).execute("select id_encrypted from app_user").fetchall()
+    assert after[0].startswith("sm4gcm:")
+    again = cli("rotate-pii", env={"CRYPTO_SUITE": "guomi"})
+    assert "0 users, 0 upload files" in again.stdout
+    refused = cli("rotate-pii", "--batch-size", "0")
+    assert refused.returncode == 2 and "1 to 10000" in refused.stderr

@@ -5,8 +5,8 @@ Each fake keeps the semantics of what it replaces and records what it was asked 
 
     common.py    FakeClock, FakeAudit, FakeLimiter
     auth.py      FakeVerifier, FakeUserRecords, FakeSessionRecords, fake_auth_store
-    services.py  FakeGateway (with FakeIssuer), FakeItemRecords, FakePresentationRecords,
-                 FakeIdentities, FakeOutboxRecords
+    services.py  FakeGateway (with FakeIssuer, FakeSm2Issuer), FakeItemRecords,
+                 FakePresentationRecords, FakeIdentities, FakeOutboxRecords, certificate_id
     uploads.py   FakeUploadRecords, FakeOcrEngine
 """
 
@@ -25,6 +25,8 @@ from tests.fakes.services import (
     FakeItemRecords,
     FakeOutboxRecords,
     FakePresentationRecords,
+    FakeSm2Issuer,
+    certificate_id,
 )
 from tests.fakes.uploads import FakeOcrEngine, FakeUploadRecords
 
@@ -40,9 +42,11 @@ __all__ = [
     "FakeOcrEngine",
     "FakePresentationRecords",
     "FakeSessionRecords",
+    "FakeSm2Issuer",
     "FakeUploadRecords",
     "FakeUserRecords",
     "FakeVerifier",
     "fake_auth_store",
+    "certificate_id",
     "new_signing_key",
 ]

@@ -8,8 +8,10 @@ import copy
 from dataclasses import replace
 from datetime import datetime
 
+import gmssl_pyx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from stdnum.iso7064 import mod_37_36
 
 from core.audit import AuditWriter
 from services.applications.rules import ApplicationView
@@ -17,6 +19,14 @@ from services.catalog import ItemView, ModeChange
 from services.issuers import canonical
 from services.outbox import Delivery
 from services.presentations import PresentationRecord
+
+
+def certificate_id(
+    serial: int, type_code: str = "111", issuer_code: str = "11330400002570581X"
+) -> str:
+    """A GB/T 36904 identifier with its check character, as the library issues them."""
+    body = f"1.2.156.3005.2.{type_code}.{issuer_code}.{serial:07d}.001"
+    return f"{body}.{mod_37_36.calc_check_digit(body.replace('.', ''))}"
 
 
 def _b64url(data: bytes) -> str:
@@ -47,6 +57,37 @@ class FakeIssuer:
         }
 
 
+class FakeSm2Issuer(FakeIssuer):
+    """An issuing department that seals with SM2 over SM3 (GM/T 0003, default signer ID)."""
+
+    def __init__(self, code: str = "113304000025703867", name: str = "嘉兴市民政局") -> None:
+        self.code, self.name = code, name
+        self._public, self._private = gmssl_pyx.sm2_key_generate()
+
+    def published(self) -> dict:
+        x, y = self._public[:32], self._public[32:]
+        return {
+            "code": self.code,
+            "name": self.name,
+            "jwk": {
+                "kty": "EC",
+                "crv": "SM2",
+                "alg": "sm2sign-with-sm3",
+                "kid": self.code,
+                "x": _b64url(x),
+                "y": _b64url(y),
+            },
+        }
+
+    def seal(self, document: dict) -> dict:
+        sealed = {**document, "issuer_code": self.code, "issuer_name": self.name}
+        signature = gmssl_pyx.sm2_sign(self._private, self._public, canonical(sealed))
+        return {
+            **sealed,
+            "signature": {"alg": "sm2sign-with-sm3", "kid": self.code, "value": _b64url(signature)},
+        }
+
+
 class FakeGateway:
     """The provincial gateway in memory. Every call is recorded in `calls`; `failure`, when
     set, is raised by every call instead of answering (as the real client raises ours)."""
@@ -68,9 +109,9 @@ class FakeGateway:
     def calls_to(self, name: str) -> list[tuple]:
         return [c for c in self.calls if c[0] == name]
 
-    def hold(self, holder_id_number: str, **document: object) -> dict:
-        """Issues a certificate to a holder, sealed by the first issuer."""
-        sealed = self.issuers[0].seal({"holder_id_number": holder_id_number, **document})
+    def hold(self, holder_id_number: str, issuer: int = 0, **document: object) -> dict:
+        """Issues a certificate to a holder, sealed by the first issuer unless told."""
+        sealed = self.issuers[issuer].seal({"holder_id_number": holder_id_number, **document})
         self.certificates.append(sealed)
         return sealed
 

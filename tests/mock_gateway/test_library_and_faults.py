@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import time
 
+import gmssl_pyx
 import httpx
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from mock_gateway import certificates
 from mock_gateway.certificates import canonical
 from tests.mock_gateway.conftest import mock_config, start_gateway
 
@@ -23,14 +25,19 @@ def _b64url(text: str) -> bytes:
 
 async def issuer_keys(gateway) -> dict:
     issuers = (await gateway.signed("GET", "/certs/issuers")).json()["issuers"]
-    return {i["code"]: Ed25519PublicKey.from_public_bytes(_b64url(i["jwk"]["x"])) for i in issuers}
+    return {i["code"]: i["jwk"] for i in issuers}
 
 
 def verifies(keys: dict, document: dict) -> bool:
+    """Checked with the libraries directly, not with the backend's code."""
+    jwk, seal = keys[document["signature"]["kid"]], document["signature"]
+    assert seal["alg"] == jwk["alg"]
+    signature, message = _b64url(seal["value"]), canonical(document)
+    if jwk["crv"] == "SM2":
+        public = _b64url(jwk["x"]) + _b64url(jwk["y"])
+        return bool(gmssl_pyx.sm2_verify(public, message, signature))
     try:
-        keys[document["signature"]["kid"]].verify(
-            _b64url(document["signature"]["value"]), canonical(document)
-        )
+        Ed25519PublicKey.from_public_bytes(_b64url(jwk["x"])).verify(signature, message)
     except InvalidSignature:
         return False
     return True
@@ -90,6 +97,54 @@ async def test_a_tampered_certificate_no_longer_verifies(gateway):
         )
     ).json()
     assert not verifies(keys, again["certificate"])
+
+
+async def test_some_issuers_seal_with_sm2_and_the_others_with_ed25519(gateway):
+    keys = await issuer_keys(gateway)
+    families = {(jwk["crv"], jwk["alg"]) for jwk in keys.values()}
+    assert families == {("SM2", "sm2sign-with-sm3"), ("Ed25519", "EdDSA")}
+
+
+async def test_the_tamper_knob_breaks_sm2_and_ed25519_seals_alike(gateway):
+    keys = await issuer_keys(gateway)
+    documents = (
+        await gateway.signed("POST", "/certs/list", {"holder_id_number": ZHANG, "purpose": "查看"})
+    ).json()["certificates"]
+    by_family = {keys[d["signature"]["kid"]]["crv"]: d for d in documents}
+    assert set(by_family) == {"SM2", "Ed25519"}
+    for document in by_family.values():
+        assert verifies(keys, document)
+        await gateway.http.post(
+            "/_admin/certificates/tamper", json={"certificate_id": document["id"]}
+        )
+        again = await gateway.signed(
+            "POST",
+            "/certs/get",
+            {"certificate_id": document["id"], "holder_id_number": ZHANG, "purpose": "查看"},
+        )
+        assert not verifies(keys, again.json()["certificate"])
+
+
+async def test_the_identifier_knob_serves_a_sealed_certificate_under_a_wrong_check_character(
+    gateway,
+):
+    keys = await issuer_keys(gateway)
+    documents = (
+        await gateway.signed("POST", "/certs/list", {"holder_id_number": LI, "purpose": "查看"})
+    ).json()["certificates"]
+    answer = await gateway.http.post(
+        "/_admin/certificates/tamper",
+        json={"certificate_id": documents[0]["id"], "part": "identifier"},
+    )
+    wrong = answer.json()["tampered"]
+    body, check = wrong.rsplit(".", 1)
+    assert body == documents[0]["id"].rsplit(".", 1)[0]
+    assert certificates.check_character(body) != check
+    listed = (
+        await gateway.signed("POST", "/certs/list", {"holder_id_number": LI, "purpose": "查看"})
+    ).json()["certificates"]
+    [misnumbered] = [d for d in listed if d["id"] == wrong]
+    assert verifies(keys, misnumbered)
 
 
 async def test_latency_fault_delays_answers(gateway):

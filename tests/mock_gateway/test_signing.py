@@ -15,18 +15,28 @@ from tests.mock_gateway.conftest import APP_KEY, SECRET
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "signing.json").read_text("utf-8"))
 
 
+def algorithm(case: dict) -> str:
+    return case.get("algorithm", "hmac-sha256")
+
+
 @pytest.mark.parametrize("case", VECTORS["cases"], ids=lambda c: c["name"])
 def test_the_mock_reproduces_every_shared_signing_vector(case):
     body = case["body"].encode()
     assert (
         string_to_sign(
-            case["method"], case["path_qs"], case["timestamp"], case["nonce"], body
+            case["method"], case["path_qs"], case["timestamp"], case["nonce"], body, algorithm(case)
         ).decode()
         == case["string_to_sign"]
     )
     assert (
         sign(
-            case["secret"], case["method"], case["path_qs"], case["timestamp"], case["nonce"], body
+            case["secret"],
+            case["method"],
+            case["path_qs"],
+            case["timestamp"],
+            case["nonce"],
+            body,
+            algorithm(case),
         )
         == case["signature"]
     )

@@ -8,12 +8,13 @@ from core.errors import CertificateNotFound, GatewayTimeout
 from services.certificates import PURPOSE_ONE_ID, Certificates
 from services.holders import Holder
 from services.issuers import IssuerSeals, issuer_key_cache
-from tests.fakes import FakeAudit, FakeClock, FakeGateway
+from tests.fakes import FakeAudit, FakeClock, FakeGateway, certificate_id
 
 ZHANG = Holder("user-zhang", "330402199001011230", "3304**********1230")
 LI = Holder("user-li", "330411198506152348", "3304**********2348")
 # 2026-06-01, so the dates below are past, present or future on purpose.
 JUNE_2026 = 1_780_272_000.0
+C1, Z1, Z2, LI_1 = (certificate_id(n) for n in (1, 2, 3, 4))
 
 
 def document(cert_id: str, **overrides: object) -> dict:
@@ -38,17 +39,17 @@ def certificates(gateway: FakeGateway, audit: FakeAudit | None = None) -> Certif
 
 async def test_a_sealed_certificate_in_its_validity_is_valid_and_its_seal_holds():
     gateway = FakeGateway()
-    gateway.hold(ZHANG.id_number, **document("c1"))
-    found = await certificates(gateway).read(ZHANG, "c1", "req-1")
+    gateway.hold(ZHANG.id_number, **document(C1))
+    found = await certificates(gateway).read(ZHANG, C1, "req-1")
     assert (found.status, found.signature_valid, found.status_reason) == ("valid", True, "")
     assert found.fields["姓名"] == "张三"
 
 
 async def test_a_document_changed_after_sealing_is_shown_revoked_never_valid():
     gateway = FakeGateway()
-    sealed = gateway.hold(ZHANG.id_number, **document("c1"))
+    sealed = gateway.hold(ZHANG.id_number, **document(C1))
     sealed["fields"]["姓名"] = "李四"
-    found = await certificates(gateway).read(ZHANG, "c1", "req-1")
+    found = await certificates(gateway).read(ZHANG, C1, "req-1")
     assert (found.status, found.signature_valid, found.status_reason) == (
         "revoked",
         False,
@@ -58,24 +59,24 @@ async def test_a_document_changed_after_sealing_is_shown_revoked_never_valid():
 
 async def test_a_certificate_past_its_date_is_expired_even_when_the_library_says_valid():
     gateway = FakeGateway()
-    gateway.hold(ZHANG.id_number, **document("c1", valid_until="2026-05-31"))
-    found = await certificates(gateway).read(ZHANG, "c1", "req-1")
+    gateway.hold(ZHANG.id_number, **document(C1, valid_until="2026-05-31"))
+    found = await certificates(gateway).read(ZHANG, C1, "req-1")
     assert (found.status, found.status_reason) == ("expired", "past_validity")
 
 
 async def test_a_seal_by_an_issuer_nobody_published_fails():
     gateway = FakeGateway()
-    sealed = gateway.hold(ZHANG.id_number, **document("c1"))
+    sealed = gateway.hold(ZHANG.id_number, **document(C1))
     sealed["signature"]["kid"] = "an-issuer-nobody-knows"
-    found = await certificates(gateway).read(ZHANG, "c1", "req-1")
+    found = await certificates(gateway).read(ZHANG, C1, "req-1")
     assert not found.signature_valid and found.status == "revoked"
 
 
 async def test_someone_elses_certificate_is_not_found_and_the_attempt_is_audited_as_denied():
     gateway, audit = FakeGateway(), FakeAudit()
-    gateway.hold(LI.id_number, **document("li-1"))
+    gateway.hold(LI.id_number, **document(LI_1))
     with pytest.raises(CertificateNotFound):
-        await certificates(gateway, audit).read(ZHANG, "li-1", "req-2")
+        await certificates(gateway, audit).read(ZHANG, LI_1, "req-2")
     [entry] = audit.calls
     assert (entry["action"], entry["outcome"], entry["reason"]) == (
         "certificate.read",
@@ -88,20 +89,20 @@ async def test_someone_elses_certificate_is_not_found_and_the_attempt_is_audited
 
 async def test_a_list_keeps_only_the_holders_documents_whatever_the_library_sends():
     gateway = FakeGateway()
-    gateway.hold(ZHANG.id_number, **document("z1"))
-    gateway.hold(ZHANG.id_number, **document("z2", type_code="112"))
+    gateway.hold(ZHANG.id_number, **document(Z1))
+    gateway.hold(ZHANG.id_number, **document(Z2, type_code="112"))
 
     async def leaky(holder_id_number: str, purpose: str) -> list[dict]:
-        return [*gateway.certificates, {**document("li-1"), "holder_id_number": LI.id_number}]
+        return [*gateway.certificates, {**document(LI_1), "holder_id_number": LI.id_number}]
 
     gateway.list_certificates = leaky  # type: ignore[method-assign]
     found = await certificates(gateway).list_for(ZHANG, "req-3")
-    assert [c.id for c in found] == ["z1", "z2"]
+    assert [c.id for c in found] == [Z1, Z2]
 
 
 async def test_every_read_is_audited_with_its_purpose_and_the_holder_as_subject():
     gateway, audit = FakeGateway(), FakeAudit()
-    gateway.hold(ZHANG.id_number, **document("z1"))
+    gateway.hold(ZHANG.id_number, **document(Z1))
     await certificates(gateway, audit).list_for(ZHANG, "req-4", purpose=PURPOSE_ONE_ID)
     [entry] = audit.calls
     assert entry["action"] == "certificate.list"
@@ -117,10 +118,10 @@ async def test_every_read_is_audited_with_its_purpose_and_the_holder_as_subject(
 async def test_issuer_keys_are_fetched_once_for_many_reads():
     gateway = FakeGateway()
     for n in range(5):
-        gateway.hold(ZHANG.id_number, **document(f"z{n}"))
+        gateway.hold(ZHANG.id_number, **document(certificate_id(10 + n)))
     service = certificates(gateway)
     for n in range(5):
-        await service.read(ZHANG, f"z{n}", "req")
+        await service.read(ZHANG, certificate_id(10 + n), "req")
     assert len(gateway.calls_to("certificate_issuers")) == 1
 
 

@@ -13,9 +13,17 @@ from services.certificates import Certificates
 from services.holders import Holders
 from services.issuers import IssuerSeals, issuer_key_cache
 from services.presentations import Presentations
-from tests.fakes import FakeAudit, FakeClock, FakeGateway, FakeIdentities, FakePresentationRecords
+from tests.fakes import (
+    FakeAudit,
+    FakeClock,
+    FakeGateway,
+    FakeIdentities,
+    FakePresentationRecords,
+    certificate_id,
+)
 
 ZHANG_ID = "330402199001011230"
+ID_CARD = certificate_id(1)
 
 
 class World:
@@ -41,7 +49,7 @@ class World:
         )
         self.certificate = self.gateway.hold(
             ZHANG_ID,
-            id="id-card",
+            id=ID_CARD,
             type_code="111",
             type_name="居民身份证",
             holder_name="张三",
@@ -54,7 +62,7 @@ class World:
 
     async def present(self, fields: list[str], ttl: int = 300) -> str:
         holder = await self.holders.of_user("user-zhang")
-        return (await self.presentations.present(holder, "id-card", fields, ttl, "req")).token
+        return (await self.presentations.present(holder, ID_CARD, fields, ttl, "req")).token
 
 
 async def test_a_verifier_sees_only_the_chosen_fields_and_a_masked_name():
@@ -94,7 +102,7 @@ async def test_a_changed_token_is_reported_as_tampered():
             "jti": "x",
             "iat": 1,
             "exp": 2**31,
-            "cid": "id-card",
+            "cid": ID_CARD,
             "f": {"公民身份号码": ZHANG_ID},
         },
         "k" * 32,

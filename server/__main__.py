@@ -16,13 +16,19 @@ def _settings() -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings()
+    settings.check_can_serve()
+    if settings.workers > 1:
+        # Before server.app imports prometheus_client, which reads the folder once.
+        from server.metrics_files import share_metrics_between_workers
+
+        share_metrics_between_workers(settings.prometheus_multiproc_dir)
+
     from sanic import Sanic
     from sanic.worker.loader import AppLoader
 
     from server.app import create_app
 
-    settings = _settings()
-    settings.check_can_serve()
     loader = AppLoader(factory=partial(create_app, settings))
     app = loader.load()
     single = settings.workers == 1

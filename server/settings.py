@@ -54,6 +54,12 @@ class Settings:
     host: str = setting("127.0.0.1", "address the API binds")
     port: int = setting(8000, "port the API binds")
     workers: int = setting(1, "Sanic worker processes; more than 1 needs `REDIS_URL`")
+    prometheus_multiproc_dir: str = setting(
+        "",
+        "with `WORKERS` above 1: where the workers keep the samples `/metrics` adds up "
+        "(Prometheus multiprocess mode), one folder per instance, emptied at start",
+        shown="a fresh temporary folder",
+    )
     shutdown_grace_seconds: float = setting(
         15.0, "on SIGTERM, how long requests in flight may take to be answered"
     )
@@ -66,7 +72,10 @@ class Settings:
         5.0, "longest wait for a database connection or one statement (PostgreSQL)"
     )
     redis_url: str | None = setting(
-        None, "`redis://…`; unset means the in-process stand-in (one worker only)"
+        None,
+        "`redis://…`, `redis+sentinel://HOST:PORT,…/MASTER[/DB]` (Sentinel) or "
+        "`redis+cluster://HOST:PORT,…` (Cluster), see `docs/deploy.md`; unset means the "
+        "in-process stand-in (one worker only)",
     )
     gateway_url: str = setting(
         "",
@@ -212,6 +221,10 @@ class Settings:
         # A lease shorter than one gateway call would hand a row on while it is being sent.
         if self.outbox_lease_seconds < 3 * self.gateway_timeout_seconds:
             raise ConfigError("OUTBOX_LEASE_SECONDS must be at least 3 × GATEWAY_TIMEOUT_SECONDS")
+        if self.redis_url:
+            from services.kv import parse_redis_url
+
+            parse_redis_url(self.redis_url)
         if self.log_level.upper() not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL {self.log_level!r} is not a log level")
 

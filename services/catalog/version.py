@@ -16,11 +16,11 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from core.clock import Clock, monotonic, wall
 from core.errors import Unavailable
+from services.kv import KV
 
 log = logging.getLogger("lingpao.cache")
 
@@ -31,7 +31,7 @@ CHANNEL = "lp:catalog:changed"
 class CatalogVersion:
     def __init__(
         self,
-        client: redis.Redis,
+        client: KV,
         recheck_seconds: float = 1.0,
         clock: Clock = monotonic,
         wall_clock: Clock = wall,

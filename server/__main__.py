@@ -55,6 +55,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     settings = _settings()
     _ensure_sqlite_folder(settings.database_url)
+    if args.create_database and settings.database_url.startswith(("postgres://", "postgresql://")):
+        from services.db import create_database_if_missing
+
+        if asyncio.run(create_database_if_missing(settings.database_url)):
+            print("database created")
     asyncio.run(apply_migrations(settings.database_url))
     print("migrations applied")
     return 0
@@ -220,7 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m server", description="Lingpao backend")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the API").set_defaults(func=cmd_serve)
-    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument(
+        "--create-database", action="store_true", help="PostgreSQL: create it first if missing"
+    )
+    migrate.set_defaults(func=cmd_migrate)
     sub.add_parser("seed-demo", help="load the demo data (idempotent)").set_defaults(
         func=cmd_seed_demo
     )

@@ -148,6 +148,9 @@ class Catalog:
             log.info("catalog being filled by another process; looking again later")
             return False
         try:
+            # Filled by another between our look and our claim: nothing left to do.
+            if not await in_own_task(self.records.is_empty()):
+                return True
             counts = await in_own_task(self._pull())
         finally:
             await self.version.release_bootstrap()

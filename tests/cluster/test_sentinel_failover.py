@@ -92,6 +92,7 @@ def drill(client: Client, sentinels: SentinelSet, record_property) -> None:
     old_master = sentinels.master_port()
 
     failures: list[float] = []  # when a request was answered 503
+    failed_kinds: dict[str, int] = {}
     accepted: dict[str, str] = {}  # idempotency key -> application id
     refused_later: set[str] = set()
     started, killed_at, promoted_at, n = time.monotonic(), None, None, 0
@@ -104,10 +105,16 @@ def drill(client: Client, sentinels: SentinelSet, record_property) -> None:
             promoted_at = now
         # Never, at any moment of the drill, is a revoked token taken.
         assert client.me(revoked) == 401
-        statuses = [client.me(holder), client.login(ZHANG).status_code]
         key = f"drill-{n}"
         filed = client.file(holder, id_card, key)
-        statuses.append(filed.status_code)
+        answers = {
+            "me": client.me(holder),
+            "login": client.login(ZHANG).status_code,
+            "file": filed.status_code,
+        }
+        statuses = list(answers.values())
+        for kind in (k for k, status in answers.items() if status == 503):
+            failed_kinds[kind] = failed_kinds.get(kind, 0) + 1
         if filed.status_code == 202:
             accepted[key] = filed.json()["id"]
         else:
@@ -126,7 +133,8 @@ def drill(client: Client, sentinels: SentinelSet, record_property) -> None:
     record_property("failover_503_seconds", round(outage, 2))
     print(
         f"\nSentinel failover: master killed at {killed_at:.1f} s, replica promoted by "
-        f"{promoted_at:.1f} s; 503s for {outage:.1f} s ({len(failures)} of {n} rounds)"
+        f"{promoted_at:.1f} s; 503s for {outage:.1f} s ({len(failures)} of {n} rounds: "
+        f"{failed_kinds})"
     )
     assert outage < 15.0
 

@@ -18,7 +18,7 @@ def _settings() -> Settings:
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     settings.check_can_serve()
-    if settings.workers > 1:
+    if settings.workers > 1 or settings.prometheus_multiproc_dir:
         # Before server.app imports prometheus_client, which reads the folder once.
         from server.metrics_files import share_metrics_between_workers
 

@@ -56,9 +56,10 @@ class Settings:
     workers: int = setting(1, "Sanic worker processes; more than 1 needs `REDIS_URL`")
     prometheus_multiproc_dir: str = setting(
         "",
-        "with `WORKERS` above 1: where the workers keep the samples `/metrics` adds up "
-        "(Prometheus multiprocess mode), one folder per instance, emptied at start",
-        shown="a fresh temporary folder",
+        "where the workers keep the samples `/metrics` adds up (Prometheus multiprocess "
+        "mode, on whenever `WORKERS` is above 1 or this is set), one folder per instance, "
+        "emptied at start",
+        shown="a fresh temporary folder when `WORKERS` is above 1",
     )
     shutdown_grace_seconds: float = setting(
         15.0, "on SIGTERM, how long requests in flight may take to be answered"

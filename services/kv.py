@@ -138,13 +138,16 @@ def open_redis(url: str | None) -> KV:
 
 
 async def close_redis(client: KV) -> None:
-    await client.aclose()
     pool = getattr(client, "connection_pool", None)
-    if isinstance(pool, SentinelConnectionPool):
-        # The connections to the sentinels themselves.
-        for sentinel in pool.sentinel_manager.sentinels:
-            with contextlib.suppress(Exception):
-                await sentinel.aclose()
+    if not isinstance(pool, SentinelConnectionPool):
+        await client.aclose()
+        return
+    # master_for hands its client a pool the client does not own: close it too, and the
+    # connections to the sentinels themselves.
+    await client.aclose(close_connection_pool=True)  # type: ignore[call-arg]
+    for sentinel in pool.sentinel_manager.sentinels:
+        with contextlib.suppress(Exception):
+            await sentinel.aclose()
 
 
 async def ping_redis(client: KV) -> None:

@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(PY) -m pytest
 
-.PHONY: run test lint format migrate seed clean faults bench fuzz
+.PHONY: run test lint format migrate seed clean faults bench fuzz cluster
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Lingpao needs Python 3.11 or newer")'
@@ -26,14 +26,26 @@ seed: migrate
 run: seed
 	@bash scripts/run-dev.sh "$(PY)"
 
-# The integration and fault suites run in a process of their own: tortoise keeps
-# per-dialect state that must not carry over from the SQLite suites into PostgreSQL.
+# Two instances of two workers behind HAProxy (deploy/haproxy.cfg) on PORT (8000), the mock
+# gateway on MOCK_GATEWAY_PORT (8100), over PostgreSQL and Redis; Ctrl-C stops everything.
+# HAProxy is installed from Debian's packages when missing. See docs/deploy.md.
+CLUSTER_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lingpao_cluster
+CLUSTER_REDIS_URL ?= redis://127.0.0.1:6379/13
+cluster: $(STAMP)
+	@command -v haproxy >/dev/null || apt-get install -y -q haproxy || { apt-get update -q && apt-get install -y -q haproxy; }
+	@DATABASE_URL=$(CLUSTER_DATABASE_URL) REDIS_URL=$(CLUSTER_REDIS_URL) bash scripts/run-cluster.sh "$(PY)"
+
+# The integration, fault and scale-out suites run in a process of their own: tortoise keeps
+# per-dialect state that must not carry over from the SQLite suites into PostgreSQL. The
+# scale-out suite (tests/cluster: HAProxy, Redis Sentinel, Redis Cluster) needs haproxy;
+# without it those tests are skipped and say so.
 # The ops console's browser tests need Debian's chromium; without it they are skipped, and
 # said so here as well as in pytest's summary.
 test: $(STAMP)
 	@command -v chromium >/dev/null || echo "NOTE: chromium not installed: the ops console's browser tests (tests/e2e/test_ops_console.py) will be SKIPPED; apt-get install chromium"
-	$(PYTEST) --ignore=tests/integration --ignore=tests/faults tests
-	$(PYTEST) tests/integration tests/faults
+	@command -v haproxy >/dev/null || echo "NOTE: haproxy not installed: the scale-out tests (tests/cluster) will be SKIPPED; apt-get install haproxy"
+	$(PYTEST) --ignore=tests/integration --ignore=tests/faults --ignore=tests/cluster tests
+	$(PYTEST) tests/integration tests/faults tests/cluster
 
 # Every scenario against Lingpao (one worker, then two) and a bare Sanic app, in one run;
 # writes bench/results/latest.{json,md}. Needs PostgreSQL and Redis (BENCH_DATABASE_URL,

@@ -54,6 +54,7 @@ def create_app(
     app.ctx.items = {item["code"]: item for item in catalog.build()}
     app.ctx.idp = IdentityProvider(config.issuer, config.seed)
     app.ctx.faults = Faults()
+    app.ctx.catalog_fetches = 0
     app.ctx.rng = random.Random(config.seed)
     app.ctx.verifier = signing.Verifier({config.app_key: config.app_secret}, config.signature)
 
@@ -224,6 +225,7 @@ def _routes(app: Sanic) -> None:
 
     @app.get("/catalog/items")
     async def catalog_items(request: Request):
+        app.ctx.catalog_fetches += 1
         return json({"items": list(app.ctx.items.values())}, ensure_ascii=False)
 
     @app.get("/certs/issuers")
@@ -324,6 +326,16 @@ def _admin_routes(app: Sanic) -> None:
         if document is None:
             return error(404, "certificate_not_found", "证照不存在")
         return json({"tampered": document["id"]})
+
+    @app.get("/_admin/tally")
+    async def tally(request: Request):
+        # What a test of several senders checks: the catalog fetched once, each key sent once.
+        return development_only() or json(
+            {
+                "catalog_fetches": app.ctx.catalog_fetches,
+                "intake_submissions": app.ctx.intake.submissions,
+            }
+        )
 
     @app.get("/_admin/callbacks")
     async def callbacks(request: Request):

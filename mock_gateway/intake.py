@@ -48,10 +48,14 @@ class Intake:
         self.by_key: dict[tuple[str, str], dict] = {}
         self.by_id: dict[str, dict] = {}
         self.callbacks: list[dict] = []  # every delivery attempt, for tests and demos
+        # How often each idempotency key was submitted: a sender that sends a row twice
+        # shows here, though the key keeps the second copy from becoming an application.
+        self.submissions: dict[str, int] = {}
         self._tasks: set[asyncio.Task] = set()
 
     def submit(self, app_key: str, key: str, body: dict) -> tuple[dict, bool]:
         """Returns (application, created)."""
+        self.submissions[key] = self.submissions.get(key, 0) + 1
         fingerprint = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         existing = self.by_key.get((app_key, key))
         if existing is not None:

@@ -16,13 +16,19 @@ def _settings() -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings()
+    settings.check_can_serve()
+    if settings.workers > 1 or settings.prometheus_multiproc_dir:
+        # Before server.app imports prometheus_client, which reads the folder once.
+        from server.metrics_files import share_metrics_between_workers
+
+        share_metrics_between_workers(settings.prometheus_multiproc_dir)
+
     from sanic import Sanic
     from sanic.worker.loader import AppLoader
 
     from server.app import create_app
 
-    settings = _settings()
-    settings.check_can_serve()
     loader = AppLoader(factory=partial(create_app, settings))
     app = loader.load()
     single = settings.workers == 1
@@ -49,6 +55,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     settings = _settings()
     _ensure_sqlite_folder(settings.database_url)
+    if args.create_database and settings.database_url.startswith(("postgres://", "postgresql://")):
+        from services.db import create_database_if_missing
+
+        if asyncio.run(create_database_if_missing(settings.database_url)):
+            print("database created")
     asyncio.run(apply_migrations(settings.database_url))
     print("migrations applied")
     return 0
@@ -232,7 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m server", description="Lingpao backend")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the API").set_defaults(func=cmd_serve)
-    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument(
+        "--create-database", action="store_true", help="PostgreSQL: create it first if missing"
+    )
+    migrate.set_defaults(func=cmd_migrate)
     sub.add_parser("seed-demo", help="load the demo data (idempotent)").set_defaults(
         func=cmd_seed_demo
     )

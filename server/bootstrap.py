@@ -36,8 +36,6 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
-import redis.asyncio as redis
-
 from auth.idtoken import IdentityTokenVerifier, idp_key_cache
 from auth.orm import (
     TortoiseDecisionRecords,
@@ -78,7 +76,7 @@ class Container:
     """Every long-lived object of one process, built once; `aclose` releases them all."""
 
     settings: Settings
-    redis: redis.Redis
+    redis: kv.KV
     gateway: GatewayClient
     limiter: RateLimiter
     tokens: AccessTokens
@@ -115,7 +113,7 @@ async def build(
         resources.push_async_callback(db.close_database)
         await db.open_database(settings.database_url, settings.database_timeout_seconds)
         client = kv.open_redis(settings.redis_url)
-        resources.push_async_callback(client.aclose)
+        resources.push_async_callback(kv.close_redis, client)
         gateway = GatewayClient(
             settings.gateway_url,
             settings.gateway_app_key,
@@ -137,7 +135,7 @@ async def build(
 
 def _wire(
     settings: Settings,
-    client: redis.Redis,
+    client: kv.KV,
     gateway: GatewayClient,
     limiter: RateLimiter,
     resources: contextlib.AsyncExitStack,
@@ -147,8 +145,13 @@ def _wire(
     users = UserDirectory(PiiCipher(settings.pii_keys()), TortoiseUserRecords())
     identity_tokens = TortoiseIdentityTokens()
     decisions = TortoiseDecisionRecords()
+    replicated = (
+        settings.redis_url is not None and kv.parse_redis_url(settings.redis_url).replicated
+    )
     revocations = Revocations(
-        decisions, AuthStore(client), timedelta(seconds=settings.access_token_ttl_seconds)
+        decisions,
+        AuthStore(client, replicas=1 if replicated else 0, ack_ms=kv.REPLICA_ACK_MS),
+        timedelta(seconds=settings.access_token_ttl_seconds),
     )
     resources.push_async_callback(revocations.aclose)
     sessions, auth = _auth(settings, revocations, tokens, users, gateway, limiter, identity_tokens)

@@ -8,12 +8,14 @@ import re
 import sys
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from sanic import Sanic
 from sanic.request import Request
 from sanic.response import BaseHTTPResponse
 
 from server.access_log import AccessLog
+from server.metrics_files import MULTIPROC_ENV
 
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # An 18-character resident ID number anywhere in a log line: mask it before it is written.
@@ -86,7 +88,10 @@ def route_label(request: Request) -> str:
 
 
 class Metrics:
-    """Per-app registry, so two apps in one test process keep separate counts."""
+    """Per-app registry, so two apps in one test process keep separate counts. Under
+    multiprocess mode the registry only declares the metrics; `exposition` reads every
+    worker's files. Gauges say how workers' values combine: the ones here are read from the
+    database by whichever worker is scraped, so the latest reading is the instance's."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -119,11 +124,13 @@ class Metrics:
             "lingpao_outbox_depth",
             "Deliveries waiting (pending or in flight)",
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.outbox_oldest_age = Gauge(
             "lingpao_outbox_oldest_pending_age_seconds",
             "Age of the oldest delivery still waiting (0 when none)",
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.access_log_dropped = Counter(
             "lingpao_access_log_dropped_total",
@@ -131,11 +138,27 @@ class Metrics:
             registry=self.registry,
         )
         self.kpi = Gauge(
-            "lingpao_kpi_value", "City indicator value (ratio)", ["key"], registry=self.registry
+            "lingpao_kpi_value",
+            "City indicator value (ratio)",
+            ["key"],
+            registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.kpi_target = Gauge(
-            "lingpao_kpi_target", "City indicator target (ratio)", ["key"], registry=self.registry
+            "lingpao_kpi_target",
+            "City indicator target (ratio)",
+            ["key"],
+            registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
+
+    def exposition(self) -> bytes:
+        """The Prometheus text: this process's metrics, or the instance's in multiprocess mode."""
+        if os.environ.get(MULTIPROC_ENV):
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)
+            return generate_latest(registry)
+        return generate_latest(self.registry)
 
     def outbox_outcome(self, outcome: str) -> None:
         self.outbox_deliveries.labels(outcome).inc()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 
-import redis.asyncio as redis
 from limits import parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -13,25 +12,17 @@ from limits.errors import StorageError
 from sanic.request import Request
 
 from core.errors import RateLimited, Unavailable
+from services.kv import KV
 
 log = logging.getLogger("lingpao.ratelimit")
 
 
 class RateLimiter:
-    def __init__(self, client: redis.Redis | None) -> None:
+    def __init__(self, client: KV | None) -> None:
         """`client`: the shared Redis; None for the one-process stand-in."""
         storage: Storage
         if client is not None:
-            # The URL only names the scheme here: the storage rides on our own pool, so
-            # there is one set of connections to Redis and one place that closes them.
-            storage = RedisStorage(
-                "async+redis://",
-                implementation="redispy",
-                wrap_exceptions=True,
-                key_prefix="lp:rl",
-                # limits types its options as scalars; redis-py takes the pool all the same.
-                connection_pool=client.connection_pool,  # type: ignore[arg-type]
-            )
+            storage = _SharedClientStorage(client)
         else:
             storage = MemoryStorage()  # the stand-in: one process only, like the stand-in Redis
         self.storage = storage
@@ -46,6 +37,23 @@ class RateLimiter:
         except StorageError as exc:
             log.warning("rate-limit storage failed: %s", type(exc).__name__)
             raise Unavailable() from exc
+
+
+class _SharedClientStorage(RedisStorage):
+    """limits' Redis storage riding on our own client, whatever it is (one Redis, Sentinel,
+    Cluster): one set of connections to Redis and one place that closes them. The moving
+    window touches one key per limit, so Cluster needs no hash tag here."""
+
+    def __init__(self, client: KV) -> None:
+        self._client = client
+        # The URL only names the scheme; configure_bridge below hands over the client.
+        super().__init__(
+            "async+redis://", implementation="redispy", wrap_exceptions=True, key_prefix="lp:rl"
+        )
+
+    def configure_bridge(self) -> None:
+        self.bridge.storage = self._client  # type: ignore[attr-defined]
+        self.bridge.connection_getter = lambda _readonly: self._client  # type: ignore[attr-defined]
 
 
 def client_address(request: Request, trusted_proxies: int) -> str:

@@ -55,6 +55,13 @@ class Settings:
     host: str = setting("127.0.0.1", "address the API binds")
     port: int = setting(8000, "port the API binds")
     workers: int = setting(1, "Sanic worker processes; more than 1 needs `REDIS_URL`")
+    prometheus_multiproc_dir: str = setting(
+        "",
+        "where the workers keep the samples `/metrics` adds up (Prometheus multiprocess "
+        "mode, on whenever `WORKERS` is above 1 or this is set), one folder per instance, "
+        "emptied at start",
+        shown="a fresh temporary folder when `WORKERS` is above 1",
+    )
     shutdown_grace_seconds: float = setting(
         15.0, "on SIGTERM, how long requests in flight may take to be answered"
     )
@@ -67,7 +74,10 @@ class Settings:
         5.0, "longest wait for a database connection or one statement (PostgreSQL)"
     )
     redis_url: str | None = setting(
-        None, "`redis://…`; unset means the in-process stand-in (one worker only)"
+        None,
+        "`redis://…`, `redis+sentinel://HOST:PORT,…/MASTER[/DB]` (Sentinel) or "
+        "`redis+cluster://HOST:PORT,…` (Cluster), see `docs/deploy.md`; unset means the "
+        "in-process stand-in (one worker only)",
     )
     gateway_url: str = setting(
         "",
@@ -248,6 +258,10 @@ class Settings:
             raise ConfigError(
                 f"GATEWAY_SIGNATURE must be hmac-sha256 or hmac-sm3, not {self.gateway_signature!r}"
             )
+        if self.redis_url:
+            from services.kv import parse_redis_url
+
+            parse_redis_url(self.redis_url)
         if self.log_level.upper() not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL {self.log_level!r} is not a log level")
 

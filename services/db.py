@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
+from urllib.parse import urlsplit, urlunsplit
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
@@ -65,3 +66,23 @@ def transaction() -> AbstractAsyncContextManager[object]:
 
 async def ping_database() -> None:
     await connections.get("default").execute_query("SELECT 1")
+
+
+async def create_database_if_missing(database_url: str) -> bool:
+    """PostgreSQL: creates the database the URL names unless it exists; whether it did."""
+    import asyncpg
+
+    url = database_url.replace("postgres://", "postgresql://", 1)
+    try:
+        conn = await asyncpg.connect(url, timeout=5)
+    except asyncpg.InvalidCatalogNameError:
+        parts = urlsplit(url)
+        name = parts.path.lstrip("/").replace('"', '""')
+        admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")), timeout=5)
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        return True
+    await conn.close()
+    return False

@@ -22,6 +22,7 @@ from typing import Protocol
 
 import orjson
 import redis.asyncio as redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from core.coalesce import CoalescedMget
@@ -29,7 +30,9 @@ from services.catalog import IN_PERSON, Catalog, ItemView
 from services.certificates import PURPOSE_ONE_ID, Certificates
 from services.holders import Holders
 
-PREFIX = "lp:oneid:"
+# One hash tag for every citizen's facts: concurrent looks are read in one MGET
+# (core.coalesce), which Redis Cluster allows only within a slot.
+PREFIX = "lp:{oneid}:"
 MAX_VIEWS = 4096
 
 
@@ -59,7 +62,7 @@ class OneId:
         catalog: Catalog,
         certificates: Certificates,
         holders: Holders,
-        client: redis.Redis,
+        client: redis.Redis | RedisCluster,
         ttl_seconds: int = 30,
     ) -> None:
         self.catalog = catalog

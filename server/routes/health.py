@@ -6,7 +6,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, json, raw
@@ -97,7 +97,7 @@ async def metrics(request: Request) -> HTTPResponse:
     if ctx.gauge_refresh is None or ctx.gauge_refresh.done():
         ctx.gauge_refresh = asyncio.ensure_future(_refresh_gauges(request))
     await asyncio.wait([ctx.gauge_refresh], timeout=METRICS_DB_WAIT_SECONDS)
-    return raw(generate_latest(ctx.metrics.registry), content_type=CONTENT_TYPE_LATEST)
+    return raw(ctx.metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
 
 
 async def _refresh_gauges(request: Request) -> None:

@@ -19,6 +19,8 @@ from services.catalog.version import CatalogVersion
 from services.gateway import Gateway
 
 CODE_MAX_LENGTH = 32  # Item.code's column
+# Longer than any pull from the gateway takes: past it, another process may fill the catalog.
+BOOTSTRAP_CLAIM_SECONDS = 120.0
 
 log = logging.getLogger("lingpao.catalog")
 
@@ -123,12 +125,11 @@ class Catalog:
                 if not synced:
                     if not await in_own_task(self.records.is_empty()):
                         return
-                    counts = await in_own_task(self._pull())
-                    synced = True
-                    log.info("catalog synced from the gateway: %s", counts)
-                # Until the version moves, other processes serve their empty catalog.
-                await self.version.bump()
-                return
+                    synced = await self._fill_if_first()
+                if synced:
+                    # Until the version moves, other processes serve their empty catalog.
+                    await self.version.bump()
+                    return
             except Exception as exc:  # noqa: BLE001 - gateway, database or Redis: try later
                 log.warning(
                     "catalog bootstrap failed (%s); retrying in %.0f s",
@@ -138,3 +139,20 @@ class Catalog:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), pause)
             pause = min(max_pause, pause * 2)
+
+    async def _fill_if_first(self) -> bool:
+        """Fills the catalog unless another process is at it; whether this one did."""
+        # Every worker of every instance starts at once: one fills, the others look again
+        # after their pause and find the catalog filled (or, if the filler died, fill it).
+        if not await self.version.claim_bootstrap(BOOTSTRAP_CLAIM_SECONDS):
+            log.info("catalog being filled by another process; looking again later")
+            return False
+        try:
+            # Filled by another between our look and our claim: nothing left to do.
+            if not await in_own_task(self.records.is_empty()):
+                return True
+            counts = await in_own_task(self._pull())
+        finally:
+            await self.version.release_bootstrap()
+        log.info("catalog synced from the gateway: %s", counts)
+        return True

@@ -16,22 +16,23 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from core.clock import Clock, monotonic, wall
 from core.errors import Unavailable
+from services.kv import KV
 
 log = logging.getLogger("lingpao.cache")
 
 VERSION_KEY = "lp:catalog:version"
 CHANNEL = "lp:catalog:changed"
+BOOTSTRAP_KEY = "lp:catalog:bootstrap"
 
 
 class CatalogVersion:
     def __init__(
         self,
-        client: redis.Redis,
+        client: KV,
         recheck_seconds: float = 1.0,
         clock: Clock = monotonic,
         wall_clock: Clock = wall,
@@ -105,6 +106,15 @@ class CatalogVersion:
                 await self.bump()
                 return
         log.error("catalog version not moved after a change; restart the workers")
+
+    async def claim_bootstrap(self, seconds: float) -> bool:
+        """Whether this process may fill the empty catalog: one process among every worker
+        of every instance, for `seconds` (then another may, if the first died at it)."""
+        return bool(await self.redis.set(BOOTSTRAP_KEY, b"1", nx=True, px=int(seconds * 1000)))
+
+    async def release_bootstrap(self) -> None:
+        with contextlib.suppress(RedisError):
+            await self.redis.delete(BOOTSTRAP_KEY)
 
     def get(self, key: Any) -> Any | None:
         entry = self._entries.get(key)

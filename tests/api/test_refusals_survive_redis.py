@@ -8,6 +8,7 @@ import asyncio
 import jwt
 import pytest
 
+from auth.store import EPOCH, PREFIX
 from tests.auth_helpers import LI, bearer, login
 
 pytestmark = pytest.mark.timeout(60)
@@ -50,11 +51,11 @@ async def test_after_redis_restarts_the_mirror_is_rebuilt_and_trusted_again(stac
     await redis_of(stack).flushdb()
     assert await me(stack, tokens) == 401  # from the database; a rebuild starts
     for _ in range(1000):
-        if await redis_of(stack).get("lp:mirror:epoch") is not None:
+        if await redis_of(stack).get(EPOCH) is not None:
             break
         await asyncio.sleep(0.01)
     family = tokens_family(tokens)
-    assert await redis_of(stack).get(f"lp:rev:fam:{family}") == b"1"
+    assert await redis_of(stack).get(f"{PREFIX}rev:fam:{family}") == b"1"
     assert await me(stack, tokens) == 401
 
 

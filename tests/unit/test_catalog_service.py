@@ -227,3 +227,27 @@ async def test_a_late_message_of_an_older_version_does_not_move_the_version_back
     newest = await world.version.bump()
     world.version._observe(newest - 1)
     assert world.version.value == newest
+
+
+async def test_workers_starting_on_an_empty_catalog_fetch_it_from_the_gateway_once():
+    world = World()
+    world.gateway.items = [
+        {
+            "code": "SB001",
+            "name": "社保卡申领",
+            "department": "人社局",
+            "category": "社保",
+            "mode": "one_trip",
+        }
+    ]
+    # Four workers over one shared Redis and one database, all starting at once.
+    workers = [world.catalog] + [
+        Catalog(world.records, world.gateway, CatalogVersion(world.redis()), clock=FakeClock(1e9))
+        for _ in range(3)
+    ]
+    stopping = asyncio.Event()
+    await asyncio.wait_for(
+        asyncio.gather(*(w.fill_when_empty(stopping, pause=0.01) for w in workers)), 2
+    )
+    assert list(world.records.items) == ["SB001"]
+    assert len(world.gateway.calls_to("catalog_items")) == 1

@@ -232,3 +232,33 @@ def test_moving_the_api_port_moves_its_addresses_and_the_callback_the_gateway_pu
 def test_a_mock_gateway_port_that_is_not_a_number_is_a_clear_config_error():
     with pytest.raises(ConfigError, match="MOCK_GATEWAY_PORT must be a number"):
         Settings.from_env({"MOCK_GATEWAY_PORT": "eighty"})
+
+
+def test_redis_url_names_sentinel_or_cluster_by_its_scheme():
+    from services.kv import parse_redis_url
+
+    sentinel = parse_redis_url("redis+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/lingpao/2")
+    assert (sentinel.mode, sentinel.master, sentinel.db, sentinel.password) == (
+        "sentinel",
+        "lingpao",
+        2,
+        "pw",
+    )
+    assert sentinel.nodes == (("10.0.0.1", 26379), ("10.0.0.2", 26379))
+    cluster = parse_redis_url("redis+cluster://n1:7000,n2:7001")
+    assert (cluster.mode, cluster.nodes) == ("cluster", (("n1", 7000), ("n2", 7001)))
+    assert parse_redis_url("redis://127.0.0.1:6379/3").mode == "standalone"
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("memcached://127.0.0.1:11211", "scheme 'memcached'"),
+        ("redis+sentinel://127.0.0.1:26379", "/MASTER_NAME"),
+        ("redis+sentinel://127.0.0.1/lingpao", "is not host:port"),
+        ("redis+cluster://n1:7000/0", "takes no database"),
+    ],
+)
+def test_a_redis_url_lingpao_cannot_use_is_refused_at_start_saying_why(url, says):
+    with pytest.raises(ConfigError, match=says):
+        Settings.from_env({"REDIS_URL": url})

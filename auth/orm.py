@@ -52,6 +52,12 @@ class TortoiseUserRecords:
         row = await User.get_or_none(id_hash=id_hash)
         return None if row is None else _account(row)
 
+    async def by_any_id_hash(self, id_hashes: list[str]) -> Account | None:
+        # One statement: looked up hash by hash, a row rewritten between two look-ups was
+        # missed under both (seen in CI while rotate-pii ran).
+        row = await User.filter(id_hash__in=id_hashes).first()
+        return None if row is None else _account(row)
+
     async def get(self, user_id: str) -> Account | None:
         if not is_uuid(user_id):
             return None

@@ -47,6 +47,11 @@ class UserRecords(Protocol):
 
     async def by_id_hash(self, id_hash: str) -> Account | None: ...
 
+    async def by_any_id_hash(self, id_hashes: list[str]) -> Account | None:
+        """The account carrying any of these hashes, read at one instant: a row that
+        rotate-pii rewrites meanwhile is found under one hash or the other."""
+        ...
+
     async def get(self, user_id: str) -> Account | None: ...
 
     async def create(

@@ -35,13 +35,11 @@ class UserDirectory:
         return self.cipher.lookup_hash(identity.normalize(id_number))
 
     async def _by_id_number(self, id_number: str) -> Account | None:
-        # The current hash first; a row not yet rotated (rotate-pii) still carries the hash
-        # of the suite and key it was written under.
-        for id_hash in self.cipher.lookup_hashes(identity.normalize(id_number)):
-            account = await self.records.by_id_hash(id_hash)
-            if account is not None:
-                return account
-        return None
+        # A row not yet rotated (rotate-pii) still carries the hash of the suite and key it
+        # was written under: every hash it may carry, asked at once.
+        return await self.records.by_any_id_hash(
+            list(self.cipher.lookup_hashes(identity.normalize(id_number)))
+        )
 
     async def upsert_from_identity(self, who: Identity) -> Account:
         now = utc()

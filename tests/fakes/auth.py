@@ -56,6 +56,14 @@ class FakeUserRecords:
         user_id = self.ids_by_hash.get(id_hash)
         return None if user_id is None else self.accounts[user_id]
 
+    async def by_any_id_hash(self, id_hashes: list[str]) -> Account | None:
+        self.calls.append(("by_any_id_hash", tuple(id_hashes)))
+        for id_hash in id_hashes:
+            user_id = self.ids_by_hash.get(id_hash)
+            if user_id is not None:
+                return self.accounts[user_id]
+        return None
+
     async def get(self, user_id: str) -> Account | None:
         self.calls.append(("get", user_id))
         return self.accounts.get(user_id)

@@ -9,7 +9,8 @@ what has gathered, one write per batch, to the stream the log handler writes to,
 same line format as every other record, so log shippers see no difference.
 
 A stream that cannot keep up never slows a request: past `MAX_PENDING` lines, new ones
-are dropped and counted (`lingpao_access_log_dropped_total`).
+are dropped and counted (`lingpao_access_log_dropped_total`, by reason: `backlog` or
+`write_failed`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def lingpao_handler() -> logging.StreamHandler | None:
 
 
 class AccessLog:
-    def __init__(self, on_drop: Callable[[int], None] = lambda n: None) -> None:
+    def __init__(self, on_drop: Callable[[int, str], None] = lambda n, reason: None) -> None:
         self._pending: list[str] = []
         self._timer: asyncio.TimerHandle | None = None
         self._on_drop = on_drop
@@ -50,7 +51,7 @@ class AccessLog:
 
     def record(self, method: str, route: str, status: int, seconds: float, rid: str) -> None:
         if len(self._pending) >= MAX_PENDING:
-            self._on_drop(1)
+            self._on_drop(1, "backlog")
             return
         now = time.time()
         entry = orjson.dumps(
@@ -87,7 +88,7 @@ class AccessLog:
             handler.stream.write("".join(lines))
             handler.flush()
         except (OSError, ValueError):
-            self._on_drop(len(lines))
+            self._on_drop(len(lines), "write_failed")
         finally:
             handler.release()
 

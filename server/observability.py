@@ -135,6 +135,9 @@ class Metrics:
         self.access_log_dropped = Counter(
             "lingpao_access_log_dropped_total",
             "Access-log lines dropped because the log stream could not keep up",
+            # Labelled: an unlabelled counter writes a sample file in every process that
+            # builds the metrics, the main process too, under multiprocess mode.
+            ["reason"],
             registry=self.registry,
         )
         self.kpi = Gauge(
@@ -172,7 +175,7 @@ def install_observability(app: Sanic) -> None:
     # Label lookups cost more than the increments: keep the children per label set.
     counters: dict[tuple[str, str, int], Counter] = {}
     histograms: dict[tuple[str, str], Histogram] = {}
-    access = AccessLog(on_drop=metrics.access_log_dropped.inc)
+    access = AccessLog(on_drop=lambda n, reason: metrics.access_log_dropped.labels(reason).inc(n))
 
     @app.middleware("request", priority=1000)
     async def start(request: Request) -> None:

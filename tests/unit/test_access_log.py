@@ -44,7 +44,7 @@ async def test_lines_reach_the_log_stream_together_a_moment_after_the_requests(s
 async def test_past_the_bound_lines_are_dropped_and_counted_not_queued(stream, monkeypatch):
     monkeypatch.setattr(access_log, "MAX_PENDING", 5)
     dropped: list[int] = []
-    log = AccessLog(on_drop=dropped.append)
+    log = AccessLog(on_drop=lambda n, reason: dropped.append(n))
     for n in range(8):
         log.record("GET", "healthz", 200, 0.0, f"r{n}")
     log.close()
@@ -55,7 +55,7 @@ async def test_past_the_bound_lines_are_dropped_and_counted_not_queued(stream, m
 async def test_a_broken_log_stream_costs_the_lines_and_nothing_else(stream):
     stream.close()
     dropped: list[int] = []
-    log = AccessLog(on_drop=dropped.append)
+    log = AccessLog(on_drop=lambda n, reason: dropped.append(n))
     log.record("GET", "healthz", 200, 0.0, "r1")
     log.close()
     assert dropped == [1]

@@ -20,12 +20,11 @@ from core import errors as e
 from server.errors import status_for
 from server.openapi import schemas as s
 from server.openapi.operations import STATIC_PAGES, Operation, Success
-from server.routes.applications import FORM_SCHEMAS, FORM_VALUE_REF
 
 REF = "#/components/schemas/{model}"
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # Schemas the models refer to by name but pydantic does not know as models.
-EXTRA_SCHEMAS = FORM_SCHEMAS
+EXTRA_SCHEMAS = s.FORM_SCHEMAS
 AUTH_ERRORS: dict[str, tuple[type[e.LingpaoError], ...]] = {
     "none": (),
     "user": (e.InvalidToken, e.AccountDisabled),
@@ -116,7 +115,7 @@ def _placed(value: Any) -> Any:
     """`value` with each {"x-form-value": true} marker turned into the FormValue $ref."""
     if isinstance(value, dict):
         if value.get("x-form-value") is True:
-            return dict(FORM_VALUE_REF)
+            return dict(s.FORM_VALUE_REF)
         return {k: _placed(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_placed(v) for v in value]

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from server.body import SAFE_PATTERN
+
 Mode = Literal["in_person", "one_trip", "zero_trip"]
 Time = Field(json_schema_extra={"format": "date-time"})
 
@@ -280,6 +282,43 @@ class ConsoleConfig(Schema):
 
 class Jwks(Schema):
     keys: list[dict[str, Any]]
+
+
+# A form's values: text, numbers, yes/no, null, or one level of lists and objects of those, two
+# at most (an address inside a list of contacts). Spelled out level by level rather than
+# as one recursive schema: client generators cannot build a recursive union, and the
+# server refuses what the document does not describe (FORM_DEPTH in
+# server/routes/applications.py).
+FORM_SCALAR = {
+    "anyOf": [
+        {"type": "string", "pattern": SAFE_PATTERN},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "null"},
+    ]
+}
+
+
+def _form_level(inner: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "anyOf": [
+            *FORM_SCALAR["anyOf"],
+            {"type": "array", "items": inner},
+            {
+                "type": "object",
+                "propertyNames": {"pattern": SAFE_PATTERN},
+                "additionalProperties": inner,
+            },
+        ]
+    }
+
+
+FORM_SCHEMAS = {
+    "FormScalar": FORM_SCALAR,
+    "FormInner": _form_level({"$ref": "#/components/schemas/FormScalar"}),
+    "FormValue": _form_level({"$ref": "#/components/schemas/FormInner"}),
+}
+FORM_VALUE_REF = {"$ref": "#/components/schemas/FormValue"}
 
 
 def page_of(model: type[Schema]) -> type[Schema]:

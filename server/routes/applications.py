@@ -39,41 +39,9 @@ bp = Blueprint("applications")
 
 Code = Annotated[SafeText, StringConstraints(min_length=1, max_length=64)]
 Ref = Annotated[SafeText, StringConstraints(min_length=1, max_length=128)]
-# A form's values: text, numbers, yes/no, null, or one level of lists and objects of those, two
-# at most (an address inside a list of contacts). Spelled out level by level rather than
-# as one recursive schema: client generators cannot build a recursive union, and the
-# server refuses what the document does not describe (bounded_json's max_depth).
+# How deep a form nests: the document spells the levels out (server/openapi/schemas.py),
+# and the server refuses what the document does not describe.
 FORM_DEPTH = 3
-FORM_SCALAR = {
-    "anyOf": [
-        {"type": "string", "pattern": SAFE_PATTERN},
-        {"type": "number"},
-        {"type": "boolean"},
-        {"type": "null"},
-    ]
-}
-
-
-def _form_level(inner: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "anyOf": [
-            *FORM_SCALAR["anyOf"],
-            {"type": "array", "items": inner},
-            {
-                "type": "object",
-                "propertyNames": {"pattern": SAFE_PATTERN},
-                "additionalProperties": inner,
-            },
-        ]
-    }
-
-
-FORM_SCHEMAS = {
-    "FormScalar": FORM_SCALAR,
-    "FormInner": _form_level({"$ref": "#/components/schemas/FormScalar"}),
-    "FormValue": _form_level({"$ref": "#/components/schemas/FormInner"}),
-}
-FORM_VALUE_REF = {"$ref": "#/components/schemas/FormValue"}
 Form = Annotated[
     dict[str, object],
     AfterValidator(lambda form: bounded_json(form, max_depth=FORM_DEPTH)),

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -93,6 +93,51 @@ def mock_gateway_running(app_key: str, secret: str, intake_delay: float) -> Iter
         yield url
     finally:
         stop(process)
+
+
+@contextlib.contextmanager
+def backend_running(
+    tmp: Path,
+    gateway: str,
+    app_key: str,
+    secret: str,
+    *,
+    prepare: Callable[[Path], None] | None = None,
+    **extra_env: str,
+) -> Iterator[str]:
+    """`python -m server serve` on a spare port over a SQLite file in `tmp`, migrated, seeded
+    and with the catalog synced from `gateway`; `prepare(database_path)` runs before it
+    serves. Yields its URL; its output goes to `tmp / "server.log"`; stopped afterwards."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    database = tmp / "lingpao.sqlite3"
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp),
+        "PORT": str(port),
+        "DATABASE_URL": f"sqlite://{database}",
+        "KEYS_DIR": str(tmp / "keys"),
+        "UPLOADS_DIR": str(tmp / "uploads"),
+        "GATEWAY_URL": gateway,
+        "GATEWAY_APP_KEY": app_key,
+        "GATEWAY_APP_SECRET": secret,
+        "CALLBACK_URL": f"{url}/api/v1/gateway/callbacks",
+        **extra_env,
+    }
+    run = [sys.executable, "-m", "server"]
+    for command in ("migrate", "seed-demo", "sync-items"):
+        subprocess.run([*run, command], cwd=ROOT, env=env, check=True, capture_output=True)
+    if prepare is not None:
+        prepare(database)
+    with (tmp / "server.log").open("wb") as log:
+        process = subprocess.Popen(
+            [*run, "serve"], cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True
+        )
+        try:
+            wait_until_up(url + "/healthz", process)
+            yield url
+        finally:
+            stop(process)
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.auth_helpers import WANG, ZHANG
-from tests.e2e.conftest import ROOT, free_port, mock_gateway_running, stop, wait_until_up
+from tests.e2e.conftest import backend_running, mock_gateway_running
 
 APP_KEY, SECRET = "lingpao-client", "client-secret-0123456789"
 PACKAGE = "lingpao_client"
@@ -31,39 +31,13 @@ PACKAGE = "lingpao_client"
 @pytest.fixture(scope="module")
 def running(tmp_path_factory) -> Iterator[tuple[str, str]]:
     """The API (SQLite, in-process Redis stand-in) and the mock gateway on spare ports."""
-    tmp = tmp_path_factory.mktemp("generated-client")
-    port = free_port()
-    api = f"http://127.0.0.1:{port}"
-    with mock_gateway_running(APP_KEY, SECRET, intake_delay=0) as gateway:
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(tmp),
-            "PORT": str(port),
-            "DATABASE_URL": f"sqlite://{tmp / 'client.sqlite3'}",
-            "KEYS_DIR": str(tmp / "keys"),
-            "UPLOADS_DIR": str(tmp / "uploads"),
-            "GATEWAY_URL": gateway,
-            "GATEWAY_APP_KEY": APP_KEY,
-            "GATEWAY_APP_SECRET": SECRET,
-            "CALLBACK_URL": f"{api}/api/v1/gateway/callbacks",
-            "LOG_LEVEL": "WARNING",
-        }
-        run = [sys.executable, "-m", "server"]
-        for command in ("migrate", "seed-demo", "sync-items"):
-            subprocess.run([*run, command], cwd=ROOT, env=env, check=True, capture_output=True)
-        process = subprocess.Popen(
-            [*run, "serve"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            wait_until_up(api + "/healthz", process)
-            yield api, gateway
-        finally:
-            stop(process)
+    with (
+        mock_gateway_running(APP_KEY, SECRET, intake_delay=0) as gateway,
+        backend_running(
+            tmp_path_factory.mktemp("generated-client"), gateway, APP_KEY, SECRET
+        ) as api,
+    ):
+        yield api, gateway
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,7 +19,7 @@ import httpx
 import pytest
 
 from tests.auth_helpers import WANG, ZHANG
-from tests.e2e.conftest import ROOT, free_port, mock_gateway_running, stop, wait_until_up
+from tests.e2e.conftest import backend_running, mock_gateway_running
 
 try:
     from playwright.sync_api import Browser, expect, sync_playwright
@@ -72,39 +70,18 @@ def _add_item_named_like_markup(database: Path) -> None:
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory, gateway) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("ops-console")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp),
-        "PORT": str(port),
-        "DATABASE_URL": f"sqlite://{tmp / 'console.sqlite3'}",
-        "KEYS_DIR": str(tmp / "keys"),
-        "UPLOADS_DIR": str(tmp / "uploads"),
-        "GATEWAY_URL": gateway,
-        "GATEWAY_APP_KEY": APP_KEY,
-        "GATEWAY_APP_SECRET": SECRET,
-        "GATEWAY_TIMEOUT_SECONDS": "2",
-        "CALLBACK_URL": f"{url}/api/v1/gateway/callbacks",
-        "ACCESS_TOKEN_TTL_SECONDS": str(ACCESS_TTL),
-        "LOGIN_RATE_LIMIT": "1000/minute",
+    with backend_running(
+        tmp_path_factory.mktemp("ops-console"),
+        gateway,
+        APP_KEY,
+        SECRET,
+        prepare=_add_item_named_like_markup,
+        ACCESS_TOKEN_TTL_SECONDS=str(ACCESS_TTL),
+        LOGIN_RATE_LIMIT="1000/minute",
         # One failed delivery parks the row as dead, for the outbox view to show.
-        "OUTBOX_MAX_ATTEMPTS": "1",
-    }
-    run = [sys.executable, "-m", "server"]
-    for command in ("migrate", "seed-demo", "sync-items"):
-        subprocess.run([*run, command], cwd=ROOT, env=env, check=True, capture_output=True)
-    _add_item_named_like_markup(tmp / "console.sqlite3")
-    with (tmp / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [*run, "serve"], cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True
-        )
-        try:
-            wait_until_up(url + "/healthz", process)
-            yield url
-        finally:
-            stop(process)
+        OUTBOX_MAX_ATTEMPTS="1",
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

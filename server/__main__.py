@@ -215,7 +215,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from server import demo
 
     try:
-        token = demo.login(Settings.from_env(), args.name, args.assurance)
+        # Settings as they are: the demo refuses production before its secrets are read.
+        token = asyncio.run(demo.login(Settings.from_env(), args.name, args.assurance))
     except demo.DemoError as exc:
         print(f"lingpao: {exc}", file=sys.stderr)
         return 1
@@ -282,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="act as a demo citizen (development only)")
     demo_sub = demo.add_subparsers(dest="demo_command", required=True)
     login = demo_sub.add_parser(
-        "login", help="print an access token for a demo citizen, through the mock IdP"
+        "login", help="print an access token for a demo citizen, signed in through the mock IdP"
     )
     login.add_argument("name", help="a demo citizen: 张三, 李四 or 王五 (ops)")
     login.add_argument("--assurance", choices=["face", "sms"], default="face")

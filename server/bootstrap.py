@@ -22,9 +22,9 @@ Everything is built once, from one `Settings`, into one frozen `Container`:
 
 It is used three ways, always through `open_container`/`Container.aclose`: the Sanic app
 (`server/app.py`) builds one per worker in `before_server_start` and closes it in
-`after_server_stop`; each CLI command (`server/admin.py`) builds one for its run; the outbox
-worker builds its own. Nothing here starts background work: the app schedules the catalog
-listener and bootstrap itself, as named Sanic tasks.
+`after_server_stop`; each CLI command (`server/admin.py`, `server/demo.py`) builds one for its
+run; the outbox worker builds its own. Nothing here starts background work: the app schedules
+the catalog listener and bootstrap itself, as named Sanic tasks.
 """
 
 from __future__ import annotations

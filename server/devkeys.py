@@ -70,6 +70,14 @@ def refuse_development_secrets(settings: Settings, keys: Path) -> None:
         problems.append(f"TOKEN_KEY_PATH {token_path} does not exist")
     if _is_within(token_path, keys):
         problems.append("TOKEN_KEY_PATH points into the development key folder var/keys")
+    # Unset, development would reach for loopback: the mock gateway, and a callback URL on
+    # this machine that the provincial gateway cannot call (Settings._derived).
+    if not settings.gateway_url:
+        problems.append("GATEWAY_URL is not set (development falls back to the mock gateway)")
+    if not settings.callback_url:
+        problems.append(
+            "CALLBACK_URL is not set (development derives a loopback address from HOST and PORT)"
+        )
     if settings.gateway_app_key == "lingpao-dev":
         problems.append("GATEWAY_APP_KEY is still the development value 'lingpao-dev'")
     if settings.idp_issuer == MOCK_IDP_ISSUER:

@@ -81,8 +81,9 @@ class Settings:
     )
     gateway_url: str = setting(
         "",
-        "base URL of the provincial gateway",
-        shown="the mock gateway: `http://MOCK_GATEWAY_HOST:MOCK_GATEWAY_PORT` (`127.0.0.1:8100`)",
+        "base URL of the provincial gateway; required in production",
+        shown="in development, the mock gateway: `http://MOCK_GATEWAY_HOST:MOCK_GATEWAY_PORT` "
+        "(`127.0.0.1:8100`)",
     )
     gateway_app_key: str = setting(
         "lingpao-dev", "our app key at the gateway (also the IdP audience)"
@@ -141,8 +142,9 @@ class Settings:
     trusted_proxies: int = setting(0, "number of proxies whose X-Forwarded-For is believed")
     callback_url: str = setting(
         "",
-        "where the gateway pushes application status (our public callback URL)",
-        shown="`http://HOST:PORT/api/v1/gateway/callbacks`",
+        "where the gateway pushes application status (our public callback URL); required in "
+        "production",
+        shown="in development, `http://HOST:PORT/api/v1/gateway/callbacks`",
     )
     outbox_in_server: bool = setting(
         True,
@@ -199,10 +201,15 @@ class Settings:
 
     def _derived(self, environ: Mapping[str, str]) -> dict[str, Any]:
         """Defaults that follow other settings, so one variable per port moves both sides of
-        a development run: PORT moves our callback URL, MOCK_GATEWAY_PORT the gateway's."""
+        a development run: PORT moves our callback URL, MOCK_GATEWAY_PORT the gateway's.
+
+        Production derives neither: both would be loopback addresses (the mock gateway, a
+        callback URL no gateway can reach), and an unset one is refused with the secrets."""
         derived: dict[str, Any] = {}
         if not self.token_key_path:
             derived["token_key_path"] = str(Path(self.keys_dir) / "token_signing.pem")
+        if self.production:
+            return derived
         if not self.callback_url:
             derived["callback_url"] = self.api_url + CALLBACK_PATH
         if not self.gateway_url:

@@ -169,7 +169,8 @@ def _success(r: Success, auth: str) -> dict[str, Any]:
 
 def _errors(op: Operation) -> dict[str, Any]:
     raised: list[tuple[int, str, str]] = [
-        (status_for(cls), cls.code, cls.message) for cls in (*AUTH_ERRORS[op.auth], *op.errors)
+        (status_for(cls), cls.code, cls.message)
+        for cls in (*AUTH_ERRORS[op.auth], *op.errors, *_query_errors(op))
     ]
     if op.has_body:
         raised += [(status_for(cls), cls.code, cls.message) for cls in BODY_ERRORS]
@@ -184,6 +185,12 @@ def _errors(op: Operation) -> dict[str, Any]:
     for status, code, message in raised:
         by_status[status].setdefault(code, message)
     return {str(status): _error(status, by_status[status]) for status in sorted(by_status)}
+
+
+def _query_errors(op: Operation) -> tuple[type[e.LingpaoError], ...]:
+    # Every query parameter is checked (a limit out of range, a cursor we did not issue, a
+    # value not in its enum), and a bad one is 400 invalid_request.
+    return (e.InvalidRequest,) if any(p.location == "query" for p in op.params) else ()
 
 
 def _error(status: int, codes: dict[str, str]) -> dict[str, Any]:

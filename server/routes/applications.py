@@ -200,7 +200,6 @@ async def file_application(request: Request) -> HTTPResponse:
         {200: Success("a page of applications", sc.page_of(sc.Application))},
         auth="user",
         params=PAGING,
-        errors=(e.InvalidRequest,),
     )
 )
 @require_user

@@ -83,7 +83,7 @@ def _page(request: Request, rows: list, key) -> tuple[list, str | None]:
         {200: Success("a page of the caller's certificates", sc.page_of(sc.CertificateSummary))},
         auth="face",
         params=PAGING,
-        errors=(e.InvalidRequest, *GATEWAY_ERRORS),
+        errors=GATEWAY_ERRORS,
     )
 )
 @require_face
@@ -186,7 +186,7 @@ async def verify(request: Request) -> HTTPResponse:
             query("eligible", {"type": "string", "enum": ["true", "false"]}, "only these"),
             *PAGING,
         ),
-        errors=(e.InvalidRequest, *GATEWAY_ERRORS),
+        errors=GATEWAY_ERRORS,
     )
 )
 @require_user
@@ -215,7 +215,6 @@ async def one_id_items(request: Request) -> HTTPResponse:
         {200: Success("a page of accesses, newest first", sc.page_of(sc.AccessLogEntry))},
         auth="user",
         params=PAGING,
-        errors=(e.InvalidRequest,),
     )
 )
 @require_user

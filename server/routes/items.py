@@ -9,7 +9,7 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, empty, raw
 
-from core.errors import InvalidRequest, ItemNotFound
+from core.errors import ItemNotFound
 from server.context import services
 from server.openapi import schemas as sc
 from server.openapi.operations import PAGING, Operation, Success, documented, header, path, query
@@ -98,7 +98,6 @@ FILTERS = (
             304: NOT_MODIFIED,
         },
         params=(*FILTERS, *PAGING, IF_NONE_MATCH),
-        errors=(InvalidRequest,),
     )
 )
 async def list_items(request: Request) -> HTTPResponse:

@@ -75,7 +75,6 @@ def _if_match_version(request: Request) -> int:
         {200: Success("a page of items", sc.page_of(sc.OpsItem))},
         auth="ops",
         params=(*FILTERS, *PAGING),
-        errors=(InvalidRequest,),
     )
 )
 @require_ops
@@ -165,7 +164,6 @@ def _time_arg(request: Request, name: str) -> datetime | None:
             query("until", {"type": "string", "format": "date-time"}, "RFC 3339, exclusive"),
             *PAGING,
         ),
-        errors=(InvalidRequest,),
     )
 )
 @require_ops
@@ -212,7 +210,6 @@ async def indicators(request: Request) -> HTTPResponse:
             query("state", {"type": "string", "enum": list(STATES)}, "only deliveries in it"),
             *PAGING,
         ),
-        errors=(InvalidRequest,),
     )
 )
 @require_ops

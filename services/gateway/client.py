@@ -148,6 +148,21 @@ class GatewayClient:
     async def get_application(self, application_id: str) -> dict | None:
         return await self._call("GET", f"/intake/applications/{application_id}", not_found_ok=True)
 
+    async def identity_token(self, id_number: str, name: str, assurance: str) -> str:
+        """A person's identity token from the mock gateway's IdP (`POST /idp/token`).
+
+        For development only: the mock has this endpoint so that a terminal can sign a demo
+        citizen in (`python -m server demo login`); the real gateway has none, and the real
+        IdP signs people in on its own pages. Unsigned like every `/idp/` call, and tried
+        once: each call mints a new token.
+        """
+        body = {"id_number": id_number, "name": name, "assurance": assurance}
+        answer = await self._call("POST", "/idp/token", body, signed=False, idempotent=False)
+        token = answer.get("identity_token") if isinstance(answer, dict) else None
+        if not isinstance(token, str) or not token:
+            raise GatewayBadAnswer()
+        return token
+
     # The wire ----------------------------------------------------------------------------
 
     async def _call(

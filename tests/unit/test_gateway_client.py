@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import orjson
 import pytest
 
 from core.errors import GatewayBadAnswer, GatewayRejected, GatewayTimeout, GatewayUnavailable
@@ -263,3 +264,33 @@ async def test_quick_failures_are_still_retried_inside_the_deadline():
     upstream = Upstream(httpx.Response(503), httpx.Response(503), ok({"items": []}))
     assert await client(upstream).catalog_items() == []
     assert len(upstream.calls) == 3
+
+
+async def test_the_mock_idps_token_is_asked_for_unsigned_and_once():
+    upstream = Upstream(ok({"identity_token": "id-tok", "expires_in": 300}))
+    assert await client(upstream).identity_token("330402199001011230", "张三", "sms") == "id-tok"
+    (request,) = upstream.calls
+    assert (request.method, request.url.path) == ("POST", "/idp/token")
+    assert orjson.loads(request.content) == {
+        "id_number": "330402199001011230",
+        "name": "张三",
+        "assurance": "sms",
+    }
+    assert "x-signature" not in request.headers
+
+
+@pytest.mark.parametrize(
+    ("answer", "becomes"),
+    [
+        (httpx.ConnectError("refused"), GatewayUnavailable),
+        (httpx.ReadTimeout("slow"), GatewayTimeout),
+        (httpx.Response(503), GatewayUnavailable),
+        (httpx.Response(401, json={"error": "unknown_person"}), GatewayRejected),
+        (ok({"expires_in": 300}), GatewayBadAnswer),
+    ],
+)
+async def test_a_failed_identity_token_call_is_one_of_our_errors_and_not_retried(answer, becomes):
+    upstream = Upstream(answer)
+    with pytest.raises(becomes):
+        await client(upstream).identity_token("330402199001011230", "张三", "face")
+    assert len(upstream.calls) == 1

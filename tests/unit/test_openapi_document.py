@@ -10,6 +10,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
+from server.openapi.document import _errors
+from server.openapi.operations import PAGING, Operation, Success
 from tests.conftest import conformance
 
 CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "API.md"
@@ -81,6 +83,21 @@ def test_the_errors_routes_raise_are_listed_where_they_happen(doc):
     assert "Retry-After" in filing["503"]["headers"]
     login = doc["paths"]["/api/v1/auth/login"]["post"]["responses"]
     assert login["429"]["headers"]["Retry-After"]["required"] is True
+
+
+def test_every_route_with_query_parameters_lists_invalid_request(doc):
+    for path, methods in doc["paths"].items():
+        for method, op in methods.items():
+            if any(p["in"] == "query" for p in op.get("parameters", [])):
+                codes = op["responses"]["400"]["x-error-codes"]
+                assert "invalid_request" in codes, (method, path)
+
+
+def test_invalid_request_is_derived_from_query_parameters_not_spelled_out():
+    page = Operation("a_page", "a page", "t", {200: Success("ok")}, params=PAGING)
+    assert "invalid_request" in _errors(page)["400"]["x-error-codes"]
+    bare = Operation("a_thing", "a thing", "t", {200: Success("ok")})
+    assert "invalid_request" not in _errors(bare)["400"]["x-error-codes"]
 
 
 def test_parameters_carry_their_constraints(doc):

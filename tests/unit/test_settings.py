@@ -30,6 +30,8 @@ def prod_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "TOKEN_KEY_PATH": str(key),
         "IDP_ISSUER": "https://idp.zjzwfw.gov.cn",
         "OCR_ENGINE": "vendor_ocr.engine:IdCardReader",
+        "GATEWAY_URL": "https://gateway.zjzwfw.gov.cn",
+        "CALLBACK_URL": "https://lingpao.jiaxing.gov.cn/api/v1/gateway/callbacks",
     }
     env.update(extra)
     return env
@@ -84,6 +86,26 @@ def test_production_refuses_a_missing_secret_and_names_it(tmp_path, drop, says):
     del env[drop]
     with pytest.raises(ConfigError, match=says):
         Settings.from_env(env).ensure_secrets()
+
+
+@pytest.mark.parametrize(
+    ("drop", "says"),
+    [
+        ("GATEWAY_URL", "GATEWAY_URL is not set"),
+        ("CALLBACK_URL", "CALLBACK_URL is not set"),
+    ],
+)
+def test_production_refuses_to_fall_back_to_a_loopback_address(tmp_path, drop, says):
+    env = prod_env(tmp_path, MOCK_GATEWAY_PORT="8100", PORT="8000")
+    del env[drop]
+    with pytest.raises(ConfigError, match=f"refusing to start in production: .*{says}"):
+        Settings.from_env(env).ensure_secrets()
+
+
+def test_production_takes_the_gateway_and_callback_urls_as_configured(tmp_path):
+    s = Settings.from_env(prod_env(tmp_path)).ensure_secrets()
+    assert s.gateway_url == "https://gateway.zjzwfw.gov.cn"
+    assert s.callback_url == "https://lingpao.jiaxing.gov.cn/api/v1/gateway/callbacks"
 
 
 def test_production_refuses_the_development_app_key(tmp_path):
@@ -153,6 +175,15 @@ def test_serve_in_production_with_a_missing_secret_exits_with_a_clear_message(tm
     assert done.returncode == 2
     assert "refusing to start in production" in done.stderr
     assert "PII_KEY is not set" in done.stderr
+
+
+def test_check_config_in_production_without_a_gateway_url_exits_with_a_clear_message(tmp_path):
+    env = prod_env(tmp_path)
+    del env["GATEWAY_URL"]
+    done = run_cli(tmp_path, env, "check-config")
+    assert done.returncode == 2
+    assert "configuration error: refusing to start in production" in done.stderr
+    assert "GATEWAY_URL is not set" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_serve_with_two_workers_and_the_stand_in_exits_with_a_clear_message(tmp_path):

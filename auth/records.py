@@ -68,8 +68,11 @@ class UserRecords(Protocol):
     ) -> Account: ...
 
     async def record_login(
-        self, user_id: str, *, name: str, idp_subject: str, assurance: str, at: datetime
-    ) -> None: ...
+        self, id_hashes: list[str], *, name: str, idp_subject: str, assurance: str, at: datetime
+    ) -> Account | None:
+        """Records a login on the account carrying any of these hashes (see
+        `by_any_id_hash`); that account as it is now, or None when there is none."""
+        ...
 
     async def set_roles(self, user_id: str, roles: tuple[str, ...]) -> None: ...
 
@@ -80,10 +83,16 @@ class SessionRecords(Protocol):
     """Where refresh families and their token hashes are kept."""
 
     async def create_family(
-        self, account: Account, *, device_id: str, assurance: str, expires_at: datetime
-    ) -> Family: ...
-
-    async def add_token(self, family_id: str, token_hash: str) -> None: ...
+        self,
+        account: Account,
+        *,
+        device_id: str,
+        assurance: str,
+        expires_at: datetime,
+        token_hash: str,
+    ) -> Family:
+        """A new family with its first refresh token (kept as `token_hash`), both or neither."""
+        ...
 
     async def family_of_token(self, token_hash: str) -> Family | None:
         """The family the token was issued in, whether or not the token was used already."""

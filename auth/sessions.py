@@ -56,14 +56,14 @@ class Sessions:
         self._clock = clock
 
     async def start(self, account: Account, assurance: str, device_id: str = "") -> TokenPair:
+        refresh = _new_refresh_token()
         family = await self.records.create_family(
             account,
             device_id=device_id[:128],
             assurance=assurance,
             expires_at=utc(self._clock) + self.refresh_ttl,
+            token_hash=_hash(refresh),
         )
-        refresh = _new_refresh_token()
-        await self.records.add_token(family.id, _hash(refresh))
         return self._pair(account, family, refresh)
 
     def _pair(self, account: Account, family: Family, refresh: str) -> TokenPair:

@@ -43,7 +43,14 @@ class UserDirectory:
 
     async def upsert_from_identity(self, who: Identity) -> Account:
         now = utc()
-        account = await self._by_id_number(who.id_number)
+        # Found and updated at once (one statement on PostgreSQL): the account as it is now.
+        account = await self.records.record_login(
+            list(self.cipher.lookup_hashes(identity.normalize(who.id_number))),
+            name=who.name,
+            idp_subject=who.subject,
+            assurance=who.assurance,
+            at=now,
+        )
         if account is None:
             return await self.records.create(
                 id_hash=self.lookup_hash(who.id_number),
@@ -55,10 +62,7 @@ class UserDirectory:
                 idp_subject=who.subject,
                 logged_in_at=now,
             )
-        await self.records.record_login(
-            account.id, name=who.name, idp_subject=who.subject, assurance=who.assurance, at=now
-        )
-        return replace(account, name=who.name, assurance=who.assurance)
+        return account
 
     async def ensure(self, id_number: str, name: str, roles: list[str]) -> tuple[Account, bool]:
         """For demo data: the user with these roles, created if missing."""

@@ -5,15 +5,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
+from core.clock import utc
 from core.errors import InvalidRequest
 from services import listing
 from services.models import AuditEntry
 from services.times import rfc3339
 
 COLUMN_LENGTHS = {"actor": 64, "action": 64, "target": 128}  # AuditEntry's columns
+# Every login, certificate read and filing writes a line: on PostgreSQL the insert is written
+# out, as tortoise spends ~150 µs building the model and query (issue 13).
+INSERT = (
+    "INSERT INTO audit_entry (at, actor, action, target, outcome, reason, actor_user_id,"
+    " subject_user_id, request_id, purpose, before, after)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+)
 
 
 async def record(
@@ -30,8 +39,29 @@ async def record(
     before: object = None,
     after: object = None,
     connection: BaseDBAsyncClient | None = None,
-) -> AuditEntry:
-    return await AuditEntry.create(
+) -> None:
+    client = connection or connections.get("default")
+    if client.capabilities.dialect == "postgres":
+        fields = AuditEntry._meta.fields_map  # the model's own JSON encoding of before/after
+        await client.execute_query(
+            INSERT,
+            [
+                utc(),
+                actor[:64],
+                action,
+                target[:128],
+                outcome,
+                reason[:500],
+                actor_user_id,
+                subject_user_id,
+                request_id[:128],
+                purpose[:200],
+                fields["before"].to_db_value(before, AuditEntry),
+                fields["after"].to_db_value(after, AuditEntry),
+            ],
+        )
+        return
+    await AuditEntry.create(
         actor=actor[:64],
         action=action,
         target=target[:128],

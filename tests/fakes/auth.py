@@ -98,12 +98,15 @@ class FakeUserRecords:
         return account
 
     async def record_login(
-        self, user_id: str, *, name: str, idp_subject: str, assurance: str, at: datetime
-    ) -> None:
-        self.calls.append(("record_login", user_id))
+        self, id_hashes: list[str], *, name: str, idp_subject: str, assurance: str, at: datetime
+    ) -> Account | None:
+        self.calls.append(("record_login", tuple(id_hashes)))
+        user_id = next((self.ids_by_hash[h] for h in id_hashes if h in self.ids_by_hash), None)
+        if user_id is None:
+            return None
         self._change(user_id, name=name, assurance=assurance)
-        if user_id in self.accounts:
-            self.last_login[user_id] = at
+        self.last_login[user_id] = at
+        return self.accounts[user_id]
 
     async def set_roles(self, user_id: str, roles: tuple[str, ...]) -> None:
         self.calls.append(("set_roles", user_id, tuple(roles)))
@@ -135,7 +138,13 @@ class FakeSessionRecords:
         self.calls: list[tuple] = []
 
     async def create_family(
-        self, account: Account, *, device_id: str, assurance: str, expires_at: datetime
+        self,
+        account: Account,
+        *,
+        device_id: str,
+        assurance: str,
+        expires_at: datetime,
+        token_hash: str,
     ) -> Family:
         self.calls.append(("create_family", account.id))
         family = Family(
@@ -146,11 +155,8 @@ class FakeSessionRecords:
             expires_at=expires_at,
         )
         self.families[family.id] = family
+        self._insert(family.id, token_hash)
         return family
-
-    async def add_token(self, family_id: str, token_hash: str) -> None:
-        self.calls.append(("add_token", family_id))
-        self._insert(family_id, token_hash)
 
     async def family_of_token(self, token_hash: str) -> Family | None:
         self.calls.append(("family_of_token", token_hash))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -46,11 +47,13 @@ async def new_account(users, id_hash: str | None = None, **overrides):
 
 
 async def new_family(sessions, account, token_hash: str | None = None):
-    family = await sessions.create_family(
-        account, device_id="phone", assurance="face", expires_at=NOW + timedelta(days=30)
+    return await sessions.create_family(
+        account,
+        device_id="phone",
+        assurance="face",
+        expires_at=NOW + timedelta(days=30),
+        token_hash=token_hash or unique(),
     )
-    await sessions.add_token(family.id, token_hash or unique())
-    return family
 
 
 async def test_an_account_is_found_by_its_hash_and_its_id_as_it_was_created(records):
@@ -64,8 +67,16 @@ async def test_an_account_is_found_by_its_hash_and_its_id_as_it_was_created(reco
 
 async def test_a_login_new_roles_and_disabling_show_on_the_next_read(records):
     users, _ = records
-    account = await new_account(users)
-    await users.record_login(account.id, name="张三丰", idp_subject="s-1", assurance="face", at=NOW)
+    id_hash = unique()
+    account = await new_account(users, id_hash)
+    logged_in = await users.record_login(
+        [unique(), id_hash], name="张三丰", idp_subject="s-1", assurance="face", at=NOW
+    )
+    assert logged_in == replace(account, name="张三丰", assurance="face")
+    assert (
+        await users.record_login([unique()], name="x", idp_subject="s", assurance="sms", at=NOW)
+        is None
+    )
     await users.set_roles(account.id, ("citizen", "ops"))
     await users.set_disabled(account.id, True)
     now = await users.get(account.id)

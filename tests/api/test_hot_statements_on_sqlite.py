@@ -1,0 +1,34 @@
+"""The hot statements' contract (tests/integration/test_hot_statements.py) on SQLite, where
+the ORM is the implementation."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.db import apply_migrations, close_database, open_database
+from tests.integration.test_hot_statements import (
+    test_an_audit_line_is_cut_to_its_columns_rather_than_refused,
+    test_an_audit_line_reads_back_as_it_was_written_with_its_json_and_chinese,
+    test_an_audit_line_without_before_and_after_keeps_them_empty,
+    test_an_identity_token_logs_in_once_even_when_two_logins_race,
+    test_an_identity_token_without_a_usable_id_is_never_first,
+)
+
+__all__ = [
+    "test_an_audit_line_is_cut_to_its_columns_rather_than_refused",
+    "test_an_audit_line_reads_back_as_it_was_written_with_its_json_and_chinese",
+    "test_an_audit_line_without_before_and_after_keeps_them_empty",
+    "test_an_identity_token_logs_in_once_even_when_two_logins_race",
+    "test_an_identity_token_without_a_usable_id_is_never_first",
+]
+
+
+@pytest.fixture
+async def database(tmp_path):
+    url = f"sqlite://{tmp_path / 'hot.sqlite3'}"
+    await apply_migrations(url)
+    await open_database(url)
+    try:
+        yield
+    finally:
+        await close_database()

@@ -1,0 +1,110 @@
+"""The statements written out for PostgreSQL on the hot paths (issue 13) keep what the ORM
+kept: the same rows, the same answers. tests/api/test_hot_statements_on_sqlite.py runs the
+same tests on SQLite, where the ORM writes them (tortoise's per-dialect state must not
+cross from one suite's process to the other's)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import pytest
+from tortoise import connections
+
+from auth.orm import TortoiseIdentityTokens
+from services import audit
+from services.db import apply_migrations, close_database, open_database
+from services.models import AuditEntry
+
+
+@pytest.fixture
+async def database(pg_url):
+    await apply_migrations(pg_url)
+    await open_database(pg_url, 5)
+    try:
+        yield
+    finally:
+        await close_database()
+
+
+LINE: dict[str, Any] = dict(
+    actor="3304**********1230",
+    action="mode.switch",
+    target="item:HJ005",
+    outcome="ok",
+    reason="压测切换",
+    subject_user_id=str(uuid.uuid4()),
+    request_id="r-1",
+    purpose="本人查看电子证照",
+    before={"mode": "one_trip", "材料": ["身份证"]},
+    after={"mode": "zero_trip", "version": 7},
+)
+
+
+async def test_an_audit_line_reads_back_as_it_was_written_with_its_json_and_chinese(database):
+    marker = uuid.uuid4().hex
+    await audit.record(**{**LINE, "actor_user_id": marker})
+    entries, _ = await audit.query(actor=marker)
+    assert len(entries) == 1
+    entry = entries[0]
+    for field in ("actor", "action", "target", "outcome", "reason", "purpose", "request_id"):
+        assert entry[field] == LINE[field]
+    assert entry["before"] == LINE["before"] and entry["after"] == LINE["after"]
+    row = await AuditEntry.get(actor_user_id=marker)
+    assert row.subject_user_id == LINE["subject_user_id"]
+    assert abs(row.at.timestamp() - time.time()) < 60
+
+
+async def test_an_audit_line_is_cut_to_its_columns_rather_than_refused(database):
+    marker = uuid.uuid4().hex
+    await audit.record(
+        **{**LINE, "actor_user_id": marker, "target": "t" * 300, "reason": "因" * 900}
+    )
+    row = await AuditEntry.get(actor_user_id=marker)
+    assert len(row.target) == 128 and len(row.reason) == 500
+
+
+async def test_an_audit_line_without_before_and_after_keeps_them_empty(database):
+    marker = uuid.uuid4().hex
+    await audit.record(actor="system", action="user.disable", target="x", actor_user_id=marker)
+    row = await AuditEntry.get(actor_user_id=marker)
+    assert row.before is None and row.after is None and row.outcome == "ok"
+
+
+async def test_an_identity_token_logs_in_once_even_when_two_logins_race(database):
+    tokens = TortoiseIdentityTokens()
+    jti, expires = uuid.uuid4().hex, int(time.time()) + 300
+    first = await asyncio.gather(*(tokens.first_use(jti, expires) for _ in range(5)))
+    assert sorted(first) == [False, False, False, False, True]
+    assert await tokens.first_use(jti, expires) is False
+    assert await tokens.first_use(uuid.uuid4().hex, expires) is True
+
+
+async def test_an_identity_token_without_a_usable_id_is_never_first(database):
+    tokens = TortoiseIdentityTokens()
+    assert await tokens.first_use("", int(time.time()) + 300) is False
+    assert await tokens.first_use("j" * 129, int(time.time()) + 300) is False
+
+
+async def test_a_transaction_left_open_on_a_pooled_connection_is_rolled_back(pg_url):
+    # The pool skips asyncpg's reset query (services.db.keep_session); asyncpg still ends
+    # an open transaction before the connection serves anyone else.
+    await apply_migrations(pg_url)
+    await open_database(pg_url, 5)
+    try:
+        client = connections.get("default")
+        marker = uuid.uuid4().hex
+        async with client.acquire_connection() as raw:
+            await raw.execute("BEGIN")
+            await raw.execute(
+                "INSERT INTO used_identity_token (jti, expires_at) VALUES ($1, now())", marker
+            )
+            # given back with the transaction open, as a cancelled request would leave it
+        async with client.acquire_connection() as raw:
+            assert not raw.is_in_transaction()
+            count = "SELECT count(*) FROM used_identity_token WHERE jti = $1"
+            assert await raw.fetchval(count, marker) == 0
+    finally:
+        await close_database()

@@ -15,6 +15,7 @@ from sanic import Sanic
 from sanic.exceptions import PayloadTooLarge, URITooLong
 from sanic.request import Request
 from sanic.response import BaseHTTPResponse
+from sanic_ext.extensions.http.extension import HTTPExtension
 
 from core.numbers import plain_int
 from server import bootstrap
@@ -82,6 +83,10 @@ def _configure(app: App, settings: Settings) -> None:
     app.config.HTTP_AUTO_OPTIONS = False
     app.config.HTTP_AUTO_HEAD = True
     app.config.CORS_AUTOMATIC_OPTIONS = False
+    # Of sanic-ext, only HEAD for GET routes is used. Its dependency injection, unused here,
+    # dispatches a signal on every request: ~9% of a 304's time (issue 13). The OpenAPI,
+    # health and logging extensions are off or unused.
+    app.extend(built_in_extensions=False, extensions=[HTTPExtension])
 
 
 def _install_body_limit(app: App, max_bytes: int) -> None:

@@ -27,10 +27,12 @@ def markdown(report: dict) -> str:
         f"{m['cores']} cores, Python {m['python']}, {m['platform']}; "
         + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
         f"wrk -t1 -c{report['connections']}, {report['seconds']} s per scenario; "
-        f"bare Sanic: {report['bare']['rps']} req/s.",
+        f"bare Sanic: {report['bare']['rps']} req/s at the start, and measured again just "
+        "before each scenario (its own column): each ratio is to that neighbour.",
         "",
-        "| workers | scenario | ratio to bare | target | req/s | p50 ms | p99 ms | errors |",
-        "|---|---|---|---|---|---|---|---|",
+        "| workers | scenario | ratio to bare | target | req/s | bare req/s | p50 ms | p99 ms "
+        "| errors |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for run in report["runs"]:
         for row in run["scenarios"]:
@@ -38,6 +40,7 @@ def markdown(report: dict) -> str:
             lines.append(
                 f"| {run['workers']} | {row['scenario']} | {row['ratio']} "
                 f"| {verdict if run['workers'] == 1 else ''} | {row['rps']} "
+                f"| {row.get('bare_rps', report['bare']['rps'])} "
                 f"| {row['p50_ms']} | {row['p99_ms']} | {row['errors']} |"
             )
             if "stale_reads" in row:

@@ -291,16 +291,32 @@ def run(args: argparse.Namespace) -> dict:
                 )
                 report["bare"] = bare_load.as_dict()
                 for workers in args.workers:
-                    report["runs"].append(run_lingpao(env, workers, bare_load, args, tmp))
+                    report["runs"].append(
+                        run_lingpao(env, workers, baseline.url, bare_load, args, tmp)
+                    )
     return report
 
 
-def run_lingpao(env: dict, workers: int, bare: wrk.Load, args: argparse.Namespace, tmp: Path):
+def run_lingpao(
+    env: dict, workers: int, bare_url: str, bare: wrk.Load, args: argparse.Namespace, tmp: Path
+):
     server = stack.lingpao(env, workers, tmp)
     results = []
     with stack.started([server]):
         world = World(server.url, env["GATEWAY_URL"], env, tmp)
         for scenario in world.scenarios(args.seconds):
+            # The bare app again just before each scenario: a shared machine's speed drifts
+            # by a third within one run, so a ratio to one early measurement says as much
+            # about the drift as about the route (seen: the 304 "slower" than the 200).
+            beside = bare
+            if not args.smoke and args.bare_seconds > 0:
+                beside = measure(
+                    bare_url + "/",
+                    Scenario("bare", "/"),
+                    args.bare_seconds,
+                    args.connections,
+                    warm=False,
+                )
             load = measure(
                 (scenario.base or server.url) + scenario.path,
                 scenario,
@@ -308,10 +324,10 @@ def run_lingpao(env: dict, workers: int, bare: wrk.Load, args: argparse.Namespac
                 scenario.connections or args.connections,
                 warm=not args.smoke,
             )
-            row = {"scenario": scenario.name, **load.as_dict()}
+            row = {"scenario": scenario.name, **load.as_dict(), "bare_rps": beside.rps}
             if scenario.beside is not None:
                 row |= {"switches": world.switches, "stale_reads": world.stale_reads}
-            row["ratio"] = round(load.rps / bare.rps, 3) if bare.rps else None
+            row["ratio"] = round(load.rps / beside.rps, 3) if beside.rps else None
             results.append(row)
             print(f"  ×{workers} {scenario.name}: {row}", file=sys.stderr)
         rss = stack.resident_mb(server)
@@ -323,6 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--bare-seconds", type=float, default=4, help="the bare app measured before each scenario"
+    )
     parser.add_argument("--smoke", action="store_true", help="a moment each; fail on errors")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)

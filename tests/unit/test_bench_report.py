@@ -49,3 +49,15 @@ def test_the_table_names_the_memory_bound():
     table = markdown(report)
     assert "| 1 | me | 0.5 | ≥ 0.4 met; p99 ≤ 25 ms met |" in table
     assert "≤ 150 MB met" in table
+
+
+def test_the_table_shows_the_bare_run_each_ratio_was_taken_against():
+    report = {
+        "date": "2026-11-26T00:00:00+00:00",
+        "machine": {"cores": 2, "python": "3.11", "platform": "linux", "packages": {}},
+        "connections": 64,
+        "seconds": 10,
+        "bare": {"rps": 16000.0},
+        "runs": [{"workers": 1, "scenarios": [{**row("item"), "bare_rps": 13000.0}]}],
+    }
+    assert "| 1000.0 | 13000.0 | 1.0 | 10.0 | 0 |" in markdown(report)

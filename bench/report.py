@@ -27,8 +27,9 @@ def markdown(report: dict) -> str:
         f"{m['cores']} cores, Python {m['python']}, {m['platform']}; "
         + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
         f"wrk -t1 -c{report['connections']}, {report['seconds']} s per scenario; "
-        f"bare Sanic: {report['bare']['rps']} req/s at the start, and measured again just "
-        "before each scenario (its own column): each ratio is to that neighbour.",
+        f"bare Sanic: {report['bare']['rps']} req/s at the start, and measured again between "
+        "scenarios: each ratio is to the mean of the bare runs just before and after it "
+        "(its own column).",
         "",
         "| workers | scenario | ratio to bare | target | req/s | bare req/s | p50 ms | p99 ms "
         "| errors |",

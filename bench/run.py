@@ -302,21 +302,23 @@ def run_lingpao(
 ):
     server = stack.lingpao(env, workers, tmp)
     results = []
+
+    def bare_now() -> float:
+        # The bare app between scenarios: this machine's speed swings by a third from one
+        # minute to the next, so a ratio to one early figure said as much about the swing
+        # as about the route (the 304 came out slower than the 200 it saves). Each
+        # scenario's ratio is to the mean of the bare runs just before and just after it.
+        if args.smoke or args.bare_seconds <= 0:
+            return bare.rps
+        load = measure(
+            bare_url + "/", Scenario("bare", "/"), args.bare_seconds, args.connections, False
+        )
+        return load.rps
+
     with stack.started([server]):
         world = World(server.url, env["GATEWAY_URL"], env, tmp)
+        before = bare_now()
         for scenario in world.scenarios(args.seconds):
-            # The bare app again just before each scenario: a shared machine's speed drifts
-            # by a third within one run, so a ratio to one early measurement says as much
-            # about the drift as about the route (seen: the 304 "slower" than the 200).
-            beside = bare
-            if not args.smoke and args.bare_seconds > 0:
-                beside = measure(
-                    bare_url + "/",
-                    Scenario("bare", "/"),
-                    args.bare_seconds,
-                    args.connections,
-                    warm=False,
-                )
             load = measure(
                 (scenario.base or server.url) + scenario.path,
                 scenario,
@@ -324,12 +326,15 @@ def run_lingpao(
                 scenario.connections or args.connections,
                 warm=not args.smoke,
             )
-            row = {"scenario": scenario.name, **load.as_dict(), "bare_rps": beside.rps}
+            after = bare_now()
+            beside = round((before + after) / 2, 1)
+            row = {"scenario": scenario.name, **load.as_dict(), "bare_rps": beside}
             if scenario.beside is not None:
                 row |= {"switches": world.switches, "stale_reads": world.stale_reads}
-            row["ratio"] = round(load.rps / beside.rps, 3) if beside.rps else None
+            row["ratio"] = round(load.rps / beside, 3) if beside else None
             results.append(row)
             print(f"  ×{workers} {scenario.name}: {row}", file=sys.stderr)
+            before = after
         rss = stack.resident_mb(server)
     return {"workers": workers, "scenarios": results, "rss_mb": rss}
 
@@ -340,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument(
-        "--bare-seconds", type=float, default=4, help="the bare app measured before each scenario"
+        "--bare-seconds", type=float, default=4, help="the bare app measured between scenarios"
     )
     parser.add_argument("--smoke", action="store_true", help="a moment each; fail on errors")
     parser.add_argument("--out", type=Path, default=RESULTS)

@@ -120,7 +120,7 @@ async def my_certificate(request: Request, certificate_id: str) -> HTTPResponse:
     found = await services(request).certificates.read(
         await holder_of(request), certificate_id, request.ctx.request_id
     )
-    return json(found.detail(), ensure_ascii=False, headers={"Cache-Control": "no-store"})
+    return fast_json(found.detail(), headers={"Cache-Control": "no-store"})
 
 
 @bp.post("/api/v1/me/certificates/<certificate_id:str>/presentations")

@@ -120,6 +120,9 @@ def test_only_identifiers_whose_mod_37_36_check_character_verifies_are_accepted(
     assert not is_certificate_id("1.2.156.3005.2.111.0000001.F")  # a part missing
     assert not is_certificate_id(good.lower())
     assert not is_certificate_id(None)
+    # From a callback's JSON anything may come, unhashable too: refused, never a crash.
+    assert not is_certificate_id([good]) and not is_certificate_id({"id": good})
+    assert is_certificate_id(good) and not is_certificate_id(good[:-1] + "G")  # asked again
 
 
 async def test_a_certificate_whose_identifier_does_not_verify_is_never_shown_valid():

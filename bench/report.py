@@ -44,6 +44,11 @@ def markdown(report: dict) -> str:
                 f"| {row.get('bare_rps', report['bare']['rps'])} "
                 f"| {row['p50_ms']} | {row['p99_ms']} | {row['errors']} |"
             )
+            if "drained_seconds" in row:
+                lines.append(
+                    f"| {run['workers']} | … the outbox delivered what it queued, after wrk "
+                    f"stopped, in | {row['drained_seconds']} s |"
+                )
             if "stale_reads" in row:
                 lines.append(
                     f"| {run['workers']} | … switches that returned / stale reads after one "

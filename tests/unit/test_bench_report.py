@@ -61,3 +61,20 @@ def test_the_table_shows_the_bare_run_each_ratio_was_taken_against():
         "runs": [{"workers": 1, "scenarios": [{**row("item"), "bare_rps": 13000.0}]}],
     }
     assert "| 1000.0 | 13000.0 | 1.0 | 10.0 | 0 |" in markdown(report)
+
+
+def test_the_table_says_how_long_a_filing_burst_took_to_deliver_after_it():
+    report = {
+        "date": "2026-11-26T00:00:00+00:00",
+        "machine": {"cores": 2, "python": "3.11", "platform": "linux", "packages": {}},
+        "connections": 64,
+        "seconds": 10,
+        "bare": {"rps": 16000.0},
+        "runs": [
+            {
+                "workers": 1,
+                "scenarios": [{**row("file an application"), "drained_seconds": 12.5}],
+            }
+        ],
+    }
+    assert "delivered what it queued, after wrk stopped, in | 12.5 s |" in markdown(report)

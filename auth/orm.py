@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from tortoise import connections
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.asyncpg import AsyncpgDBClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -45,7 +45,7 @@ NEW_FAMILY = (
 )
 
 
-def _postgres() -> BaseDBAsyncClient | None:
+def _postgres() -> AsyncpgDBClient | None:
     """The connection (the current transaction's, if one is open) when it is PostgreSQL.
 
     A login's statements are written out for PostgreSQL below: tortoise builds each query
@@ -53,7 +53,9 @@ def _postgres() -> BaseDBAsyncClient | None:
     (the embedded default) the ORM stays the implementation; the API suites run both.
     """
     client = connections.get("default")
-    return client if client.capabilities.dialect == "postgres" else None
+    # asyncpg's own client (a transaction's wrapper is one too): the statements below use
+    # its `$n` placeholders, which tortoise's psycopg backend would not take.
+    return client if isinstance(client, AsyncpgDBClient) else None
 
 
 def _account_of(row: dict) -> Account:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tortoise import connections
+from tortoise.backends.asyncpg import AsyncpgDBClient
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
@@ -41,7 +42,7 @@ async def record(
     connection: BaseDBAsyncClient | None = None,
 ) -> None:
     client = connection or connections.get("default")
-    if client.capabilities.dialect == "postgres":
+    if isinstance(client, AsyncpgDBClient):  # `$n` placeholders: asyncpg's, not psycopg's
         fields = AuditEntry._meta.fields_map  # the model's own JSON encoding of before/after
         await client.execute_query(
             INSERT,

@@ -85,8 +85,9 @@ class GatewayClient:
         # The transport itself, not an AsyncClient around it: every call is built here
         # (absolute URL, our headers, our timeouts), and the client's layer (cookies,
         # redirects, auth flows, URL merging, default headers) cost ~10% of a certificate
-        # read for nothing this client uses (issue 13). Proxies from the environment are
-        # not honoured either: a signed call to the gateway goes where GATEWAY_URL says.
+        # read for nothing this client uses (issue 13). Proxies from the environment
+        # (HTTP(S)_PROXY) were the AsyncClient's to honour and are not: a signed call goes
+        # where GATEWAY_URL says. SSL_CERT_FILE / SSL_CERT_DIR still are (a provincial CA).
         self._base_url = base_url.rstrip("/")
         self._timeouts = httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds).as_dict()
         # Every connection kept alive once opened: with fewer kept than used, a busy
@@ -96,14 +97,17 @@ class GatewayClient:
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
-            trust_env=False,
         )
+        self._closed = False
         # Calls beyond the pool's size wait here, in order, rather than in httpcore's pool,
         # whose bookkeeping grows with every waiting request (encode/httpx#3215): at 64
         # waiting calls it took more time than the calls themselves.
         self._slots = asyncio.Semaphore(max_connections)
 
     async def aclose(self) -> None:
+        # Marked first: httpcore's pool would open a fresh connection for a late call (the
+        # outbox or a request racing shutdown) that nothing would close.
+        self._closed = True
         await self._transport.aclose()
 
     # The gateway's endpoints -------------------------------------------------------------
@@ -248,6 +252,8 @@ class GatewayClient:
         extra_headers: dict[str, str],
         ends_at: float,
     ) -> Any:
+        if self._closed:
+            raise GatewayUnavailable()
         headers = {"Accept": "application/json", **extra_headers}
         if raw:
             headers["Content-Type"] = "application/json"

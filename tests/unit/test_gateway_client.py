@@ -133,6 +133,26 @@ async def test_a_connection_failure_becomes_unavailable():
         await client(upstream).catalog_items()
 
 
+async def test_a_call_after_the_client_closed_is_unavailable_and_reaches_no_gateway():
+    upstream = Upstream(ok())
+    gateway = client(upstream)
+    await gateway.ping()
+    await gateway.aclose()
+    with pytest.raises(GatewayUnavailable):
+        await gateway.catalog_items()
+    assert len(upstream.calls) == 1
+
+
+async def test_a_gateway_under_a_path_prefix_is_called_under_it():
+    upstream = Upstream(ok({"items": []}))
+    gateway = GatewayClient(
+        "https://gw.test/zjzwfw/", "app", SECRET, transport=httpx.MockTransport(upstream)
+    )
+    await gateway.catalog_items()
+    assert str(upstream.calls[0].url) == "https://gw.test/zjzwfw/catalog/items"
+    assert upstream.calls[0].headers["host"] == "gw.test"
+
+
 async def test_a_ping_is_not_retried():
     upstream = Upstream(httpx.Response(503))
     with pytest.raises(GatewayUnavailable):

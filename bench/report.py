@@ -45,9 +45,11 @@ def markdown(report: dict) -> str:
                 f"| {row['p50_ms']} | {row['p99_ms']} | {row['errors']} |"
             )
             if "drained_seconds" in row:
+                drained = row["drained_seconds"]
+                took = f"{drained} s" if drained is not None else "not within 120 s"
                 lines.append(
                     f"| {run['workers']} | … the outbox delivered what it queued, after wrk "
-                    f"stopped, in | {row['drained_seconds']} s |"
+                    f"stopped, in | {took} |"
                 )
             if "stale_reads" in row:
                 lines.append(

@@ -78,19 +78,22 @@ class World:
         answer.raise_for_status()
         return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
-    def settle(self, limit_seconds: float = 300) -> float:
-        """Waits until the outbox has delivered what a scenario queued; the seconds it took.
+    def settle(self, limit_seconds: float = 120) -> float | None:
+        """Waits until the outbox has delivered what a scenario queued; the seconds it took,
+        or None if deliveries were still waiting or under way at the limit.
 
         The worker delivers a filing burst's backlog after wrk has stopped: measured on,
         the next bare run and scenario shared the CPU with it (the bare app at 6k req/s
         after filing, against 14k before)."""
         started = time.monotonic()
         while time.monotonic() - started < limit_seconds:
-            pending = self.get("/api/v1/ops/outbox?state=pending&limit=1", self.ops).json()
-            if not pending["items"]:
+            if not any(
+                self.get(f"/api/v1/ops/outbox?state={state}&limit=1", self.ops).json()["items"]
+                for state in ("pending", "in_flight")
+            ):
                 return round(time.monotonic() - started, 1)
             time.sleep(0.5)
-        raise RuntimeError(f"the outbox still had deliveries pending after {limit_seconds} s")
+        return None  # said in the table; the run goes on rather than lose what it measured
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
         answer = self.http.get(self.api + path, headers=headers or {})
@@ -187,7 +190,8 @@ class World:
             if c["status"] == "valid"
         )
         # Enough identity tokens for the login rate of a fast machine; a reused one is a 401.
-        tokens = self.tokens_file(max(200, int(seconds * 600)))
+        # (600 a second ran out once logins got faster: a one-second smoke sent 603.)
+        tokens = self.tokens_file(max(1000, int(seconds * 1500)))
         return [
             Scenario("catalog page", page),
             Scenario("catalog page, 304", page, {"If-None-Match": etag}),
@@ -346,7 +350,7 @@ def run_lingpao(
             after = bare_now()
             beside = round((before + after) / 2, 1)
             row = {"scenario": scenario.name, **load.as_dict(), "bare_rps": beside}
-            if drained is not None:
+            if scenario.settles:
                 row["drained_seconds"] = drained
             if scenario.beside is not None:
                 row |= {"switches": world.switches, "stale_reads": world.stale_reads}

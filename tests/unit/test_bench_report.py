@@ -78,3 +78,20 @@ def test_the_table_says_how_long_a_filing_burst_took_to_deliver_after_it():
         ],
     }
     assert "delivered what it queued, after wrk stopped, in | 12.5 s |" in markdown(report)
+
+
+def test_a_backlog_that_did_not_drain_is_said_so():
+    report = {
+        "date": "2026-11-26T00:00:00+00:00",
+        "machine": {"cores": 2, "python": "3.11", "platform": "linux", "packages": {}},
+        "connections": 64,
+        "seconds": 10,
+        "bare": {"rps": 16000.0},
+        "runs": [
+            {
+                "workers": 1,
+                "scenarios": [{**row("file an application"), "drained_seconds": None}],
+            }
+        ],
+    }
+    assert "after wrk stopped, in | not within 120 s |" in markdown(report)

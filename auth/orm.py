@@ -25,10 +25,6 @@ from auth.records import Account, Family, Refusals
 from core.clock import utc
 from core.ids import is_uuid
 
-ACCOUNT_BY_HASHES = (
-    "SELECT id, name, id_masked, id_encrypted, roles, disabled, assurance FROM app_user"
-    " WHERE id_hash = ANY($1::text[]) LIMIT 1"
-)
 # Found and changed in one statement; a hash is unique, and a row carries one of them.
 RECORD_LOGIN = (
     "UPDATE app_user SET name = $2, idp_subject = $3, assurance = $4, last_login_at = $5"
@@ -104,9 +100,6 @@ class TortoiseUserRecords:
     async def by_any_id_hash(self, id_hashes: list[str]) -> Account | None:
         # One statement: looked up hash by hash, a row rewritten between two look-ups was
         # missed under both (seen in CI while rotate-pii ran).
-        if (pg := _postgres()) is not None:
-            rows = await pg.execute_query_dict(ACCOUNT_BY_HASHES, [id_hashes])
-            return _account_of(rows[0]) if rows else None
         row = await User.filter(id_hash__in=id_hashes).first()
         return None if row is None else _account(row)
 

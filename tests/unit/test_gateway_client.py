@@ -35,12 +35,10 @@ def ok(body: dict | None = None) -> httpx.Response:
     return httpx.Response(200, json=body if body is not None else {"status": "ok"})
 
 
-def client(upstream: Upstream, **kw) -> GatewayClient:
+def client(upstream: Upstream, base_url: str = "http://gw.test", **kw) -> GatewayClient:
     kw.setdefault("backoff_initial", 0.001)
     kw.setdefault("backoff_max", 0.002)
-    return GatewayClient(
-        "http://gw.test", "app", SECRET, transport=httpx.MockTransport(upstream), **kw
-    )
+    return GatewayClient(base_url, "app", SECRET, transport=httpx.MockTransport(upstream), **kw)
 
 
 async def test_every_request_is_signed_verifiably():
@@ -145,10 +143,7 @@ async def test_a_call_after_the_client_closed_is_unavailable_and_reaches_no_gate
 
 async def test_a_gateway_under_a_path_prefix_is_called_under_it():
     upstream = Upstream(ok({"items": []}))
-    gateway = GatewayClient(
-        "https://gw.test/zjzwfw/", "app", SECRET, transport=httpx.MockTransport(upstream)
-    )
-    await gateway.catalog_items()
+    await client(upstream, "https://gw.test/zjzwfw/").catalog_items()
     assert str(upstream.calls[0].url) == "https://gw.test/zjzwfw/catalog/items"
     assert upstream.calls[0].headers["host"] == "gw.test"
 

@@ -15,7 +15,8 @@ Everything is built once, from one `Settings`, into one frozen `Container`:
       ├─ UserDirectory ─▶ Holders ─▶ Presentations (signed with the token key)
       ├─ UPLOADS_DIR ─▶ UploadStore (BlobCipher from PII_KEY under CRYPTO_SUITE) ─▶ Uploads
       │                 (with Holders and the OCR engine OCR_ENGINE names)
-      └─ Applications (records, Catalog, Certificates, Holders, Uploads) ─▶ outbox rows
+      ├─ Certificates + redis ─▶ HeldCertificates (eligibility facts) ─▶ OneId, Applications
+      └─ Applications (records, Catalog, HeldCertificates, Holders, Uploads) ─▶ outbox rows
          OutboxWorker (outbox records, GatewayClient, Holders) ─▶ the gateway; OutboxDesk (ops)
 
 `services.audit.record` is the one audit writer, handed to every service the same way.
@@ -59,6 +60,7 @@ from services.applications import Applications, CallbackAuth, TortoiseApplicatio
 from services.catalog import Catalog, CatalogVersion, TortoiseItemRecords
 from services.certificates import Certificates
 from services.gateway import GatewayClient, Transport
+from services.held import HeldCertificates
 from services.holders import Holders
 from services.issuers import IssuerSeals, issuer_key_cache
 from services.one_id import OneId
@@ -180,10 +182,11 @@ def _wire(
         on_outcome=on_delivery,
     )
     uploads = _uploads(settings, holders)
+    held = HeldCertificates(certificates, client, settings.one_id_cache_seconds)
     applications = Applications(
         TortoiseApplicationRecords(),
         catalog,
-        certificates,
+        held,
         holders,
         audit.record,
         CallbackAuth(
@@ -205,7 +208,7 @@ def _wire(
         catalog=catalog,
         certificates=certificates,
         holders=holders,
-        one_id=OneId(catalog, certificates, holders, client, settings.one_id_cache_seconds),
+        one_id=OneId(catalog, held, holders),
         presentations=presentations,
         applications=applications,
         outbox=outbox,

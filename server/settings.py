@@ -105,8 +105,9 @@ class Settings:
     verify_rate_limit: str = setting("60/minute", "presentation checks per client address")
     one_id_cache_seconds: int = setting(
         30,
-        "how long the 一证通办 view keeps what eligibility needs of a citizen's certificates "
-        "(ids, types, validity; never fields); a revocation shows at most this late; 0: never",
+        "how long the 一证通办 view and filings keep what eligibility needs of a citizen's "
+        "certificates (ids, types, validity; never fields); a revocation shows at most this "
+        "late (the gateway's intake still refuses it at once); 0: never",
     )
     token_key_path: str = setting(
         "",

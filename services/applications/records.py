@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
+from tortoise.backends.asyncpg import AsyncpgDBClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -15,6 +16,7 @@ from tortoise.transactions import in_transaction
 from core.errors import IdempotencyKeyInFlight
 from core.ids import is_uuid
 from services.applications.rules import COMPLETED, QUEUED, ApplicationView
+from services.db import postgres
 from services.models import Application, CallbackNonce, IdempotencyRecord, OutboxRow
 from services.times import parse_rfc3339, rfc3339
 
@@ -97,6 +99,30 @@ def view(row: Application) -> ApplicationView:
     )
 
 
+# A filing's two writes, written out for PostgreSQL (issue 13): the key is claimed in one
+# statement, and the application, its outbox row and the key's outcome are one statement
+# that inserts nothing unless the key still waits for its outcome with our body.
+CLAIM_KEY = (
+    "INSERT INTO idempotency_record (user_id, key, fingerprint, claimed_until, created_at)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, key) DO NOTHING RETURNING id"
+)
+CREATE = """
+WITH settled AS (
+    UPDATE idempotency_record SET application_id = $1
+    WHERE user_id = $2 AND key = $9 AND fingerprint = $10 AND application_id IS NULL
+    RETURNING 1
+), filed AS (
+    INSERT INTO application (id, user_id, item_code, status, history, materials, form,
+                             materials_verified, created_at, updated_at)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $11, $11 FROM settled
+    RETURNING id
+)
+INSERT INTO outbox (application_id, state, attempts, next_attempt_at, last_error, created_at)
+SELECT id, 'pending', 0, $11, '', $11 FROM filed
+RETURNING id
+"""
+
+
 class TortoiseApplicationRecords:
     async def key(self, user_id: str, key: str) -> KeyRecord | None:
         row = await IdempotencyRecord.get_or_none(user_id=user_id, key=key)
@@ -106,6 +132,11 @@ class TortoiseApplicationRecords:
         return KeyRecord(row.fingerprint, app_id, row.claimed_until)
 
     async def claim_key(self, user_id: str, key: str, fingerprint: str, until: datetime) -> bool:
+        if (pg := postgres()) is not None:
+            rows = await pg.execute_query_dict(
+                CLAIM_KEY, [user_id, key, fingerprint, until, datetime.now(UTC)]
+            )
+            return bool(rows)
         try:
             await IdempotencyRecord.create(
                 user_id=user_id, key=key, fingerprint=fingerprint, claimed_until=until
@@ -128,6 +159,8 @@ class TortoiseApplicationRecords:
         ).delete()
 
     async def create(self, new: NewApplication, key: str, fingerprint: str) -> ApplicationView:
+        if (pg := postgres()) is not None:
+            return await _create_on_postgres(pg, new, key, fingerprint)
         async with in_transaction() as conn:
             row = await Application.create(
                 id=uuid.UUID(new.id),
@@ -203,3 +236,39 @@ class TortoiseApplicationRecords:
 
     async def forget_nonces(self, before: datetime) -> None:
         await CallbackNonce.filter(seen_at__lt=before).delete()
+
+
+async def _create_on_postgres(
+    pg: AsyncpgDBClient, new: NewApplication, key: str, fingerprint: str
+) -> ApplicationView:
+    history = [{"status": QUEUED, "at": rfc3339(new.at)}]
+    json = Application._meta.fields_map["history"].to_db_value  # the model's JSON encoding
+    rows = await pg.execute_query_dict(
+        CREATE,
+        [
+            uuid.UUID(new.id),
+            new.user_id,
+            new.item_code,
+            QUEUED,
+            json(history, Application),
+            json(new.materials, Application),
+            json(new.form, Application),
+            new.materials_verified,
+            key,
+            fingerprint,
+            new.at,
+        ],
+    )
+    if not rows:
+        raise IdempotencyKeyInFlight(reason="key_taken_over")
+    return ApplicationView(
+        id=new.id,
+        user_id=new.user_id,
+        item_code=new.item_code,
+        status=QUEUED,
+        history=((QUEUED, parse_rfc3339(history[0]["at"])),),
+        created_at=new.at,
+        materials=new.materials,
+        form=new.form,
+        materials_verified=new.materials_verified,
+    )

@@ -11,7 +11,7 @@ from datetime import datetime
 import orjson
 
 from services.catalog import ItemView
-from services.certificates import CertificateView
+from services.held import HeldCertificate
 from services.times import rfc3339
 from services.uploads.rules import UploadView, can_satisfy
 
@@ -74,12 +74,12 @@ class Problem:
 def check_materials(
     item: ItemView,
     given: Mapping[str, Mapping[str, str]],
-    certificates: Sequence[CertificateView] | None,
+    certificates: Sequence[HeldCertificate] | None,
     uploads: Mapping[str, UploadView],
 ) -> list[Problem]:
     """What keeps the given materials from serving the item, material by material.
 
-    `certificates` are the caller's own, as the library lists them now; None means the
+    `certificates` are the caller's own, as services.held knows them; None means the
     library could not be asked, and certificate materials are then left to the gateway,
     which checks them again on intake. `uploads` holds only the caller's own uploads.
     """
@@ -114,7 +114,7 @@ def check_materials(
 
 
 def _certificate_problems(
-    code: str, wanted_type: str | None, cert: CertificateView | None
+    code: str, wanted_type: str | None, cert: HeldCertificate | None
 ) -> list[Problem]:
     if cert is None:
         return [Problem(code, "certificate_not_found")]

@@ -43,8 +43,8 @@ from services.applications.rules import (
 )
 from services.applications.rules import fingerprint as fingerprint_of
 from services.catalog import IN_PERSON, Catalog
-from services.certificates import Certificates, CertificateView
 from services.gateway import signing
+from services.held import HeldCertificate, HeldCertificates
 from services.holders import Holder, Holders
 from services.times import parse_rfc3339
 from services.uploads.rules import UploadView
@@ -98,7 +98,7 @@ class Applications:
         self,
         records: ApplicationRecords,
         catalog: Catalog,
-        certificates: Certificates,
+        held: HeldCertificates,
         holders: Holders,
         audit: AuditWriter,
         callback_auth: CallbackAuth,
@@ -109,7 +109,7 @@ class Applications:
     ) -> None:
         self.records = records
         self.catalog = catalog
-        self.certificates = certificates
+        self.held = held
         self.holders = holders
         self.audit = audit
         self.callback_auth = callback_auth
@@ -150,13 +150,12 @@ class Applications:
         """The application the key already made, or None once the key is ours to use."""
         for _ in range(3):
             now = utc(self._clock)
+            # A key is new far more often than it is repeated: claimed first, read if taken.
+            if await self.records.claim_key(user_id, key, body_fingerprint, now + self.key_lease):
+                return None
             found = await self.records.key(user_id, key)
             if found is None:
-                if await self.records.claim_key(
-                    user_id, key, body_fingerprint, now + self.key_lease
-                ):
-                    return None
-                continue  # another request claimed it between our read and our write
+                continue  # released between our claim and our read: try again
             if found.fingerprint != body_fingerprint:
                 raise IdempotencyKeyReused()
             if found.application_id is not None:
@@ -173,7 +172,7 @@ class Applications:
     async def _file_new(
         self, holder: Holder, key: str, body_fingerprint: str, filing: Filing, request_id: str
     ) -> ApplicationView:
-        item = await self.catalog.get_item(filing.item_code)
+        item = await self.catalog.current_item(filing.item_code)
         if item.mode == IN_PERSON:
             raise ItemRequiresVisit(guide=item.detail()["guide"])
         certificates = await self._certificates_of(holder, filing, request_id)
@@ -197,11 +196,17 @@ class Applications:
 
     async def _certificates_of(
         self, holder: Holder, filing: Filing, request_id: str
-    ) -> list[CertificateView] | None:
-        if not any("certificate_id" in m for m in filing.materials.values()):
+    ) -> list[HeldCertificate] | None:
+        named = {m["certificate_id"] for m in filing.materials.values() if "certificate_id" in m}
+        if not named:
             return []
         try:
-            return await self.certificates.list_for(holder, request_id, purpose=PURPOSE_APPLY)
+            held = await self.held.of(holder, request_id, PURPOSE_APPLY)
+            if not named <= {c.id for c in held if c.usable}:
+                # Facts older than a certificate just issued, or than its renewal: the
+                # library is asked before the filing is refused for it.
+                held = await self.held.of(holder, request_id, PURPOSE_APPLY, fresh=True)
+            return held
         except GatewayError as exc:
             # The promise holds while the gateway is down: the application is queued, and
             # the gateway checks the certificates itself when it takes the application.

@@ -48,6 +48,19 @@ class Catalog:
             self.version.put("snapshot", items, seen)
         return seen, items
 
+    async def current_item(self, code: str) -> ItemView:
+        """One item as the catalog is served now: as fresh as a catalog read (a switch that
+        returned shows at once on every instance), without a database round trip."""
+        seen, items = await self.versioned_snapshot()
+        by_code = self.version.get("by_code")
+        if by_code is None:
+            by_code = {item.code: item for item in items}
+            self.version.put("by_code", by_code, seen)
+        found = by_code.get(code)
+        if found is None:
+            raise ItemNotFound()
+        return found
+
     async def all_items(self) -> list[ItemView]:
         """Every item as the database has it now (ops views, KPIs)."""
         return await self.records.all_items()

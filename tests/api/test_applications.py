@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from services.models import Application, IdempotencyRecord, OutboxRow
+from services.held import HeldCertificate
+from services.models import Application, AuditEntry, IdempotencyRecord, OutboxRow
 from tests.api.test_uploads import send
 from tests.auth_helpers import LI, bearer, catalog_ready, login, ops_login
 from tests.upload_samples import id_card_png, png
@@ -311,3 +312,63 @@ async def test_uploads_serve_as_materials_only_for_their_owner_and_only_unflagge
     )
     assert mine.status_code == 202, mine.text
     await until_status(zhang, zhang.tokens, mine.json()["id"], "completed")
+
+
+async def certificate_lists(user_id: str) -> list[str]:
+    """The purposes of the library lists in the citizen's access log, oldest first."""
+    rows = await AuditEntry.filter(action="certificate.list", subject_user_id=user_id)
+    return [r.purpose for r in sorted(rows, key=lambda r: r.id)]
+
+
+async def holder_of(stack, tokens):
+    me = (await stack.client.get("/api/v1/me", headers=bearer(tokens))).json()
+    return await stack.app.ctx.container.holders.of_user(me["id"])
+
+
+async def test_a_filing_checks_the_materials_against_the_facts_the_one_id_view_gathered(zhang):
+    body = {"item_code": "HJ005", "materials": await materials_for(zhang, zhang.tokens, "HJ005")}
+    holder = await holder_of(zhang, zhang.tokens)
+    await zhang.client.get("/api/v1/me/one-id-items", headers=bearer(zhang.tokens))
+    before = await certificate_lists(holder.user_id)
+    filed = await file(zhang, zhang.tokens, body)
+    assert filed.status_code == 202 and filed.json()["materials_verified"] is True
+    # No second library list: the access log shows the one that gathered the facts.
+    assert await certificate_lists(holder.user_id) == before
+
+
+async def test_a_certificate_the_facts_do_not_know_yet_is_asked_of_the_library_first(zhang):
+    materials = await materials_for(zhang, zhang.tokens, "HJ005")
+    holder = await holder_of(zhang, zhang.tokens)
+    held = zhang.app.ctx.container.applications.held
+    # Facts gathered before the household register was issued (an application's result).
+    await held._remember(
+        holder.user_id, [HeldCertificate(materials["id_card"]["certificate_id"], "111", "valid")]
+    )
+    filed = await file(zhang, zhang.tokens, {"item_code": "HJ005", "materials": materials})
+    assert filed.status_code == 202, filed.text
+    assert (await certificate_lists(holder.user_id))[-1] == "办件材料核验"
+    # What the library said is kept for the next look.
+    kept = {c.id for c in await held.of(holder, "r", "unused")}
+    assert {m["certificate_id"] for m in materials.values()} <= kept
+
+
+async def test_facts_wrongly_holding_a_certificate_as_usable_end_in_rejection_at_intake(zhang):
+    li = await login(zhang, LI)
+    lis = await certificate_ids(zhang, li)
+    materials = await materials_for(zhang, zhang.tokens, "HJ005")
+    holder = await holder_of(zhang, zhang.tokens)
+    # Facts up to 30 s old may still call usable a certificate the library has since
+    # revoked; here they even name someone else's. The gateway checks it itself at intake.
+    forged = {
+        "id_card": {"certificate_id": lis["111"]},
+        **{k: v for k, v in materials.items() if k != "id_card"},
+    }
+    held = [
+        HeldCertificate(v["certificate_id"], t, "valid")
+        for v, t in ((forged["id_card"], "111"), (forged["household_register"], "112"))
+    ]
+    await zhang.app.ctx.container.applications.held._remember(holder.user_id, held)
+    filed = await file(zhang, zhang.tokens, {"item_code": "HJ005", "materials": forged})
+    assert filed.status_code == 202
+    done = await until_status(zhang, zhang.tokens, filed.json()["id"], "completed", "rejected")
+    assert done["status"] == "rejected" and done["result_certificate_id"] is None

@@ -8,15 +8,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from tortoise import connections
 
 from auth.orm import TortoiseIdentityTokens
+from core.errors import IdempotencyKeyInFlight
 from services import audit
+from services.applications.records import NewApplication, TortoiseApplicationRecords
 from services.db import apply_migrations, close_database, open_database
-from services.models import AuditEntry
+from services.models import Application, AuditEntry, OutboxRow
 
 
 @pytest.fixture
@@ -86,6 +89,61 @@ async def test_an_identity_token_without_a_usable_id_is_never_first(database):
     tokens = TortoiseIdentityTokens()
     assert await tokens.first_use("", int(time.time()) + 300) is False
     assert await tokens.first_use("j" * 129, int(time.time()) + 300) is False
+
+
+def new_application(user_id: str) -> NewApplication:
+    return NewApplication(
+        id=str(uuid.uuid4()),
+        user_id=user_id,
+        item_code="HJ005",
+        materials={"id_card": {"certificate_id": "330000-SFZ-1"}, "户口": {"upload_id": "u"}},
+        form={"说明": "迁入", "count": 2},
+        materials_verified=False,
+        at=datetime.now(UTC),
+    )
+
+
+async def test_a_key_is_claimed_once_however_many_filings_race_for_it(database):
+    records = TortoiseApplicationRecords()
+    user, until = str(uuid.uuid4()), datetime.now(UTC) + timedelta(seconds=30)
+    claims = await asyncio.gather(*(records.claim_key(user, "k-1", "f", until) for _ in range(5)))
+    assert sorted(claims) == [False, False, False, False, True]
+    found = await records.key(user, "k-1")
+    assert found is not None and found.application_id is None and found.fingerprint == "f"
+    assert await records.claim_key(str(uuid.uuid4()), "k-1", "f", until) is True  # per user
+
+
+async def test_a_filing_stores_the_application_its_delivery_and_the_keys_outcome(database):
+    records = TortoiseApplicationRecords()
+    new = new_application(str(uuid.uuid4()))
+    await records.claim_key(new.user_id, "k-2", "fp", new.at + timedelta(seconds=30))
+    created = await records.create(new, "k-2", "fp")
+    stored = await records.get(new.id)
+    assert stored == created
+    assert (stored.status, stored.materials, stored.form) == ("queued", new.materials, new.form)
+    assert stored.history == (("queued", new.at),) and stored.materials_verified is False
+    row = await Application.get(id=new.id)
+    assert abs((row.created_at - new.at).total_seconds()) < 1 and row.updated_at is not None
+    outbox = await OutboxRow.get(application_id=new.id)
+    assert (outbox.state, outbox.attempts, outbox.claimed_by) == ("pending", 0, None)
+    settled = await records.key(new.user_id, "k-2")
+    assert settled is not None and settled.application_id == new.id
+
+
+async def test_a_filing_whose_key_was_taken_over_stores_nothing(database):
+    records = TortoiseApplicationRecords()
+    new = new_application(str(uuid.uuid4()))
+    await records.claim_key(new.user_id, "k-3", "mine", new.at + timedelta(seconds=30))
+    # Another request took the key over with another body while this one was slow.
+    await records.take_over_key(
+        new.user_id, "k-3", "theirs", new.at + timedelta(minutes=1), new.at + timedelta(minutes=2)
+    )
+    with pytest.raises(IdempotencyKeyInFlight):
+        await records.create(new, "k-3", "mine")
+    assert await records.get(new.id) is None
+    assert not await OutboxRow.filter(application_id=new.id).exists()
+    still = await records.key(new.user_id, "k-3")
+    assert still is not None and still.application_id is None
 
 
 async def test_a_transaction_left_open_on_a_pooled_connection_is_rolled_back(pg_url):

@@ -12,6 +12,9 @@ log = logging.getLogger("mock_gateway")
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # httpx says INFO for every callback it posts: thousands a second under a burst, a
+    # share of the CPU the bench's mock gateway has with everything else on the machine.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     config = MockConfig.from_env()
     app = create_app(config)
 

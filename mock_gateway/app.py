@@ -21,6 +21,7 @@ from mock_gateway.intake import Intake, IntakeError
 UNSIGNED_PREFIXES = ("/idp/", "/_admin/", "/healthz")
 RESET_HEADER = "x-mock-reset"
 INTAKE = "/intake/applications"
+CALLBACK_SENDERS = 32
 SIGN_IN = "/idp/token"
 MAX_HANG_SECONDS = 120
 OVERSIZED_BYTES = 3 * 1024 * 1024
@@ -60,7 +61,16 @@ def create_app(
 
     @app.before_server_start
     async def start(app: Sanic) -> None:
-        app.ctx.callback_http = httpx.AsyncClient(transport=callback_transport, timeout=5.0)
+        # Callbacks go out through a fixed set of senders, as a real gateway's pusher does:
+        # a burst of thousands of applications queues its callbacks here, rather than all
+        # racing for the client's connections and failing the pool's wait (PoolTimeout),
+        # which then piled retries on top of the burst.
+        app.ctx.callback_senders = asyncio.Semaphore(CALLBACK_SENDERS)
+        app.ctx.callback_http = httpx.AsyncClient(
+            transport=callback_transport,
+            timeout=5.0,
+            limits=httpx.Limits(max_connections=CALLBACK_SENDERS),
+        )
         app.ctx.intake = Intake(
             app.ctx.items,
             _certificate_checker(app),
@@ -175,6 +185,10 @@ def _deliverer(app: Sanic):
     config: MockConfig = app.ctx.config
 
     async def deliver(url: str, payload: dict) -> bool:
+        async with app.ctx.callback_senders:
+            return await send(url, payload)
+
+    async def send(url: str, payload: dict) -> bool:
         body = orjson.dumps(payload)
         parts = urlsplit(url)
         path_qs = parts.path + (f"?{parts.query}" if parts.query else "")

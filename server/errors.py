@@ -129,6 +129,13 @@ def register_errors(app: Sanic) -> None:
         )
         return error_response(request, e.Unavailable(reason=type(exc).__name__))
 
+    @app.exception(sanic_exc.RequestCancelled)  # type: ignore[arg-type] # a CancelledError
+    async def client_gone(request: Request, exc: BaseException) -> HTTPResponse:
+        # The client hung up before its answer (Sanic cancels the handler). Nobody reads
+        # this response; without it Sanic's default made a 500, counted and logged as our
+        # fault. 499 is nginx's "client closed request".
+        return envelope(request, 499, "client_closed_request", "客户端已断开 Client went away")
+
     @app.exception(sanic_exc.NotFound)
     async def not_found(request: Request, exc: Exception) -> HTTPResponse:
         return envelope(request, 404, "not_found", "没有这个地址 No such route")

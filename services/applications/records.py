@@ -4,9 +4,10 @@ service needs and its tortoise version. Every ORM query about applications lives
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from tortoise.backends.asyncpg import AsyncpgDBClient
 from tortoise.exceptions import IntegrityError
@@ -81,6 +82,43 @@ class ApplicationRecords(Protocol):
     async def first_nonce_use(self, nonce: str, at: datetime) -> bool: ...
 
     async def forget_nonces(self, before: datetime) -> None: ...
+
+
+APPLICATION_COLUMNS = (
+    "a.id, a.user_id, a.item_code, a.status, a.history, a.materials, a.form,"
+    " a.materials_verified, a.gateway_application_id, a.result_certificate_id, a.created_at"
+)
+# Constants only: the columns are ours, every value a `$n` parameter.
+GET = f"SELECT {APPLICATION_COLUMNS} FROM application a WHERE a.id = $1"  # noqa: S608
+# The status in the WHERE clause is the lock: history only changes with it.
+ADVANCE = (
+    "UPDATE application SET status = $2, history = history || $3::jsonb,"
+    " result_certificate_id = COALESCE($4, result_certificate_id)"
+    " WHERE id = $1 AND status = $5 RETURNING 1"
+)
+NONCE = (
+    "INSERT INTO callback_nonce (nonce, seen_at) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1"
+)
+NONCE_LENGTH = 64  # CallbackNonce.nonce's column
+_json = Application._meta.fields_map["history"]  # the model's own JSON encoding
+
+
+def view_of_row(row: Mapping[str, Any]) -> ApplicationView:
+    """The view of a row a written-out statement read (APPLICATION_COLUMNS)."""
+    history = _json.to_python_value(row["history"])
+    return ApplicationView(
+        id=str(row["id"]),
+        user_id=row["user_id"],
+        item_code=row["item_code"],
+        status=row["status"],
+        history=tuple((h["status"], parse_rfc3339(h["at"])) for h in history),
+        created_at=row["created_at"],
+        materials=_json.to_python_value(row["materials"]),
+        form=_json.to_python_value(row["form"]),
+        materials_verified=row["materials_verified"],
+        gateway_application_id=row["gateway_application_id"],
+        result_certificate_id=row["result_certificate_id"],
+    )
 
 
 def view(row: Application) -> ApplicationView:
@@ -194,6 +232,9 @@ class TortoiseApplicationRecords:
     async def get(self, application_id: str) -> ApplicationView | None:
         if not is_uuid(application_id):
             return None
+        if (pg := postgres()) is not None:
+            rows = await pg.execute_query_dict(GET, [uuid.UUID(application_id)])
+            return view_of_row(rows[0]) if rows else None
         row = await Application.get_or_none(id=application_id)
         return None if row is None else view(row)
 
@@ -213,6 +254,19 @@ class TortoiseApplicationRecords:
         at: datetime,
         result_certificate_id: str | None = None,
     ) -> bool:
+        if (pg := postgres()) is not None:
+            step = _json.to_db_value([{"status": status, "at": rfc3339(at)}], Application)
+            moved_rows = await pg.execute_query_dict(
+                ADVANCE,
+                [
+                    uuid.UUID(current.id),
+                    status,
+                    step,
+                    result_certificate_id or None,
+                    current.status,
+                ],
+            )
+            return bool(moved_rows)
         history = [{"status": s, "at": rfc3339(t)} for s, t in current.history]
         changes: dict[str, object] = {
             "status": status,
@@ -228,6 +282,10 @@ class TortoiseApplicationRecords:
         return await Application.filter(status=COMPLETED).count()
 
     async def first_nonce_use(self, nonce: str, at: datetime) -> bool:
+        if not 0 < len(nonce) <= NONCE_LENGTH:
+            return False  # no column could hold it: never a first use
+        if (pg := postgres()) is not None:
+            return bool(await pg.execute_query_dict(NONCE, [nonce, at]))
         try:
             await CallbackNonce.create(nonce=nonce, seen_at=at)
         except IntegrityError:
@@ -242,7 +300,7 @@ async def _create_on_postgres(
     pg: AsyncpgDBClient, new: NewApplication, key: str, fingerprint: str
 ) -> ApplicationView:
     history = [{"status": QUEUED, "at": rfc3339(new.at)}]
-    json = Application._meta.fields_map["history"].to_db_value  # the model's JSON encoding
+    json = _json.to_db_value
     rows = await pg.execute_query_dict(
         CREATE,
         [

@@ -1,7 +1,8 @@
 """The transactional outbox: applications on their way to the gateway.
 
-records.py  the `OutboxRecords` port and its tortoise version (claims with row locks)
-worker.py   `OutboxWorker`: the delivery loop, its retries and its shutdown
+records.py      the `OutboxRecords` port and its tortoise version (claims with row locks)
+on_postgres.py  the delivery loop's statements written out for PostgreSQL
+worker.py       `OutboxWorker`: the delivery loop, its retries and its shutdown
 """
 
 from services.outbox.records import (

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
-from tortoise.backends.asyncpg.client import TransactionWrapper
 
 from services.models import Application, IdempotencyRecord, OutboxRow
+from services.outbox import on_postgres
 from tests.api.test_applications import file, materials_for, until_status
 from tests.api.test_callbacks_and_outbox import push
 from tests.auth_helpers import bearer, catalog_ready, login, ops_login
@@ -212,11 +212,11 @@ async def test_a_delivery_the_database_could_not_mark_is_sent_again_and_stays_on
     assert len(intake.by_id) == 1
 
 
-async def test_a_delivery_round_whose_begin_failed_does_not_leave_the_loop_a_dead_connection(
+async def test_a_delivery_round_whose_connection_died_does_not_leave_the_loop_a_dead_one(
     tmp_path, fresh_pg_url, redis_url, monkeypatch
 ):
-    """tortoise keeps a transaction's connection as the task's current one when BEGIN fails
-    on it; the loop must not carry that dead connection into its next rounds."""
+    """The connection dies under the round's claim: the loop logs it, and its next rounds
+    take live connections and deliver."""
     settings = make_settings(
         tmp_path, database_url=fresh_pg_url, redis_url=redis_url, outbox_in_server=False
     )
@@ -226,14 +226,15 @@ async def test_a_delivery_round_whose_begin_failed_does_not_leave_the_loop_a_dea
         tokens = await login(stack)
         body = {"item_code": "HJ005", "materials": await materials_for(stack, tokens, "HJ005")}
         application_id = (await file(stack, tokens, body, key="begin")).json()["id"]
-        begin = TransactionWrapper.begin
+        fetch, cuts = asyncpg.Connection.fetch, list[str]()
 
-        async def cut_at_the_first_begin(self):
-            monkeypatch.setattr(TransactionWrapper, "begin", begin)
-            await self._connection.close()  # the connection dies under BEGIN
-            return await begin(self)
+        async def cut_at_the_first_claim(self, query, *args, **kwargs):
+            if not cuts and query == on_postgres.CLAIM:
+                cuts.append(query)
+                await self.close()  # the connection dies under the claim
+            return await fetch(self, query, *args, **kwargs)
 
-        monkeypatch.setattr(TransactionWrapper, "begin", cut_at_the_first_begin)
+        monkeypatch.setattr(asyncpg.Connection, "fetch", cut_at_the_first_claim)
         stopping = asyncio.Event()
         loop = asyncio.create_task(stack.app.ctx.container.outbox.run(stopping))
         try:
@@ -241,4 +242,4 @@ async def test_a_delivery_round_whose_begin_failed_does_not_leave_the_loop_a_dea
         finally:
             stopping.set()
             await asyncio.wait_for(loop, 15)
-        assert TransactionWrapper.begin is begin  # the cut did happen
+        assert cuts  # the cut did happen

@@ -18,8 +18,10 @@ from auth.orm import TortoiseIdentityTokens
 from core.errors import IdempotencyKeyInFlight
 from services import audit
 from services.applications.records import NewApplication, TortoiseApplicationRecords
+from services.applications.rules import ApplicationView
 from services.db import apply_migrations, close_database, open_database
-from services.models import Application, AuditEntry, OutboxRow
+from services.models import Application, AuditEntry, OutboxAttempt, OutboxRow
+from services.outbox.records import TortoiseOutboxRecords
 
 
 @pytest.fixture
@@ -144,6 +146,97 @@ async def test_a_filing_whose_key_was_taken_over_stores_nothing(database):
     assert not await OutboxRow.filter(application_id=new.id).exists()
     still = await records.key(new.user_id, "k-3")
     assert still is not None and still.application_id is None
+
+
+async def stored(records: TortoiseApplicationRecords, application_id: str) -> ApplicationView:
+    found = await records.get(application_id)
+    assert found is not None
+    return found
+
+
+async def filed(records: TortoiseApplicationRecords) -> NewApplication:
+    new = new_application(str(uuid.uuid4()))
+    await records.claim_key(new.user_id, "k", "fp", new.at + timedelta(seconds=30))
+    await records.create(new, "k", "fp")
+    return new
+
+
+async def test_a_delivery_is_claimed_by_one_worker_with_its_application(database):
+    await OutboxRow.all().delete()
+    applications, outbox = TortoiseApplicationRecords(), TortoiseOutboxRecords()
+    news = [await filed(applications) for _ in range(3)]
+    now = datetime.now(UTC)
+    until = now + timedelta(minutes=2)
+    claims = await asyncio.gather(*(outbox.claim(f"w{n}", now, until, 2) for n in range(4)))
+    # Never one row to two workers; what the racers left, the next claim takes.
+    taken = [d for claim in claims for d in claim]
+    taken += await outbox.claim("late", now, until, 10)
+    assert sorted(d.application.id for d in taken) == sorted(n.id for n in news)
+    first = next(d for d in taken if d.application.id == news[0].id)
+    assert first.attempts == 0 and first.application == await stored(applications, news[0].id)
+    assert first.application.materials == news[0].materials
+    assert await outbox.claim("later", now, until, 10) == []
+    # A lease that ran out lets another worker take the row.
+    later = until + timedelta(seconds=1)
+    again = await outbox.claim("next", later, later + timedelta(minutes=2), 10)
+    assert sorted(d.application.id for d in again) == sorted(n.id for n in news)
+
+
+async def test_a_delivery_is_marked_once_and_only_by_its_worker(database):
+    await OutboxRow.all().delete()
+    applications, outbox = TortoiseApplicationRecords(), TortoiseOutboxRecords()
+    new = await filed(applications)
+    now = datetime.now(UTC)
+    (delivery,) = await outbox.claim("w1", now, now + timedelta(minutes=2), 10)
+    assert await outbox.delivered(delivery.id, "w2", "GA-1", now) is False
+    assert (await stored(applications, new.id)).status == "queued"
+    assert await outbox.delivered(delivery.id, "w1", "GA-1", now) is True
+    assert await outbox.delivered(delivery.id, "w1", "GA-1", now) is False
+    submitted = await stored(applications, new.id)
+    assert submitted.gateway_application_id == "GA-1"
+    assert [s for s, _ in submitted.history] == ["queued", "submitted"]
+    row = await OutboxRow.get(id=delivery.id)
+    assert (row.state, row.claimed_until, row.delivered_at is not None) == ("delivered", None, True)
+    await outbox.record_attempt(delivery.id, "delivered", "", 7)
+    attempt = await OutboxAttempt.get(outbox_id=delivery.id)
+    assert (attempt.outcome, attempt.duration_ms, attempt.error) == ("delivered", 7, "")
+
+
+async def test_a_delivery_marked_after_the_callback_keeps_the_status_the_callback_set(database):
+    await OutboxRow.all().delete()
+    applications, outbox = TortoiseApplicationRecords(), TortoiseOutboxRecords()
+    new = await filed(applications)
+    now = datetime.now(UTC)
+    (delivery,) = await outbox.claim("w1", now, now + timedelta(minutes=2), 10)
+    # The gateway's "accepted" arrived before the worker marked the row.
+    assert await applications.advance(delivery.application, "accepted", now)
+    assert await outbox.delivered(delivery.id, "w1", "GA-2", now) is True
+    found = await stored(applications, new.id)
+    assert found.status == "accepted" and found.gateway_application_id == "GA-2"
+    assert [s for s, _ in found.history] == ["queued", "accepted"]
+
+
+async def test_a_status_moves_on_from_what_was_read_and_only_once(database):
+    applications = TortoiseApplicationRecords()
+    new = await filed(applications)
+    read = await stored(applications, new.id)
+    later = new.at + timedelta(seconds=5)
+    assert await applications.advance(read, "completed", later, "330000-JSZ-9") is True
+    assert await applications.advance(read, "rejected", later) is False  # moved since read
+    done = await stored(applications, new.id)
+    assert done.status == "completed" and done.result_certificate_id == "330000-JSZ-9"
+    assert done.history == (("queued", new.at), ("completed", later))
+    assert await applications.get(str(uuid.uuid4())) is None
+    assert await applications.get("not-a-uuid") is None
+
+
+async def test_a_callback_nonce_is_used_once(database):
+    applications = TortoiseApplicationRecords()
+    nonce, now = uuid.uuid4().hex, datetime.now(UTC)
+    uses = await asyncio.gather(*(applications.first_nonce_use(nonce, now) for _ in range(3)))
+    assert sorted(uses) == [False, False, True]
+    assert await applications.first_nonce_use("n" * 65, now) is False
+    assert await applications.first_nonce_use("", now) is False
 
 
 async def test_a_transaction_left_open_on_a_pooled_connection_is_rolled_back(pg_url):

@@ -7,6 +7,7 @@ import asyncio
 import httpx
 import orjson
 
+from mock_gateway.app import CALLBACK_SENDERS
 from mock_gateway.signing import Verifier
 from tests.mock_gateway.conftest import APP_KEY, SECRET, mock_config, start_gateway
 
@@ -154,3 +155,35 @@ async def test_an_item_the_gateway_cannot_take_online_is_refused():
         assert (await submit(gw, "key-5", body)).status_code == 422
 
     await with_gateway(CallbackReceiver(), body_for, check)
+
+
+async def test_a_burst_of_applications_pushes_its_callbacks_through_a_fixed_set_of_senders():
+    in_flight, most = 0, 0
+
+    async def slow_backend(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        return httpx.Response(204)
+
+    async def body_for(gw):
+        return {
+            "item_code": "YB001",
+            "applicant": ZHANG,
+            "form": {},
+            "materials": {"id_card": {"certificate_id": await zhang_certificate(gw, "111")}},
+            "callback_url": "http://backend.test/api/v1/gateway/callbacks",
+        }
+
+    async def check(gw, body):
+        answers = await asyncio.gather(*(submit(gw, f"burst-{n}", body) for n in range(200)))
+        assert {a.status_code for a in answers} == {201}
+        intake = gw.app.ctx.intake
+        await wait_for(lambda: len(intake.callbacks) >= 400, timeout=30)
+        # Every push went through at its first attempt, never more at once than the senders.
+        assert all(c["acknowledged"] and c["attempt"] == 1 for c in intake.callbacks)
+        assert 1 < most <= CALLBACK_SENDERS
+
+    await with_gateway(slow_backend, body_for, check)

@@ -1,14 +1,15 @@
-"""The auth records on tortoise: every query the auth layer makes to the database."""
+"""The auth records on tortoise: every query the auth layer makes to the database.
+
+On PostgreSQL, auth/on_postgres.py's subclasses write a login's statements out; bootstrap
+picks them. These ORM versions are the implementation on SQLite and the reference the
+same contract tests hold both to."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from tortoise import connections
-from tortoise.backends.asyncpg import AsyncpgDBClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -22,48 +23,7 @@ from auth.models import (
     User,
 )
 from auth.records import Account, Family, Refusals
-from core.clock import utc
 from core.ids import is_uuid
-
-# Found and changed in one statement; a hash is unique, and a row carries one of them.
-RECORD_LOGIN = (
-    "UPDATE app_user SET name = $2, idp_subject = $3, assurance = $4, last_login_at = $5"
-    " WHERE id_hash = ANY($1::text[])"
-    " RETURNING id, name, id_masked, id_encrypted, roles, disabled, assurance"
-)
-# The family and its first token in one statement (the key check runs at its end).
-NEW_FAMILY = (
-    "WITH family AS (INSERT INTO refresh_family"
-    " (id, user_id, device_id, assurance, created_at, expires_at, revoked_reason)"
-    " VALUES ($1, $2::uuid, $3, $4, $5, $6, '') RETURNING id)"
-    " INSERT INTO refresh_token (family_id, token_hash, created_at)"
-    " SELECT id, $7, $5 FROM family"
-)
-
-
-def _postgres() -> AsyncpgDBClient | None:
-    """The connection (the current transaction's, if one is open) when it is PostgreSQL.
-
-    A login's statements are written out for PostgreSQL below: tortoise builds each query
-    and model in Python, ~150 µs a statement, most of a login's time (issue 13). On SQLite
-    (the embedded default) the ORM stays the implementation; the API suites run both.
-    """
-    client = connections.get("default")
-    # asyncpg's own client (a transaction's wrapper is one too): the statements below use
-    # its `$n` placeholders, which tortoise's psycopg backend would not take.
-    return client if isinstance(client, AsyncpgDBClient) else None
-
-
-def _account_of(row: dict) -> Account:
-    return Account(
-        id=str(row["id"]),
-        name=row["name"],
-        id_masked=row["id_masked"],
-        id_encrypted=row["id_encrypted"],
-        roles=tuple(json.loads(row["roles"])),
-        disabled=row["disabled"],
-        assurance=row["assurance"],
-    )
 
 
 def _account(row: User) -> Account:
@@ -136,11 +96,6 @@ class TortoiseUserRecords:
     async def record_login(
         self, id_hashes: list[str], *, name: str, idp_subject: str, assurance: str, at: datetime
     ) -> Account | None:
-        if (pg := _postgres()) is not None:
-            rows = await pg.execute_query_dict(
-                RECORD_LOGIN, [id_hashes, name, idp_subject, assurance, at]
-            )
-            return _account_of(rows[0]) if rows else None
         account = await self.by_any_id_hash(id_hashes)
         if account is None:
             return None
@@ -169,12 +124,6 @@ class TortoiseSessionRecords:
         token_hash: str,
     ) -> Family:
         family_id = uuid.uuid4()
-        if (pg := _postgres()) is not None:
-            await pg.execute_query(
-                NEW_FAMILY,
-                [family_id, account.id, device_id, assurance, utc(), expires_at, token_hash],
-            )
-            return Family(str(family_id), account, device_id, assurance, expires_at)
         async with in_transaction():
             row = await RefreshFamily.create(
                 id=family_id,
@@ -229,14 +178,9 @@ class TortoiseIdentityTokens:
         if not 0 < len(jti) <= 128:
             return False  # no id we could keep: never "first"
         # Kept a minute past expiry, for clocks that disagree a little.
-        until = datetime.fromtimestamp(expires_at + 60, UTC)
-        if (pg := _postgres()) is not None:
-            inserted = await pg.execute_query_dict(
-                "INSERT INTO used_identity_token (jti, expires_at) VALUES ($1, $2)"
-                " ON CONFLICT DO NOTHING RETURNING jti",
-                [jti, until],
-            )
-            return bool(inserted)
+        return await self._insert(jti, datetime.fromtimestamp(expires_at + 60, UTC))
+
+    async def _insert(self, jti: str, until: datetime) -> bool:
         try:
             await UsedIdentityToken.create(jti=jti, expires_at=until)
         except IntegrityError:

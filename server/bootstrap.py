@@ -4,7 +4,9 @@ Everything is built once, from one `Settings`, into one frozen `Container`:
 
     Settings
       ├─ database (tortoise) ─────────────── TortoiseItemRecords, TortoisePresentationRecords,
-      │                                      the user and session records of auth/
+      │                                      the user and session records of auth/;
+      │                                      `records_for`: on asyncpg, the hot paths'
+      │                                      PostgreSQL subclasses (…/on_postgres.py)
       ├─ redis (or the in-process stand-in) ─ AuthStore (the mirror of refusals that
       │                                      Revocations keeps against the database),
       │                                      RateLimiter, CatalogVersion
@@ -38,6 +40,7 @@ from functools import partial
 from pathlib import Path
 
 from auth.idtoken import IdentityTokenVerifier, idp_key_cache
+from auth.on_postgres import PostgresIdentityTokens, PostgresSessionRecords, PostgresUserRecords
 from auth.orm import (
     TortoiseDecisionRecords,
     TortoiseIdentityTokens,
@@ -57,6 +60,7 @@ from server.ratelimit import RateLimiter
 from server.settings import Settings
 from services import audit, db, kv
 from services.applications import Applications, CallbackAuth, TortoiseApplicationRecords
+from services.applications.on_postgres import PostgresApplicationRecords
 from services.catalog import Catalog, CatalogVersion, TortoiseItemRecords
 from services.certificates import Certificates
 from services.gateway import GatewayClient, Transport
@@ -66,6 +70,7 @@ from services.issuers import IssuerSeals, issuer_key_cache
 from services.one_id import OneId
 from services.outbox import OutboxWorker, TortoiseOutboxRecords
 from services.outbox.desk import OutboxDesk
+from services.outbox.on_postgres import PostgresOutboxRecords
 from services.presentations import Presentations, TortoisePresentationRecords
 from services.uploads import TortoiseUploadRecords, Uploads, UploadStore, engine_from_path
 
@@ -135,6 +140,37 @@ async def build(
         raise
 
 
+@dataclass(frozen=True)
+class Records:
+    """The records whose hottest statements PostgreSQL gets written out (issue 13)."""
+
+    users: TortoiseUserRecords
+    sessions: TortoiseSessionRecords
+    identity_tokens: TortoiseIdentityTokens
+    applications: TortoiseApplicationRecords
+    outbox: TortoiseOutboxRecords
+
+
+def records_for(database_url: str) -> Records:
+    """The ORM's records, or through asyncpg their PostgreSQL subclasses: chosen once here,
+    not per statement."""
+    if db.speaks_asyncpg(database_url):
+        return Records(
+            PostgresUserRecords(),
+            PostgresSessionRecords(),
+            PostgresIdentityTokens(),
+            PostgresApplicationRecords(),
+            PostgresOutboxRecords(),
+        )
+    return Records(
+        TortoiseUserRecords(),
+        TortoiseSessionRecords(),
+        TortoiseIdentityTokens(),
+        TortoiseApplicationRecords(),
+        TortoiseOutboxRecords(),
+    )
+
+
 def _wire(
     settings: Settings,
     client: kv.KV,
@@ -144,8 +180,9 @@ def _wire(
     on_delivery: DeliveryOutcome | None = None,
 ) -> Container:
     tokens = AccessTokens(settings.token_private_key_pem(), settings.access_token_ttl_seconds)
-    users = UserDirectory(PiiCipher(settings.pii_keys()), TortoiseUserRecords())
-    identity_tokens = TortoiseIdentityTokens()
+    records = records_for(settings.database_url)
+    users = UserDirectory(PiiCipher(settings.pii_keys()), records.users)
+    identity_tokens = records.identity_tokens
     decisions = TortoiseDecisionRecords()
     replicated = (
         settings.redis_url is not None and kv.parse_redis_url(settings.redis_url).replicated
@@ -156,7 +193,7 @@ def _wire(
         timedelta(seconds=settings.access_token_ttl_seconds),
     )
     resources.push_async_callback(revocations.aclose)
-    sessions, auth = _auth(settings, revocations, tokens, users, gateway, limiter, identity_tokens)
+    sessions, auth = _auth(settings, revocations, tokens, users, gateway, limiter, records)
     catalog = Catalog(TortoiseItemRecords(audit.record), gateway, CatalogVersion(client))
     certificates = Certificates(
         gateway, IssuerSeals(issuer_key_cache(gateway.certificate_issuers)), audit.record
@@ -171,7 +208,7 @@ def _wire(
         public_key=tokens.public_key,
         kid=tokens.kid,
     )
-    outbox_records = TortoiseOutboxRecords()
+    outbox_records = records.outbox
     outbox = OutboxWorker(
         outbox_records,
         gateway,
@@ -184,7 +221,7 @@ def _wire(
     uploads = _uploads(settings, holders)
     held = HeldCertificates(certificates, client, settings.one_id_cache_seconds)
     applications = Applications(
-        TortoiseApplicationRecords(),
+        records.applications,
         catalog,
         held,
         holders,
@@ -226,10 +263,10 @@ def _auth(
     users: UserDirectory,
     gateway: GatewayClient,
     limiter: RateLimiter,
-    identity_tokens: TortoiseIdentityTokens,
+    records: Records,
 ) -> tuple[Sessions, AuthService]:
     sessions = Sessions(
-        tokens, store, TortoiseSessionRecords(), timedelta(days=settings.refresh_token_ttl_days)
+        tokens, store, records.sessions, timedelta(days=settings.refresh_token_ttl_days)
     )
     # The IdP's keys come through the one gateway client: auth opens no connection itself.
     # Used identity tokens are kept in the database: Redis may restart empty.
@@ -237,7 +274,7 @@ def _auth(
         idp_key_cache(gateway.idp_jwks),
         settings.idp_issuer,
         settings.gateway_app_key,
-        identity_tokens,
+        records.identity_tokens,
     )
     auth = AuthService(
         verifier,

@@ -30,10 +30,16 @@ def tortoise_config(database_url: str, timeout_seconds: float | None = None) -> 
     }
 
 
+def speaks_asyncpg(database_url: str) -> bool:
+    """PostgreSQL through asyncpg (tortoise's driver for `postgres://`), whose `$n`
+    statements the records' PostgreSQL subclasses write out."""
+    return database_url.startswith(("postgres://", "asyncpg://"))
+
+
 def _connection(database_url: str, timeout_seconds: float | None) -> str | dict:
     """The URL, or for PostgreSQL with a timeout, its expanded form with every wait bounded:
     connecting, each statement on our side (asyncpg) and on the server's."""
-    if timeout_seconds is None or not database_url.startswith(("postgres://", "asyncpg://")):
+    if timeout_seconds is None or not speaks_asyncpg(database_url):
         return database_url
     connection = expand_db_url(database_url)
     credentials = connection["credentials"]

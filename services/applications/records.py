@@ -4,12 +4,10 @@ service needs and its tortoise version. Every ORM query about applications lives
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Protocol
 
-from tortoise.backends.asyncpg import AsyncpgDBClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -17,7 +15,6 @@ from tortoise.transactions import in_transaction
 from core.errors import IdempotencyKeyInFlight
 from core.ids import is_uuid
 from services.applications.rules import COMPLETED, QUEUED, ApplicationView
-from services.db import postgres
 from services.models import Application, CallbackNonce, IdempotencyRecord, OutboxRow
 from services.times import parse_rfc3339, rfc3339
 
@@ -84,43 +81,6 @@ class ApplicationRecords(Protocol):
     async def forget_nonces(self, before: datetime) -> None: ...
 
 
-APPLICATION_COLUMNS = (
-    "a.id, a.user_id, a.item_code, a.status, a.history, a.materials, a.form,"
-    " a.materials_verified, a.gateway_application_id, a.result_certificate_id, a.created_at"
-)
-# Constants only: the columns are ours, every value a `$n` parameter.
-GET = f"SELECT {APPLICATION_COLUMNS} FROM application a WHERE a.id = $1"  # noqa: S608
-# The status in the WHERE clause is the lock: history only changes with it.
-ADVANCE = (
-    "UPDATE application SET status = $2, history = history || $3::jsonb,"
-    " result_certificate_id = COALESCE($4, result_certificate_id)"
-    " WHERE id = $1 AND status = $5 RETURNING 1"
-)
-NONCE = (
-    "INSERT INTO callback_nonce (nonce, seen_at) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1"
-)
-NONCE_LENGTH = 64  # CallbackNonce.nonce's column
-_json = Application._meta.fields_map["history"]  # the model's own JSON encoding
-
-
-def view_of_row(row: Mapping[str, Any]) -> ApplicationView:
-    """The view of a row a written-out statement read (APPLICATION_COLUMNS)."""
-    history = _json.to_python_value(row["history"])
-    return ApplicationView(
-        id=str(row["id"]),
-        user_id=row["user_id"],
-        item_code=row["item_code"],
-        status=row["status"],
-        history=tuple((h["status"], parse_rfc3339(h["at"])) for h in history),
-        created_at=row["created_at"],
-        materials=_json.to_python_value(row["materials"]),
-        form=_json.to_python_value(row["form"]),
-        materials_verified=row["materials_verified"],
-        gateway_application_id=row["gateway_application_id"],
-        result_certificate_id=row["result_certificate_id"],
-    )
-
-
 def view(row: Application) -> ApplicationView:
     return ApplicationView(
         id=str(row.id),
@@ -137,31 +97,13 @@ def view(row: Application) -> ApplicationView:
     )
 
 
-# A filing's two writes, written out for PostgreSQL (issue 13): the key is claimed in one
-# statement, and the application, its outbox row and the key's outcome are one statement
-# that inserts nothing unless the key still waits for its outcome with our body.
-CLAIM_KEY = (
-    "INSERT INTO idempotency_record (user_id, key, fingerprint, claimed_until, created_at)"
-    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, key) DO NOTHING RETURNING id"
-)
-CREATE = """
-WITH settled AS (
-    UPDATE idempotency_record SET application_id = $1
-    WHERE user_id = $2 AND key = $9 AND fingerprint = $10 AND application_id IS NULL
-    RETURNING 1
-), filed AS (
-    INSERT INTO application (id, user_id, item_code, status, history, materials, form,
-                             materials_verified, created_at, updated_at)
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $11, $11 FROM settled
-    RETURNING id
-)
-INSERT INTO outbox (application_id, state, attempts, next_attempt_at, last_error, created_at)
-SELECT id, 'pending', 0, $11, '', $11 FROM filed
-RETURNING id
-"""
+NONCE_LENGTH = 64  # CallbackNonce.nonce's column
 
 
 class TortoiseApplicationRecords:
+    """The ORM version: SQLite's, and the reference for services/applications/on_postgres.py,
+    whose subclass bootstrap picks on PostgreSQL."""
+
     async def key(self, user_id: str, key: str) -> KeyRecord | None:
         row = await IdempotencyRecord.get_or_none(user_id=user_id, key=key)
         if row is None:
@@ -170,11 +112,6 @@ class TortoiseApplicationRecords:
         return KeyRecord(row.fingerprint, app_id, row.claimed_until)
 
     async def claim_key(self, user_id: str, key: str, fingerprint: str, until: datetime) -> bool:
-        if (pg := postgres()) is not None:
-            rows = await pg.execute_query_dict(
-                CLAIM_KEY, [user_id, key, fingerprint, until, datetime.now(UTC)]
-            )
-            return bool(rows)
         try:
             await IdempotencyRecord.create(
                 user_id=user_id, key=key, fingerprint=fingerprint, claimed_until=until
@@ -197,8 +134,6 @@ class TortoiseApplicationRecords:
         ).delete()
 
     async def create(self, new: NewApplication, key: str, fingerprint: str) -> ApplicationView:
-        if (pg := postgres()) is not None:
-            return await _create_on_postgres(pg, new, key, fingerprint)
         async with in_transaction() as conn:
             row = await Application.create(
                 id=uuid.UUID(new.id),
@@ -232,9 +167,6 @@ class TortoiseApplicationRecords:
     async def get(self, application_id: str) -> ApplicationView | None:
         if not is_uuid(application_id):
             return None
-        if (pg := postgres()) is not None:
-            rows = await pg.execute_query_dict(GET, [uuid.UUID(application_id)])
-            return view_of_row(rows[0]) if rows else None
         row = await Application.get_or_none(id=application_id)
         return None if row is None else view(row)
 
@@ -254,19 +186,6 @@ class TortoiseApplicationRecords:
         at: datetime,
         result_certificate_id: str | None = None,
     ) -> bool:
-        if (pg := postgres()) is not None:
-            step = _json.to_db_value([{"status": status, "at": rfc3339(at)}], Application)
-            moved_rows = await pg.execute_query_dict(
-                ADVANCE,
-                [
-                    uuid.UUID(current.id),
-                    status,
-                    step,
-                    result_certificate_id or None,
-                    current.status,
-                ],
-            )
-            return bool(moved_rows)
         history = [{"status": s, "at": rfc3339(t)} for s, t in current.history]
         changes: dict[str, object] = {
             "status": status,
@@ -284,8 +203,9 @@ class TortoiseApplicationRecords:
     async def first_nonce_use(self, nonce: str, at: datetime) -> bool:
         if not 0 < len(nonce) <= NONCE_LENGTH:
             return False  # no column could hold it: never a first use
-        if (pg := postgres()) is not None:
-            return bool(await pg.execute_query_dict(NONCE, [nonce, at]))
+        return await self._first_nonce(nonce, at)
+
+    async def _first_nonce(self, nonce: str, at: datetime) -> bool:
         try:
             await CallbackNonce.create(nonce=nonce, seen_at=at)
         except IntegrityError:
@@ -294,39 +214,3 @@ class TortoiseApplicationRecords:
 
     async def forget_nonces(self, before: datetime) -> None:
         await CallbackNonce.filter(seen_at__lt=before).delete()
-
-
-async def _create_on_postgres(
-    pg: AsyncpgDBClient, new: NewApplication, key: str, fingerprint: str
-) -> ApplicationView:
-    history = [{"status": QUEUED, "at": rfc3339(new.at)}]
-    json = _json.to_db_value
-    rows = await pg.execute_query_dict(
-        CREATE,
-        [
-            uuid.UUID(new.id),
-            new.user_id,
-            new.item_code,
-            QUEUED,
-            json(history, Application),
-            json(new.materials, Application),
-            json(new.form, Application),
-            new.materials_verified,
-            key,
-            fingerprint,
-            new.at,
-        ],
-    )
-    if not rows:
-        raise IdempotencyKeyInFlight(reason="key_taken_over")
-    return ApplicationView(
-        id=new.id,
-        user_id=new.user_id,
-        item_code=new.item_code,
-        status=QUEUED,
-        history=((QUEUED, parse_rfc3339(history[0]["at"])),),
-        created_at=new.at,
-        materials=new.materials,
-        form=new.form,
-        materials_verified=new.materials_verified,
-    )

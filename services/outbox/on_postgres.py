@@ -1,20 +1,24 @@
-"""The delivery loop's statements written out for PostgreSQL (issue 13).
+"""The delivery loop's statements written out for PostgreSQL (issue 13), picked by
+server/bootstrap.
 
 Every filing is claimed, delivered and marked once; through the ORM that was eleven round
 trips (a transaction, two reads and two updates to mark it) and ~150 µs of query building
 each, on the same worker that takes the filings. Here a claim is one statement and a mark
-is one. The ORM versions in services/outbox/records.py stay the implementation on SQLite,
-and the same contract tests (tests/integration/test_hot_statements.py) run on both.
+is one. `PostgresOutboxRecords` overrides only those methods of its ORM version
+(services/outbox/records.py); the same contract tests hold both
+(tests/integration/test_hot_statements.py and its SQLite twin).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from tortoise.backends.asyncpg import AsyncpgDBClient
+import orjson
 
-from services.applications.records import APPLICATION_COLUMNS, view_of_row
-from services.applications.rules import ApplicationView
+from services.applications.on_postgres import APPLICATION_COLUMNS, client, view_of_row
+from services.applications.rules import SUBMITTED
+from services.outbox.records import Delivery, TortoiseOutboxRecords
+from services.times import rfc3339
 
 # Due rows, oldest first, locked without waiting on other workers; then taken by this one.
 # (Constants only: the columns are ours, every value a `$n` parameter.)
@@ -61,22 +65,18 @@ ATTEMPT = (
 )
 
 
-async def claim(
-    pg: AsyncpgDBClient, worker: str, now: datetime, until: datetime, limit: int
-) -> list[tuple[int, int, ApplicationView]]:
-    """(row id, attempts, application view) of each row claimed."""
-    rows = await pg.execute_query_dict(CLAIM, [now, worker, until, limit])
-    return [(r["outbox_id"], r["outbox_attempts"], view_of_row(r)) for r in rows]
+class PostgresOutboxRecords(TortoiseOutboxRecords):
+    async def claim(
+        self, worker: str, now: datetime, until: datetime, limit: int
+    ) -> list[Delivery]:
+        rows = await client().execute_query_dict(CLAIM, [now, worker, until, limit])
+        return [Delivery(r["outbox_id"], r["outbox_attempts"], view_of_row(r)) for r in rows]
 
+    async def delivered(self, row_id: int, worker: str, gateway_id: str, at: datetime) -> bool:
+        step = orjson.dumps([{"status": SUBMITTED, "at": rfc3339(at)}]).decode()
+        rows = await client().execute_query_dict(DELIVERED, [row_id, worker, at, gateway_id, step])
+        return bool(rows and rows[0]["done"])
 
-async def delivered(
-    pg: AsyncpgDBClient, row_id: int, worker: str, gateway_id: str, at: datetime, step: str
-) -> bool:
-    rows = await pg.execute_query_dict(DELIVERED, [row_id, worker, at, gateway_id, step])
-    return bool(rows and rows[0]["done"])
-
-
-async def record_attempt(
-    pg: AsyncpgDBClient, row_id: int, at: datetime, outcome: str, error: str, ms: int
-) -> None:
-    await pg.execute_query(ATTEMPT, [row_id, at, outcome, error, ms])
+    async def record_attempt(self, row_id: int, outcome: str, error: str, duration_ms: int) -> None:
+        values = [row_id, datetime.now(UTC), outcome, error[:200], duration_ms]
+        await client().execute_query(ATTEMPT, values)

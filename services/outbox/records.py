@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
-import orjson
 from tortoise import connections
 from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
@@ -23,9 +22,7 @@ from tortoise.transactions import in_transaction
 
 from services.applications.records import view as application_view
 from services.applications.rules import QUEUED, SUBMITTED, ApplicationView
-from services.db import postgres
 from services.models import Application, OutboxAttempt, OutboxRow
-from services.outbox import on_postgres
 from services.times import rfc3339
 
 PENDING, IN_FLIGHT, DELIVERED, DEAD = "pending", "in_flight", "delivered", "dead"
@@ -123,12 +120,12 @@ def _claimable(now: datetime) -> Q:
 
 
 class TortoiseOutboxRecords:
+    """The ORM version: SQLite's (and psycopg's), and the reference for
+    services/outbox/on_postgres.py, whose subclass bootstrap picks for asyncpg."""
+
     async def claim(
         self, worker: str, now: datetime, until: datetime, limit: int
     ) -> list[Delivery]:
-        if (pg := postgres()) is not None:
-            claimed = await on_postgres.claim(pg, worker, now, until, limit)
-            return [Delivery(row_id, attempts, view) for row_id, attempts, view in claimed]
         if connections.get("default").capabilities.dialect == "postgres":
             ids = await self._claim_skip_locked(worker, now, until, limit)
         else:
@@ -181,9 +178,6 @@ class TortoiseOutboxRecords:
         return OutboxRow.filter(id=row_id, claimed_by=worker, state=IN_FLIGHT)
 
     async def delivered(self, row_id: int, worker: str, gateway_id: str, at: datetime) -> bool:
-        if (pg := postgres()) is not None:
-            step = orjson.dumps([{"status": SUBMITTED, "at": rfc3339(at)}]).decode()
-            return await on_postgres.delivered(pg, row_id, worker, gateway_id, at, step)
         async with in_transaction() as conn:
             done = (
                 await self._mine(row_id, worker)
@@ -239,11 +233,6 @@ class TortoiseOutboxRecords:
         return bool(moved)
 
     async def record_attempt(self, row_id: int, outcome: str, error: str, duration_ms: int) -> None:
-        if (pg := postgres()) is not None:
-            await on_postgres.record_attempt(
-                pg, row_id, datetime.now(UTC), outcome, error[:200], duration_ms
-            )
-            return
         await OutboxAttempt.create(
             outbox_id=row_id, outcome=outcome, error=error[:200], duration_ms=duration_ms
         )

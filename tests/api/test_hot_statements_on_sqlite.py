@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from server.bootstrap import records_for
 from services.db import apply_migrations, close_database, open_database
 from tests.integration.test_hot_statements import (
     test_a_callback_nonce_is_used_once,
@@ -45,6 +46,6 @@ async def database(tmp_path):
     await apply_migrations(url)
     await open_database(url)
     try:
-        yield
+        yield records_for(url)  # the ORM's
     finally:
         await close_database()

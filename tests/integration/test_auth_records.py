@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from auth.orm import TortoiseSessionRecords, TortoiseUserRecords
+from server.bootstrap import records_for
 from services.db import apply_migrations, close_database, open_database
 from tests.fakes import FakeSessionRecords, FakeUserRecords
 
@@ -25,7 +25,8 @@ async def records(request, pg_url):
     await apply_migrations(pg_url)
     await open_database(pg_url)
     try:
-        yield TortoiseUserRecords(), TortoiseSessionRecords()
+        picked = records_for(pg_url)  # the PostgreSQL subclasses, as bootstrap picks them
+        yield picked.users, picked.sessions
     finally:
         await close_database()
 

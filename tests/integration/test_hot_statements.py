@@ -14,22 +14,22 @@ from typing import Any
 import pytest
 from tortoise import connections
 
-from auth.orm import TortoiseIdentityTokens
 from core.errors import IdempotencyKeyInFlight
+from server.bootstrap import records_for
 from services import audit
 from services.applications.records import NewApplication, TortoiseApplicationRecords
 from services.applications.rules import ApplicationView
 from services.db import apply_migrations, close_database, open_database
 from services.models import Application, AuditEntry, OutboxAttempt, OutboxRow
-from services.outbox.records import TortoiseOutboxRecords
 
 
 @pytest.fixture
 async def database(pg_url):
+    """The records as bootstrap picks them for this database: the PostgreSQL subclasses."""
     await apply_migrations(pg_url)
     await open_database(pg_url, 5)
     try:
-        yield
+        yield records_for(pg_url)
     finally:
         await close_database()
 
@@ -79,7 +79,7 @@ async def test_an_audit_line_without_before_and_after_keeps_them_empty(database)
 
 
 async def test_an_identity_token_logs_in_once_even_when_two_logins_race(database):
-    tokens = TortoiseIdentityTokens()
+    tokens = database.identity_tokens
     jti, expires = uuid.uuid4().hex, int(time.time()) + 300
     first = await asyncio.gather(*(tokens.first_use(jti, expires) for _ in range(5)))
     assert sorted(first) == [False, False, False, False, True]
@@ -88,7 +88,7 @@ async def test_an_identity_token_logs_in_once_even_when_two_logins_race(database
 
 
 async def test_an_identity_token_without_a_usable_id_is_never_first(database):
-    tokens = TortoiseIdentityTokens()
+    tokens = database.identity_tokens
     assert await tokens.first_use("", int(time.time()) + 300) is False
     assert await tokens.first_use("j" * 129, int(time.time()) + 300) is False
 
@@ -106,21 +106,23 @@ def new_application(user_id: str) -> NewApplication:
 
 
 async def test_a_key_is_claimed_once_however_many_filings_race_for_it(database):
-    records = TortoiseApplicationRecords()
+    applications = database.applications
     user, until = str(uuid.uuid4()), datetime.now(UTC) + timedelta(seconds=30)
-    claims = await asyncio.gather(*(records.claim_key(user, "k-1", "f", until) for _ in range(5)))
+    claims = await asyncio.gather(
+        *(applications.claim_key(user, "k-1", "f", until) for _ in range(5))
+    )
     assert sorted(claims) == [False, False, False, False, True]
-    found = await records.key(user, "k-1")
+    found = await applications.key(user, "k-1")
     assert found is not None and found.application_id is None and found.fingerprint == "f"
-    assert await records.claim_key(str(uuid.uuid4()), "k-1", "f", until) is True  # per user
+    assert await applications.claim_key(str(uuid.uuid4()), "k-1", "f", until) is True  # per user
 
 
 async def test_a_filing_stores_the_application_its_delivery_and_the_keys_outcome(database):
-    records = TortoiseApplicationRecords()
+    applications = database.applications
     new = new_application(str(uuid.uuid4()))
-    await records.claim_key(new.user_id, "k-2", "fp", new.at + timedelta(seconds=30))
-    created = await records.create(new, "k-2", "fp")
-    stored = await records.get(new.id)
+    await applications.claim_key(new.user_id, "k-2", "fp", new.at + timedelta(seconds=30))
+    created = await applications.create(new, "k-2", "fp")
+    stored = await applications.get(new.id)
     assert stored == created
     assert (stored.status, stored.materials, stored.form) == ("queued", new.materials, new.form)
     assert stored.history == (("queued", new.at),) and stored.materials_verified is False
@@ -128,23 +130,23 @@ async def test_a_filing_stores_the_application_its_delivery_and_the_keys_outcome
     assert abs((row.created_at - new.at).total_seconds()) < 1 and row.updated_at is not None
     outbox = await OutboxRow.get(application_id=new.id)
     assert (outbox.state, outbox.attempts, outbox.claimed_by) == ("pending", 0, None)
-    settled = await records.key(new.user_id, "k-2")
+    settled = await applications.key(new.user_id, "k-2")
     assert settled is not None and settled.application_id == new.id
 
 
 async def test_a_filing_whose_key_was_taken_over_stores_nothing(database):
-    records = TortoiseApplicationRecords()
+    applications = database.applications
     new = new_application(str(uuid.uuid4()))
-    await records.claim_key(new.user_id, "k-3", "mine", new.at + timedelta(seconds=30))
+    await applications.claim_key(new.user_id, "k-3", "mine", new.at + timedelta(seconds=30))
     # Another request took the key over with another body while this one was slow.
-    await records.take_over_key(
+    await applications.take_over_key(
         new.user_id, "k-3", "theirs", new.at + timedelta(minutes=1), new.at + timedelta(minutes=2)
     )
     with pytest.raises(IdempotencyKeyInFlight):
-        await records.create(new, "k-3", "mine")
-    assert await records.get(new.id) is None
+        await applications.create(new, "k-3", "mine")
+    assert await applications.get(new.id) is None
     assert not await OutboxRow.filter(application_id=new.id).exists()
-    still = await records.key(new.user_id, "k-3")
+    still = await applications.key(new.user_id, "k-3")
     assert still is not None and still.application_id is None
 
 
@@ -163,7 +165,7 @@ async def filed(records: TortoiseApplicationRecords) -> NewApplication:
 
 async def test_a_delivery_is_claimed_by_one_worker_with_its_application(database):
     await OutboxRow.all().delete()
-    applications, outbox = TortoiseApplicationRecords(), TortoiseOutboxRecords()
+    applications, outbox = database.applications, database.outbox
     news = [await filed(applications) for _ in range(3)]
     now = datetime.now(UTC)
     until = now + timedelta(minutes=2)
@@ -184,7 +186,7 @@ async def test_a_delivery_is_claimed_by_one_worker_with_its_application(database
 
 async def test_a_delivery_is_marked_once_and_only_by_its_worker(database):
     await OutboxRow.all().delete()
-    applications, outbox = TortoiseApplicationRecords(), TortoiseOutboxRecords()
+    applications, outbox = database.applications, database.outbox
     new = await filed(applications)
     now = datetime.now(UTC)
     (delivery,) = await outbox.claim("w1", now, now + timedelta(minutes=2), 10)
@@ -204,7 +206,7 @@ async def test_a_delivery_is_marked_once_and_only_by_its_worker(database):
 
 async def test_a_delivery_marked_after_the_callback_keeps_the_status_the_callback_set(database):
     await OutboxRow.all().delete()
-    applications, outbox = TortoiseApplicationRecords(), TortoiseOutboxRecords()
+    applications, outbox = database.applications, database.outbox
     new = await filed(applications)
     now = datetime.now(UTC)
     (delivery,) = await outbox.claim("w1", now, now + timedelta(minutes=2), 10)
@@ -217,7 +219,7 @@ async def test_a_delivery_marked_after_the_callback_keeps_the_status_the_callbac
 
 
 async def test_a_status_moves_on_from_what_was_read_and_only_once(database):
-    applications = TortoiseApplicationRecords()
+    applications = database.applications
     new = await filed(applications)
     read = await stored(applications, new.id)
     later = new.at + timedelta(seconds=5)
@@ -231,7 +233,7 @@ async def test_a_status_moves_on_from_what_was_read_and_only_once(database):
 
 
 async def test_a_callback_nonce_is_used_once(database):
-    applications = TortoiseApplicationRecords()
+    applications = database.applications
     nonce, now = uuid.uuid4().hex, datetime.now(UTC)
     uses = await asyncio.gather(*(applications.first_nonce_use(nonce, now) for _ in range(3)))
     assert sorted(uses) == [False, False, True]

@@ -1,0 +1,146 @@
+"""A filing's and a callback's statements written out for PostgreSQL (issue 13), picked by
+server/bootstrap.
+
+Tortoise spends ~150 µs building each query and model, on the worker that takes the
+filings. Here the key is claimed in one statement, and the application, its outbox row and
+the key's outcome are one statement that inserts nothing unless the key still waits for
+its outcome with our body; a callback's nonce, read and status move are one statement each.
+`PostgresApplicationRecords` overrides only those methods of its ORM version
+(services/applications/records.py); the same contract tests hold both
+(tests/integration/test_hot_statements.py and its SQLite twin).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from tortoise import connections
+from tortoise.backends.asyncpg import AsyncpgDBClient
+
+from core.errors import IdempotencyKeyInFlight
+from core.ids import is_uuid
+from services.applications.records import NewApplication, TortoiseApplicationRecords
+from services.applications.rules import QUEUED, ApplicationView
+from services.models import Application
+from services.times import parse_rfc3339, rfc3339
+
+APPLICATION_COLUMNS = (
+    "a.id, a.user_id, a.item_code, a.status, a.history, a.materials, a.form,"
+    " a.materials_verified, a.gateway_application_id, a.result_certificate_id, a.created_at"
+)
+# Constants only: the columns are ours, every value a `$n` parameter.
+GET = f"SELECT {APPLICATION_COLUMNS} FROM application a WHERE a.id = $1"  # noqa: S608
+CLAIM_KEY = (
+    "INSERT INTO idempotency_record (user_id, key, fingerprint, claimed_until, created_at)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, key) DO NOTHING RETURNING id"
+)
+CREATE = """
+WITH settled AS (
+    UPDATE idempotency_record SET application_id = $1
+    WHERE user_id = $2 AND key = $9 AND fingerprint = $10 AND application_id IS NULL
+    RETURNING 1
+), filed AS (
+    INSERT INTO application (id, user_id, item_code, status, history, materials, form,
+                             materials_verified, created_at, updated_at)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $11, $11 FROM settled
+    RETURNING id
+)
+INSERT INTO outbox (application_id, state, attempts, next_attempt_at, last_error, created_at)
+SELECT id, 'pending', 0, $11, '', $11 FROM filed
+RETURNING id
+"""
+# The status in the WHERE clause is the lock: history only changes with it.
+ADVANCE = (
+    "UPDATE application SET status = $2, history = history || $3::jsonb,"
+    " result_certificate_id = COALESCE($4, result_certificate_id)"
+    " WHERE id = $1 AND status = $5 RETURNING 1"
+)
+NONCE = (
+    "INSERT INTO callback_nonce (nonce, seen_at) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1"
+)
+JSON = Application._meta.fields_map["history"]  # the model's own JSON encoding
+
+
+def client() -> AsyncpgDBClient:
+    """The connection, or the open transaction's: asyncpg's client, whose `$n` placeholders
+    the statements use (bootstrap picks these classes only for an asyncpg URL)."""
+    return cast(AsyncpgDBClient, connections.get("default"))
+
+
+def view_of_row(row: Mapping[str, Any]) -> ApplicationView:
+    """The view of a row a written-out statement read (APPLICATION_COLUMNS)."""
+    history = JSON.to_python_value(row["history"])
+    return ApplicationView(
+        id=str(row["id"]),
+        user_id=row["user_id"],
+        item_code=row["item_code"],
+        status=row["status"],
+        history=tuple((h["status"], parse_rfc3339(h["at"])) for h in history),
+        created_at=row["created_at"],
+        materials=JSON.to_python_value(row["materials"]),
+        form=JSON.to_python_value(row["form"]),
+        materials_verified=row["materials_verified"],
+        gateway_application_id=row["gateway_application_id"],
+        result_certificate_id=row["result_certificate_id"],
+    )
+
+
+class PostgresApplicationRecords(TortoiseApplicationRecords):
+    async def claim_key(self, user_id: str, key: str, fingerprint: str, until: datetime) -> bool:
+        values = [user_id, key, fingerprint, until, datetime.now(UTC)]
+        return bool(await client().execute_query_dict(CLAIM_KEY, values))
+
+    async def create(self, new: NewApplication, key: str, fingerprint: str) -> ApplicationView:
+        history = [{"status": QUEUED, "at": rfc3339(new.at)}]
+        rows = await client().execute_query_dict(
+            CREATE,
+            [
+                uuid.UUID(new.id),
+                new.user_id,
+                new.item_code,
+                QUEUED,
+                JSON.to_db_value(history, Application),
+                JSON.to_db_value(new.materials, Application),
+                JSON.to_db_value(new.form, Application),
+                new.materials_verified,
+                key,
+                fingerprint,
+                new.at,
+            ],
+        )
+        if not rows:
+            raise IdempotencyKeyInFlight(reason="key_taken_over")
+        return ApplicationView(
+            id=new.id,
+            user_id=new.user_id,
+            item_code=new.item_code,
+            status=QUEUED,
+            history=((QUEUED, parse_rfc3339(history[0]["at"])),),
+            created_at=new.at,
+            materials=new.materials,
+            form=new.form,
+            materials_verified=new.materials_verified,
+        )
+
+    async def get(self, application_id: str) -> ApplicationView | None:
+        if not is_uuid(application_id):
+            return None
+        rows = await client().execute_query_dict(GET, [uuid.UUID(application_id)])
+        return view_of_row(rows[0]) if rows else None
+
+    async def advance(
+        self,
+        current: ApplicationView,
+        status: str,
+        at: datetime,
+        result_certificate_id: str | None = None,
+    ) -> bool:
+        step = JSON.to_db_value([{"status": status, "at": rfc3339(at)}], Application)
+        values = [uuid.UUID(current.id), status, step, result_certificate_id or None]
+        return bool(await client().execute_query_dict(ADVANCE, [*values, current.status]))
+
+    async def _first_nonce(self, nonce: str, at: datetime) -> bool:
+        return bool(await client().execute_query_dict(NONCE, [nonce, at]))

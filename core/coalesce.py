@@ -1,4 +1,4 @@
-"""Concurrent reads of Redis keys share one round trip.
+"""Concurrent reads share one round trip: Redis keys in one MGET, a load in one flight.
 
 Every authenticated request asks Redis whether its token was refused (auth.store), so a
 refusal holds at once on every instance. Asked one by one, that MGET cost a fifth of a
@@ -10,9 +10,11 @@ reads Redis after it started, so nothing is served from a copy.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Generic, TypeVar
 
 Mget = Callable[..., Awaitable[list]]
+V = TypeVar("V")
 
 
 class CoalescedMget:
@@ -53,3 +55,32 @@ class CoalescedMget:
             if not future.done():  # a waiter that gave up (cancelled) is skipped
                 future.set_result(values[start : start + len(keys)])
             start += len(keys)
+
+
+class SingleFlight(Generic[V]):
+    """Loads of the same key that overlap share one call, and its answer or its failure.
+
+    A catalog change drops every cached answer at once; without this, each request in
+    flight then read the whole catalog from the database itself (64 reads at once under
+    `wrk -c64`, a p99 of half a second while ops switched modes). A waiter that gives up
+    (cancelled) does not cancel the load the others wait for.
+    """
+
+    def __init__(self) -> None:
+        self._flights: dict[Hashable, asyncio.Future[V]] = {}
+        self.calls = 0  # for tests and curiosity: how many loads were made
+
+    async def __call__(self, key: Hashable, load: Callable[[], Awaitable[V]]) -> V:
+        flight = self._flights.get(key)
+        if flight is None:
+            self.calls += 1
+            flight = asyncio.ensure_future(load())
+            self._flights[key] = flight
+            flight.add_done_callback(lambda done: self._landed(key, done))
+        return await asyncio.shield(flight)
+
+    def _landed(self, key: Hashable, flight: asyncio.Future[V]) -> None:
+        if self._flights.get(key) is flight:
+            del self._flights[key]  # the next load after this one is a new flight
+        if not flight.cancelled():
+            flight.exception()  # read here, so a failure nobody waited for is not reported

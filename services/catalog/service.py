@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from functools import partial
 
 from core.clock import Clock, utc, wall
+from core.coalesce import SingleFlight
 from core.errors import InvalidRequest, ItemNotFound, VersionMismatch
 from core.tasks import in_own_task
 from services.catalog.records import ItemRecords, ModeChange
@@ -33,6 +35,7 @@ class Catalog:
         self.gateway = gateway
         self.version = version
         self._clock = clock
+        self._loads: SingleFlight[list[ItemView]] = SingleFlight()
 
     async def snapshot(self) -> list[ItemView]:
         """Every item as this process serves it: read once per catalog version."""
@@ -44,9 +47,14 @@ class Catalog:
         seen = await self.version.current()  # also moves to the newest version heard of
         items = self.version.get("snapshot")
         if items is None:
-            items = await self.records.all_items()
-            self.version.put("snapshot", items, seen)
+            # After a change every request misses at once: they share one read.
+            items = await self._loads(seen, partial(self._load, seen))
         return seen, items
+
+    async def _load(self, seen: int) -> list[ItemView]:
+        items = await self.records.all_items()
+        self.version.put("snapshot", items, seen)
+        return items
 
     async def current_item(self, code: str) -> ItemView:
         """One item as the catalog is served now: as fresh as a catalog read (a switch that

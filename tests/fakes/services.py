@@ -3,6 +3,7 @@ the user directory as the domain sees it."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 from dataclasses import replace
@@ -171,6 +172,7 @@ class FakeItemRecords:
 
     async def all_items(self) -> list[ItemView]:
         self.calls.append(("all_items",))
+        await asyncio.sleep(0)  # a round trip: other requests run meanwhile
         return [self.items[c] for c in sorted(self.items)]
 
     async def get(self, code: str) -> ItemView | None:

@@ -251,3 +251,14 @@ async def test_workers_starting_on_an_empty_catalog_fetch_it_from_the_gateway_on
     )
     assert list(world.records.items) == ["SB001"]
     assert len(world.gateway.calls_to("catalog_items")) == 1
+
+
+async def test_after_a_switch_the_requests_that_miss_together_read_the_catalog_once():
+    world = World(item("HY001", ID_CARD), item("HY002", ID_CARD))
+    await world.catalog.snapshot()
+    await world.switch("HY001", "zero_trip")
+    world.records.calls.clear()
+    answers = await asyncio.gather(*(world.catalog.snapshot() for _ in range(20)))
+    assert world.records.calls.count(("all_items",)) == 1
+    assert all(a == answers[0] for a in answers)
+    assert {i.code: i.mode for i in answers[0]}["HY001"] == "zero_trip"

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from core.coalesce import CoalescedMget
+from core.coalesce import CoalescedMget, SingleFlight
 
 
 class FakeRedis:
@@ -61,3 +61,58 @@ async def test_a_check_that_gives_up_does_not_disturb_the_others():
     assert await patient == [b"1"]
     with pytest.raises(asyncio.CancelledError):
         await impatient
+
+
+class Loader:
+    def __init__(self) -> None:
+        self.calls = 0
+        self.fail: Exception | None = None
+        self.gate = asyncio.Event()
+
+    async def load(self) -> list[str]:
+        self.calls += 1
+        await self.gate.wait()  # still loading while the others arrive
+        if self.fail is not None:
+            raise self.fail
+        return [f"answer {self.calls}"]
+
+
+async def test_loads_that_overlap_share_one_call_and_its_answer():
+    flights, loader = SingleFlight[list[str]](), Loader()
+    waiting = [asyncio.create_task(flights("v7", loader.load)) for _ in range(10)]
+    await asyncio.sleep(0)
+    loader.gate.set()
+    assert await asyncio.gather(*waiting) == [["answer 1"]] * 10
+    assert loader.calls == 1
+    # Once it has landed, the next load is a new flight.
+    assert await flights("v7", loader.load) == ["answer 2"]
+
+
+async def test_a_failed_load_fails_every_waiter_and_the_next_one_tries_again():
+    flights, loader = SingleFlight[list[str]](), Loader()
+    loader.fail = ConnectionError("database down")
+    waiting = [asyncio.create_task(flights("v7", loader.load)) for _ in range(3)]
+    await asyncio.sleep(0)
+    loader.gate.set()
+    results = await asyncio.gather(*waiting, return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) for r in results) and loader.calls == 1
+    loader.fail = None
+    assert await flights("v7", loader.load) == ["answer 2"]
+
+
+async def test_a_waiter_that_gives_up_does_not_cancel_the_load_the_others_wait_for():
+    flights, loader = SingleFlight[list[str]](), Loader()
+    impatient = asyncio.create_task(flights("v7", loader.load))
+    patient = asyncio.create_task(flights("v7", loader.load))
+    await asyncio.sleep(0)
+    impatient.cancel()
+    await asyncio.sleep(0)
+    loader.gate.set()
+    assert await patient == ["answer 1"] and impatient.cancelled()
+
+
+async def test_loads_of_different_keys_do_not_wait_for_each_other():
+    flights, loader = SingleFlight[list[str]](), Loader()
+    loader.gate.set()
+    both = await asyncio.gather(flights("v7", loader.load), flights("v8", loader.load))
+    assert list(both) == [["answer 1"], ["answer 2"]]

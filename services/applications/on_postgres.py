@@ -23,7 +23,7 @@ from tortoise.backends.asyncpg import AsyncpgDBClient
 from core.errors import IdempotencyKeyInFlight
 from core.ids import is_uuid
 from services.applications.records import NewApplication, TortoiseApplicationRecords
-from services.applications.rules import QUEUED, ApplicationView
+from services.applications.rules import QUEUED, RANK, ApplicationView, moves_forward
 from services.models import Application
 from services.times import parse_rfc3339, rfc3339
 
@@ -52,12 +52,14 @@ INSERT INTO outbox (application_id, state, attempts, next_attempt_at, last_error
 SELECT id, 'pending', 0, $11, '', $11 FROM filed
 RETURNING id
 """
-# The status in the WHERE clause is the lock: history only changes with it.
-ADVANCE = (
+# Read and moved in one statement: only from a status the new one is forward of (the
+# status in the WHERE clause is the lock: history only changes with it).
+MOVE_FORWARD = (
     "UPDATE application SET status = $2, history = history || $3::jsonb,"
     " result_certificate_id = COALESCE($4, result_certificate_id)"
-    " WHERE id = $1 AND status = $5 RETURNING 1"
+    " WHERE id = $1 AND status = ANY($5::text[]) RETURNING 1"
 )
+EXISTS = "SELECT 1 FROM application WHERE id = $1"
 NONCE = (
     "INSERT INTO callback_nonce (nonce, seen_at) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1"
 )
@@ -131,16 +133,23 @@ class PostgresApplicationRecords(TortoiseApplicationRecords):
         rows = await client().execute_query_dict(GET, [uuid.UUID(application_id)])
         return view_of_row(rows[0]) if rows else None
 
-    async def advance(
+    async def move_forward(
         self,
-        current: ApplicationView,
+        application_id: str,
         status: str,
         at: datetime,
         result_certificate_id: str | None = None,
-    ) -> bool:
+    ) -> bool | None:
+        if not is_uuid(application_id):
+            return None
+        key = uuid.UUID(application_id)
         step = JSON.to_db_value([{"status": status, "at": rfc3339(at)}], Application)
-        values = [uuid.UUID(current.id), status, step, result_certificate_id or None]
-        return bool(await client().execute_query_dict(ADVANCE, [*values, current.status]))
+        earlier = [s for s in RANK if moves_forward(s, status)]
+        values = [key, status, step, result_certificate_id or None, earlier]
+        if await client().execute_query_dict(MOVE_FORWARD, values):
+            return True
+        # Not moved: a late or repeated callback, or no such application (rare paths).
+        return False if await client().execute_query_dict(EXISTS, [key]) else None
 
     async def _first_nonce(self, nonce: str, at: datetime) -> bool:
         return bool(await client().execute_query_dict(NONCE, [nonce, at]))

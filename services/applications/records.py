@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 
 from core.errors import IdempotencyKeyInFlight
 from core.ids import is_uuid
-from services.applications.rules import COMPLETED, QUEUED, ApplicationView
+from services.applications.rules import COMPLETED, QUEUED, ApplicationView, moves_forward
 from services.models import Application, CallbackNonce, IdempotencyRecord, OutboxRow
 from services.times import parse_rfc3339, rfc3339
 
@@ -64,14 +64,16 @@ class ApplicationRecords(Protocol):
         self, user_id: str, before: tuple[datetime, str] | None, limit: int
     ) -> list[ApplicationView]: ...
 
-    async def advance(
+    async def move_forward(
         self,
-        current: ApplicationView,
+        application_id: str,
         status: str,
         at: datetime,
         result_certificate_id: str | None = None,
-    ) -> bool:
-        """Moves the status on from `current`; False if someone moved it first."""
+    ) -> bool | None:
+        """Moves the status on to `status` if that is forward from where it stands (rules'
+        `moves_forward`): True if it moved, False if not (a late or repeated callback),
+        None if there is no such application."""
         ...
 
     async def completed_count(self) -> int: ...
@@ -179,12 +181,29 @@ class TortoiseApplicationRecords:
             rows = rows.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=last_id))
         return [view(r) for r in await rows.order_by("-created_at", "-id").limit(limit)]
 
-    async def advance(
+    async def move_forward(
+        self,
+        application_id: str,
+        status: str,
+        at: datetime,
+        result_certificate_id: str | None = None,
+    ) -> bool | None:
+        for _ in range(3):
+            current = await self.get(application_id)
+            if current is None:
+                return None
+            if not moves_forward(current.status, status):
+                return False
+            if await self._advance(current, status, at, result_certificate_id):
+                return True
+        return False  # moved by others three times meanwhile: this one is late
+
+    async def _advance(
         self,
         current: ApplicationView,
         status: str,
         at: datetime,
-        result_certificate_id: str | None = None,
+        result_certificate_id: str | None,
     ) -> bool:
         history = [{"status": s, "at": rfc3339(t)} for s, t in current.history]
         changes: dict[str, object] = {

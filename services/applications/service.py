@@ -39,7 +39,6 @@ from services.applications.rules import (
     RANK,
     ApplicationView,
     check_materials,
-    moves_forward,
 )
 from services.applications.rules import fingerprint as fingerprint_of
 from services.catalog import IN_PERSON, Catalog
@@ -269,15 +268,10 @@ class Applications:
         if not await self.records.first_nonce_use(headers.get("x-nonce", ""), now):
             raise InvalidSignature(reason="replayed_nonce")
         application_id, status, result = _callback_fields(body)
-        for _ in range(3):
-            current = await self.records.get(application_id)
-            if current is None:
-                raise ApplicationNotFound()
-            if not moves_forward(current.status, status):
-                return False
-            if await self.records.advance(current, status, now, result):
-                return True
-        return False
+        moved = await self.records.move_forward(application_id, status, now, result)
+        if moved is None:
+            raise ApplicationNotFound()
+        return moved
 
     async def completed_count(self) -> int:
         return await self.records.completed_count()

@@ -15,17 +15,19 @@ from tests.integration.test_hot_statements import (
     test_a_filing_stores_the_application_its_delivery_and_the_keys_outcome,
     test_a_filing_whose_key_was_taken_over_stores_nothing,
     test_a_key_is_claimed_once_however_many_filings_race_for_it,
-    test_a_status_moves_on_from_what_was_read_and_only_once,
+    test_a_status_moves_only_forward_and_each_step_once,
     test_an_audit_line_is_cut_to_its_columns_rather_than_refused,
     test_an_audit_line_reads_back_as_it_was_written_with_its_json_and_chinese,
     test_an_audit_line_without_before_and_after_keeps_them_empty,
     test_an_identity_token_logs_in_once_even_when_two_logins_race,
     test_an_identity_token_without_a_usable_id_is_never_first,
+    test_racing_callbacks_move_a_status_once,
 )
 
 __all__ = [
+    "test_racing_callbacks_move_a_status_once",
     "test_a_callback_nonce_is_used_once",
-    "test_a_status_moves_on_from_what_was_read_and_only_once",
+    "test_a_status_moves_only_forward_and_each_step_once",
     "test_a_delivery_marked_after_the_callback_keeps_the_status_the_callback_set",
     "test_a_delivery_is_marked_once_and_only_by_its_worker",
     "test_a_delivery_is_claimed_by_one_worker_with_its_application",

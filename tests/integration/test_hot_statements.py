@@ -211,25 +211,38 @@ async def test_a_delivery_marked_after_the_callback_keeps_the_status_the_callbac
     now = datetime.now(UTC)
     (delivery,) = await outbox.claim("w1", now, now + timedelta(minutes=2), 10)
     # The gateway's "accepted" arrived before the worker marked the row.
-    assert await applications.advance(delivery.application, "accepted", now)
+    assert await applications.move_forward(delivery.application.id, "accepted", now) is True
     assert await outbox.delivered(delivery.id, "w1", "GA-2", now) is True
     found = await stored(applications, new.id)
     assert found.status == "accepted" and found.gateway_application_id == "GA-2"
     assert [s for s, _ in found.history] == ["queued", "accepted"]
 
 
-async def test_a_status_moves_on_from_what_was_read_and_only_once(database):
+async def test_a_status_moves_only_forward_and_each_step_once(database):
     applications = database.applications
     new = await filed(applications)
-    read = await stored(applications, new.id)
-    later = new.at + timedelta(seconds=5)
-    assert await applications.advance(read, "completed", later, "330000-JSZ-9") is True
-    assert await applications.advance(read, "rejected", later) is False  # moved since read
+    at = [new.at + timedelta(seconds=n) for n in range(1, 5)]
+    move = applications.move_forward
+    assert await move(new.id, "accepted", at[0]) is True
+    assert await move(new.id, "accepted", at[1]) is False  # repeated
+    assert await move(new.id, "submitted", at[1]) is False  # late: behind where it stands
+    assert await move(new.id, "completed", at[2], "330000-JSZ-9") is True
+    assert await move(new.id, "rejected", at[3]) is False  # final
     done = await stored(applications, new.id)
     assert done.status == "completed" and done.result_certificate_id == "330000-JSZ-9"
-    assert done.history == (("queued", new.at), ("completed", later))
+    assert done.history == (("queued", new.at), ("accepted", at[0]), ("completed", at[2]))
+    assert await move(str(uuid.uuid4()), "accepted", at[0]) is None
+    assert await move("not-a-uuid", "accepted", at[0]) is None
     assert await applications.get(str(uuid.uuid4())) is None
     assert await applications.get("not-a-uuid") is None
+
+
+async def test_racing_callbacks_move_a_status_once(database):
+    applications = database.applications
+    new = await filed(applications)
+    moves = [applications.move_forward(new.id, "accepted", new.at) for _ in range(5)]
+    assert sorted(await asyncio.gather(*moves)) == [False, False, False, False, True]
+    assert [s for s, _ in (await stored(applications, new.id)).history] == ["queued", "accepted"]
 
 
 async def test_a_callback_nonce_is_used_once(database):

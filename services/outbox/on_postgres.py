@@ -39,9 +39,9 @@ FROM claimed JOIN application a ON a.id = claimed.application_id
 ORDER BY claimed.id
 """  # noqa: S608
 
-# The row done and its application submitted, in one statement: nothing changes unless the
-# row is still this worker's. A callback may have moved the application on already (the
-# gateway answers before we mark): then only the gateway's id is added.
+# The row done, its application submitted and the attempt kept, in one statement: nothing
+# changes unless the row is still this worker's. A callback may have moved the application
+# on already (the gateway answers before we mark): then only the gateway's id is added.
 DELIVERED = """
 WITH done AS (
     UPDATE outbox SET state = 'delivered', delivered_at = $3, claimed_until = NULL,
@@ -55,6 +55,9 @@ WITH done AS (
         history = CASE WHEN a.status = 'queued' THEN a.history || $5::jsonb ELSE a.history END
     FROM done WHERE a.id = done.application_id
     RETURNING 1
+), tried AS (
+    INSERT INTO outbox_attempt (outbox_id, at, outcome, error, duration_ms)
+    SELECT $1, $3, 'delivered', '', $6 FROM done
 )
 SELECT count(*) AS done FROM done
 """
@@ -72,9 +75,12 @@ class PostgresOutboxRecords(TortoiseOutboxRecords):
         rows = await client().execute_query_dict(CLAIM, [now, worker, until, limit])
         return [Delivery(r["outbox_id"], r["outbox_attempts"], view_of_row(r)) for r in rows]
 
-    async def delivered(self, row_id: int, worker: str, gateway_id: str, at: datetime) -> bool:
+    async def delivered(
+        self, row_id: int, worker: str, gateway_id: str, at: datetime, duration_ms: int
+    ) -> bool:
         step = orjson.dumps([{"status": SUBMITTED, "at": rfc3339(at)}]).decode()
-        rows = await client().execute_query_dict(DELIVERED, [row_id, worker, at, gateway_id, step])
+        values = [row_id, worker, at, gateway_id, step, duration_ms]
+        rows = await client().execute_query_dict(DELIVERED, values)
         return bool(rows and rows[0]["done"])
 
     async def record_attempt(self, row_id: int, outcome: str, error: str, duration_ms: int) -> None:

@@ -68,8 +68,10 @@ class DeliveryRecords(Protocol):
         self, worker: str, now: datetime, until: datetime, limit: int
     ) -> list[Delivery]: ...
 
-    async def delivered(self, row_id: int, worker: str, gateway_id: str, at: datetime) -> bool:
-        """Marks the row done and the application submitted, together."""
+    async def delivered(
+        self, row_id: int, worker: str, gateway_id: str, at: datetime, duration_ms: int
+    ) -> bool:
+        """Marks the row done, the application submitted and the attempt kept, together."""
         ...
 
     async def retry_later(
@@ -177,7 +179,9 @@ class TortoiseOutboxRecords:
     def _mine(self, row_id: int, worker: str) -> QuerySet[OutboxRow]:
         return OutboxRow.filter(id=row_id, claimed_by=worker, state=IN_FLIGHT)
 
-    async def delivered(self, row_id: int, worker: str, gateway_id: str, at: datetime) -> bool:
+    async def delivered(
+        self, row_id: int, worker: str, gateway_id: str, at: datetime, duration_ms: int
+    ) -> bool:
         async with in_transaction() as conn:
             done = (
                 await self._mine(row_id, worker)
@@ -200,6 +204,13 @@ class TortoiseOutboxRecords:
                 Application.filter(id=application.id, status=application.status)
                 .using_db(conn)
                 .update(**changes)
+            )
+            await OutboxAttempt.create(
+                outbox_id=row_id,
+                outcome=DELIVERED,
+                error="",
+                duration_ms=duration_ms,
+                using_db=conn,
             )
         return True
 

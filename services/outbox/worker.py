@@ -115,7 +115,7 @@ class OutboxWorker:
     async def _deliver(self, delivery: Delivery) -> None:
         started = time.monotonic()
         try:
-            outcome, error = await self._send(delivery)
+            outcome, error = await self._send(delivery, started)
         except asyncio.CancelledError:
             # Shutdown cut the call off: the row goes back, unmarked, for the next worker.
             await asyncio.shield(self.records.release(delivery.id, self.worker_id))
@@ -128,13 +128,14 @@ class OutboxWorker:
             )
             return
         self.on_outcome(outcome)
-        if outcome != "postponed":
+        # A delivery's attempt is kept with its mark (`delivered`); a postponement is none.
+        if outcome not in ("postponed", "delivered"):
             with contextlib.suppress(Exception):
                 await self.records.record_attempt(
                     delivery.id, outcome, error, int((time.monotonic() - started) * 1000)
                 )
 
-    async def _send(self, delivery: Delivery) -> tuple[str, str]:
+    async def _send(self, delivery: Delivery, started: float) -> tuple[str, str]:
         application = delivery.application
         try:
             holder = await self.holders.of_user(application.user_id)
@@ -167,7 +168,10 @@ class OutboxWorker:
         except GatewayError as exc:
             return await self._failed(delivery, _our_words(exc))
         gateway_id = str(answer.get("application_id", "")) if isinstance(answer, dict) else ""
-        await self.records.delivered(delivery.id, self.worker_id, gateway_id, utc(self._clock))
+        took_ms = int((time.monotonic() - started) * 1000)
+        await self.records.delivered(
+            delivery.id, self.worker_id, gateway_id, utc(self._clock), took_ms
+        )
         return "delivered", ""
 
     async def _failed(self, delivery: Delivery, error: str) -> tuple[str, str]:

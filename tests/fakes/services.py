@@ -309,10 +309,13 @@ class FakeOutboxRecords:
         row = self.rows[row_id]
         return row if row["state"] == "in_flight" and row["by"] == worker else None
 
-    async def delivered(self, row_id: int, worker: str, gateway_id: str, at: datetime) -> bool:
+    async def delivered(
+        self, row_id: int, worker: str, gateway_id: str, at: datetime, duration_ms: int
+    ) -> bool:
         row = self._mine(row_id, worker)
         if row is not None:
             row.update(state="delivered", gateway_id=gateway_id, by=None)
+            self.attempts.append((row_id, "delivered", ""))
         return row is not None
 
     async def retry_later(

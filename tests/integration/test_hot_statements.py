@@ -190,18 +190,21 @@ async def test_a_delivery_is_marked_once_and_only_by_its_worker(database):
     new = await filed(applications)
     now = datetime.now(UTC)
     (delivery,) = await outbox.claim("w1", now, now + timedelta(minutes=2), 10)
-    assert await outbox.delivered(delivery.id, "w2", "GA-1", now) is False
+    assert await outbox.delivered(delivery.id, "w2", "GA-1", now, 7) is False
     assert (await stored(applications, new.id)).status == "queued"
-    assert await outbox.delivered(delivery.id, "w1", "GA-1", now) is True
-    assert await outbox.delivered(delivery.id, "w1", "GA-1", now) is False
+    assert await outbox.delivered(delivery.id, "w1", "GA-1", now, 7) is True
+    assert await outbox.delivered(delivery.id, "w1", "GA-1", now, 9) is False
     submitted = await stored(applications, new.id)
     assert submitted.gateway_application_id == "GA-1"
     assert [s for s, _ in submitted.history] == ["queued", "submitted"]
     row = await OutboxRow.get(id=delivery.id)
     assert (row.state, row.claimed_until, row.delivered_at is not None) == ("delivered", None, True)
-    await outbox.record_attempt(delivery.id, "delivered", "", 7)
-    attempt = await OutboxAttempt.get(outbox_id=delivery.id)
+    # The attempt is kept with the mark, once: not for the refused or repeated marks.
+    (attempt,) = await OutboxAttempt.filter(outbox_id=delivery.id)
     assert (attempt.outcome, attempt.duration_ms, attempt.error) == ("delivered", 7, "")
+    await outbox.record_attempt(delivery.id, "retry", "省级平台响应超时 gateway timed out", 30)
+    tries = await OutboxAttempt.filter(outbox_id=delivery.id).order_by("id")
+    assert [(t.outcome, t.duration_ms) for t in tries] == [("delivered", 7), ("retry", 30)]
 
 
 async def test_a_delivery_marked_after_the_callback_keeps_the_status_the_callback_set(database):
@@ -212,7 +215,7 @@ async def test_a_delivery_marked_after_the_callback_keeps_the_status_the_callbac
     (delivery,) = await outbox.claim("w1", now, now + timedelta(minutes=2), 10)
     # The gateway's "accepted" arrived before the worker marked the row.
     assert await applications.move_forward(delivery.application.id, "accepted", now) is True
-    assert await outbox.delivered(delivery.id, "w1", "GA-2", now) is True
+    assert await outbox.delivered(delivery.id, "w1", "GA-2", now, 3) is True
     found = await stored(applications, new.id)
     assert found.status == "accepted" and found.gateway_application_id == "GA-2"
     assert [s for s, _ in found.history] == ["queued", "accepted"]

@@ -2,9 +2,10 @@
 server/bootstrap.
 
 Tortoise spends ~150 µs building each query and model, on the worker that takes the
-filings. Here the key is claimed in one statement, and the application, its outbox row and
-the key's outcome are one statement that inserts nothing unless the key still waits for
-its outcome with our body; a callback's nonce, read and status move are one statement each.
+filings. Here the key is claimed in one statement; the application, its outbox row, the
+key's outcome and the filing's audit line are one statement that inserts nothing unless the
+key still waits for its outcome with our body; a callback's nonce is one statement, and its
+read and status move another.
 `PostgresApplicationRecords` overrides only those methods of its ORM version
 (services/applications/records.py); the same contract tests hold both
 (tests/integration/test_hot_statements.py and its SQLite twin).
@@ -22,7 +23,11 @@ from tortoise.backends.asyncpg import AsyncpgDBClient
 
 from core.errors import IdempotencyKeyInFlight
 from core.ids import is_uuid
-from services.applications.records import NewApplication, TortoiseApplicationRecords
+from services.applications.records import (
+    FILE_ACTION,
+    NewApplication,
+    TortoiseApplicationRecords,
+)
 from services.applications.rules import QUEUED, RANK, ApplicationView, moves_forward
 from services.models import Application
 from services.times import parse_rfc3339, rfc3339
@@ -47,6 +52,10 @@ WITH settled AS (
                              materials_verified, created_at, updated_at)
     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $11, $11 FROM settled
     RETURNING id
+), logged AS (
+    INSERT INTO audit_entry (at, actor, action, target, outcome, reason, actor_user_id,
+                             request_id, purpose)
+    SELECT $11, $12, $14, 'application:' || id::text, 'ok', $3, $2, $13, '' FROM filed
 )
 INSERT INTO outbox (application_id, state, attempts, next_attempt_at, last_error, created_at)
 SELECT id, 'pending', 0, $11, '', $11 FROM filed
@@ -111,6 +120,9 @@ class PostgresApplicationRecords(TortoiseApplicationRecords):
                 key,
                 fingerprint,
                 new.at,
+                new.filed_by[:64],
+                new.request_id[:128],
+                FILE_ACTION,
             ],
         )
         if not rows:

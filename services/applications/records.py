@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from core.errors import IdempotencyKeyInFlight
 from core.ids import is_uuid
+from services import audit
 from services.applications.rules import COMPLETED, QUEUED, ApplicationView, moves_forward
 from services.models import Application, CallbackNonce, IdempotencyRecord, OutboxRow
 from services.times import parse_rfc3339, rfc3339
@@ -37,6 +38,12 @@ class NewApplication:
     form: dict[str, object]
     materials_verified: bool
     at: datetime
+    filed_by: str = ""  # the applicant as the audit line names them (masked ID number)
+    request_id: str = ""
+
+
+# A filing's audit line is written with the application, never one without the other.
+FILE_ACTION = "application.file"
 
 
 class ApplicationRecords(Protocol):
@@ -55,7 +62,8 @@ class ApplicationRecords(Protocol):
     async def release_key(self, user_id: str, key: str) -> None: ...
 
     async def create(self, new: NewApplication, key: str, fingerprint: str) -> ApplicationView:
-        """The application, its outbox row and its key's outcome, in one transaction."""
+        """The application, its outbox row, its key's outcome and its audit line, in one
+        transaction."""
         ...
 
     async def get(self, application_id: str) -> ApplicationView | None: ...
@@ -164,6 +172,15 @@ class TortoiseApplicationRecords:
             )
             if not settled:
                 raise IdempotencyKeyInFlight(reason="key_taken_over")
+            await audit.record(
+                actor=new.filed_by,
+                action=FILE_ACTION,
+                target=f"application:{new.id}",
+                reason=new.item_code,
+                actor_user_id=new.user_id,
+                request_id=new.request_id,
+                connection=conn,
+            )
         return view(row)
 
     async def get(self, application_id: str) -> ApplicationView | None:

@@ -132,14 +132,6 @@ class Applications:
             # Shielded: a client that hangs up must not leave its key held for the lease.
             await asyncio.shield(self.records.release_key(user_id, key))
             raise
-        await self.audit(
-            actor=holder.id_number_masked,
-            action="application.file",
-            target=f"application:{application.id}",
-            reason=filing.item_code,
-            actor_user_id=user_id,
-            request_id=request_id,
-        )
         self.on_filed()
         return Filed(application, replayed=False)
 
@@ -190,6 +182,8 @@ class Applications:
             form=dict(filing.form),
             materials_verified=certificates is not None,
             at=utc(self._clock),
+            filed_by=holder.id_number_masked,
+            request_id=request_id,
         )
         return await self.records.create(new, key, body_fingerprint)
 

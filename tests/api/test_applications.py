@@ -372,3 +372,18 @@ async def test_facts_wrongly_holding_a_certificate_as_usable_end_in_rejection_at
     assert filed.status_code == 202
     done = await until_status(zhang, zhang.tokens, filed.json()["id"], "completed", "rejected")
     assert done["status"] == "rejected" and done["result_certificate_id"] is None
+
+
+async def test_a_filing_is_in_the_audit_log_with_the_application_and_a_refusal_is_not(zhang):
+    body = {"item_code": "HJ005", "materials": await materials_for(zhang, zhang.tokens, "HJ005")}
+    refused = await file(zhang, zhang.tokens, {"item_code": "HJ005", "materials": {}}, key="r")
+    assert refused.status_code == 422
+    assert not await AuditEntry.filter(action="application.file").exists()
+    filed = (await file(zhang, zhang.tokens, body)).json()
+    replayed = (await file(zhang, zhang.tokens, body)).json()
+    assert replayed["id"] == filed["id"]
+    (line,) = await AuditEntry.filter(action="application.file")
+    assert (line.target, line.reason, line.outcome) == (f"application:{filed['id']}", "HJ005", "ok")
+    holder = await holder_of(zhang, zhang.tokens)
+    assert line.actor == holder.id_number_masked and line.actor_user_id == holder.user_id
+    assert holder.id_number not in line.actor

@@ -102,6 +102,8 @@ def new_application(user_id: str) -> NewApplication:
         form={"说明": "迁入", "count": 2},
         materials_verified=False,
         at=datetime.now(UTC),
+        filed_by="3304**********1230",
+        request_id="r-file",
     )
 
 
@@ -132,6 +134,13 @@ async def test_a_filing_stores_the_application_its_delivery_and_the_keys_outcome
     assert (outbox.state, outbox.attempts, outbox.claimed_by) == ("pending", 0, None)
     settled = await applications.key(new.user_id, "k-2")
     assert settled is not None and settled.application_id == new.id
+    (line,) = await AuditEntry.filter(actor_user_id=new.user_id)
+    assert (line.action, line.target, line.reason) == (
+        "application.file",
+        f"application:{new.id}",
+        "HJ005",
+    )
+    assert (line.actor, line.request_id, line.outcome) == ("3304**********1230", "r-file", "ok")
 
 
 async def test_a_filing_whose_key_was_taken_over_stores_nothing(database):
@@ -148,6 +157,7 @@ async def test_a_filing_whose_key_was_taken_over_stores_nothing(database):
     assert not await OutboxRow.filter(application_id=new.id).exists()
     still = await applications.key(new.user_id, "k-3")
     assert still is not None and still.application_id is None
+    assert not await AuditEntry.filter(actor_user_id=new.user_id).exists()
 
 
 async def stored(records: TortoiseApplicationRecords, application_id: str) -> ApplicationView:

@@ -58,29 +58,50 @@ class CoalescedMget:
 
 
 class SingleFlight(Generic[V]):
-    """Loads of the same key that overlap share one call, and its answer or its failure.
+    """Loads of the same key share calls, and never answer with a read older than the caller.
 
     A catalog change drops every cached answer at once; without this, each request in
     flight then read the whole catalog from the database itself (64 reads at once under
-    `wrk -c64`, a p99 of half a second while ops switched modes). A waiter that gives up
-    (cancelled) does not cancel the load the others wait for.
+    `wrk -c64`, a p99 of half a second while ops switched modes). A caller joins the load
+    that has not started yet (it starts at the next turn of the event loop); while one is
+    under way, the callers that arrive wait for the next, which starts when it lands. A
+    load that began before a caller arrived may have read the database before a change
+    that caller must see (an ops switch that returned), so it is never that caller's
+    answer; a burst costs at most two loads. A waiter that gives up (cancelled) does not
+    cancel the load the others wait for; a failure reaches every waiter of that load.
     """
 
     def __init__(self) -> None:
-        self._flights: dict[Hashable, asyncio.Future[V]] = {}
+        self._running: dict[Hashable, asyncio.Future[V]] = {}
+        self._next: dict[Hashable, tuple[asyncio.Future[V], Callable[[], Awaitable[V]]]] = {}
         self.calls = 0  # for tests and curiosity: how many loads were made
 
     async def __call__(self, key: Hashable, load: Callable[[], Awaitable[V]]) -> V:
-        flight = self._flights.get(key)
-        if flight is None:
-            self.calls += 1
-            flight = asyncio.ensure_future(load())
-            self._flights[key] = flight
-            flight.add_done_callback(lambda done: self._landed(key, done))
-        return await asyncio.shield(flight)
+        waiting = self._next.get(key)
+        if waiting is None:
+            waiting = (asyncio.get_running_loop().create_future(), load)
+            self._next[key] = waiting
+            if key not in self._running:
+                # Next turn of the loop: the callers that arrive in this one come along.
+                asyncio.get_running_loop().call_soon(self._take_off, key)
+        return await asyncio.shield(waiting[0])
 
-    def _landed(self, key: Hashable, flight: asyncio.Future[V]) -> None:
-        if self._flights.get(key) is flight:
-            del self._flights[key]  # the next load after this one is a new flight
-        if not flight.cancelled():
-            flight.exception()  # read here, so a failure nobody waited for is not reported
+    def _take_off(self, key: Hashable) -> None:
+        answer, load = self._next.pop(key)  # who arrives from now on waits for the next
+        self.calls += 1
+        flight = asyncio.ensure_future(load())
+        self._running[key] = flight
+        flight.add_done_callback(lambda done: self._landed(key, done, answer))
+
+    def _landed(self, key: Hashable, flight: asyncio.Future[V], answer: asyncio.Future[V]) -> None:
+        del self._running[key]
+        if flight.cancelled():
+            answer.cancel()
+        elif (error := flight.exception()) is not None:
+            answer.set_exception(error)
+        else:
+            answer.set_result(flight.result())
+        if not answer.cancelled():
+            answer.exception()  # read here, so a failure nobody waited for is not reported
+        if key in self._next:
+            self._take_off(key)

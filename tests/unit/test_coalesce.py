@@ -77,18 +77,31 @@ class Loader:
         return [f"answer {self.calls}"]
 
 
-async def test_loads_that_overlap_share_one_call_and_its_answer():
+async def test_loads_asked_together_share_one_call_and_its_answer():
     flights, loader = SingleFlight[list[str]](), Loader()
     waiting = [asyncio.create_task(flights("v7", loader.load)) for _ in range(10)]
     await asyncio.sleep(0)
     loader.gate.set()
     assert await asyncio.gather(*waiting) == [["answer 1"]] * 10
     assert loader.calls == 1
-    # Once it has landed, the next load is a new flight.
+    # Once it has landed, the next load is a new one.
     assert await flights("v7", loader.load) == ["answer 2"]
 
 
-async def test_a_failed_load_fails_every_waiter_and_the_next_one_tries_again():
+async def test_who_arrives_during_a_load_gets_the_next_one_never_an_older_read():
+    flights, loader = SingleFlight[list[str]](), Loader()
+    first = asyncio.create_task(flights("v7", loader.load))
+    await asyncio.sleep(0.01)  # the first load is under way (it may have read already)
+    later = [asyncio.create_task(flights("v7", loader.load)) for _ in range(5)]
+    await asyncio.sleep(0.01)
+    assert loader.calls == 1  # the late ones wait; they do not start loads of their own
+    loader.gate.set()
+    assert await first == ["answer 1"]
+    assert await asyncio.gather(*later) == [["answer 2"]] * 5
+    assert loader.calls == 2
+
+
+async def test_a_failed_load_fails_its_waiters_and_the_next_one_tries_again():
     flights, loader = SingleFlight[list[str]](), Loader()
     loader.fail = ConnectionError("database down")
     waiting = [asyncio.create_task(flights("v7", loader.load)) for _ in range(3)]
@@ -104,7 +117,7 @@ async def test_a_waiter_that_gives_up_does_not_cancel_the_load_the_others_wait_f
     flights, loader = SingleFlight[list[str]](), Loader()
     impatient = asyncio.create_task(flights("v7", loader.load))
     patient = asyncio.create_task(flights("v7", loader.load))
-    await asyncio.sleep(0)
+    await asyncio.sleep(0.01)
     impatient.cancel()
     await asyncio.sleep(0)
     loader.gate.set()
@@ -115,4 +128,4 @@ async def test_loads_of_different_keys_do_not_wait_for_each_other():
     flights, loader = SingleFlight[list[str]](), Loader()
     loader.gate.set()
     both = await asyncio.gather(flights("v7", loader.load), flights("v8", loader.load))
-    assert list(both) == [["answer 1"], ["answer 2"]]
+    assert sorted(both) == [["answer 1"], ["answer 2"]]

@@ -33,7 +33,7 @@ def tortoise_config(database_url: str, timeout_seconds: float | None = None) -> 
 def speaks_asyncpg(database_url: str) -> bool:
     """PostgreSQL through asyncpg (tortoise's driver for `postgres://`), whose `$n`
     statements the records' PostgreSQL subclasses write out."""
-    return database_url.startswith(("postgres://", "asyncpg://"))
+    return database_url.startswith(("postgres://", "postgresql://", "asyncpg://"))
 
 
 def _connection(database_url: str, timeout_seconds: float | None) -> str | dict:

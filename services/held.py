@@ -61,19 +61,22 @@ class HeldCertificates:
         self.ttl_seconds = ttl_seconds
         self._facts = CoalescedMget(client.mget)
 
-    async def of(
-        self, holder: Holder, request_id: str, purpose: str, *, fresh: bool = False
-    ) -> list[HeldCertificate]:
-        """The holder's certificates: the kept facts, or (when there are none, or `fresh`)
-        the library's list, audited with `purpose`, and kept for the next look."""
-        held = None if fresh else await self._remembered(holder.user_id)
+    async def of(self, holder: Holder, request_id: str, purpose: str) -> list[HeldCertificate]:
+        """The holder's certificates: the kept facts, or else the library's list."""
+        held = await self.remembered(holder.user_id)
         if held is None:
-            found = await self.certificates.list_for(holder, request_id, purpose=purpose)
-            held = [HeldCertificate(c.id, c.type, c.status) for c in found]
-            await self._remember(holder.user_id, held)
+            held = await self.gather(holder, request_id, purpose)
         return held
 
-    async def _remembered(self, user_id: str) -> list[HeldCertificate] | None:
+    async def gather(self, holder: Holder, request_id: str, purpose: str) -> list[HeldCertificate]:
+        """The library's list, audited with `purpose`, kept for the next look."""
+        found = await self.certificates.list_for(holder, request_id, purpose=purpose)
+        held = [HeldCertificate(c.id, c.type, c.status) for c in found]
+        await self._remember(holder.user_id, held)
+        return held
+
+    async def remembered(self, user_id: str) -> list[HeldCertificate] | None:
+        """The kept facts; None when there are none (or Redis cannot say, or keeping is off)."""
         if self.ttl_seconds <= 0:
             return None
         try:

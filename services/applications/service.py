@@ -194,11 +194,11 @@ class Applications:
         if not named:
             return []
         try:
-            held = await self.held.of(holder, request_id, PURPOSE_APPLY)
-            if not named <= {c.id for c in held if c.usable}:
-                # Facts older than a certificate just issued, or than its renewal: the
-                # library is asked before the filing is refused for it.
-                held = await self.held.of(holder, request_id, PURPOSE_APPLY, fresh=True)
+            held = await self.held.remembered(holder.user_id)
+            # No facts, or facts older than a certificate just issued (or its renewal): the
+            # library is asked, once, before the filing is refused for it.
+            if held is None or not named <= {c.id for c in held if c.usable}:
+                held = await self.held.gather(holder, request_id, PURPOSE_APPLY)
             return held
         except GatewayError as exc:
             # The promise holds while the gateway is down: the application is queued, and

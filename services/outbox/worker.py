@@ -169,9 +169,14 @@ class OutboxWorker:
             return await self._failed(delivery, _our_words(exc))
         gateway_id = str(answer.get("application_id", "")) if isinstance(answer, dict) else ""
         took_ms = int((time.monotonic() - started) * 1000)
-        await self.records.delivered(
+        marked = await self.records.delivered(
             delivery.id, self.worker_id, gateway_id, utc(self._clock), took_ms
         )
+        if not marked:
+            # Our lease ran out meanwhile and another worker holds the row: the gateway took
+            # it all the same (one application, by its key), and the attempt is still kept.
+            with contextlib.suppress(Exception):
+                await self.records.record_attempt(delivery.id, "delivered", "", took_ms)
         return "delivered", ""
 
     async def _failed(self, delivery: Delivery, error: str) -> tuple[str, str]:

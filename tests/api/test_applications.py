@@ -387,3 +387,19 @@ async def test_a_filing_is_in_the_audit_log_with_the_application_and_a_refusal_i
     holder = await holder_of(zhang, zhang.tokens)
     assert line.actor == holder.id_number_masked and line.actor_user_id == holder.user_id
     assert holder.id_number not in line.actor
+
+
+async def test_without_kept_facts_a_filing_asks_the_library_once_even_when_refused(zhang):
+    li = await login(zhang, LI)
+    lis = await certificate_ids(zhang, li)
+    materials = await materials_for(zhang, zhang.tokens, "HJ005")
+    holder = await holder_of(zhang, zhang.tokens)
+    zhang.app.ctx.container.applications.held.ttl_seconds = 0  # nothing kept (as Redis down)
+    before = await certificate_lists(holder.user_id)
+    body = {
+        "item_code": "HJ005",
+        "materials": {**materials, "id_card": {"certificate_id": lis["111"]}},
+    }
+    refused = await file(zhang, zhang.tokens, body)
+    assert refused.status_code == 422
+    assert await certificate_lists(holder.user_id) == [*before, "办件材料核验"]

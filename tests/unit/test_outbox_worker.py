@@ -164,3 +164,17 @@ async def test_the_loop_wakes_for_a_new_row_and_stops_when_told():
     assert world.state == ("delivered", 1)
     stopping.set()
     await asyncio.wait_for(loop, 1)
+
+
+async def test_a_delivery_whose_lease_ran_out_meanwhile_still_keeps_its_attempt():
+    world = World()
+    submit = world.gateway.submit_application
+
+    async def slow_past_the_lease(key: str, body: dict) -> dict:
+        world.records.rows[world.row].update(by="another-worker")  # it took the row over
+        return await submit(key, body)
+
+    world.gateway.submit_application = slow_past_the_lease  # type: ignore[method-assign, assignment]
+    await world.worker.drain_once()
+    assert world.records.rows[world.row]["by"] == "another-worker"  # not marked by us
+    assert world.records.attempts == [(world.row, "delivered", "")]

@@ -9,7 +9,6 @@ tests hold both (tests/integration/test_auth_records.py, test_hot_statements.py)
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import cast
@@ -17,16 +16,21 @@ from typing import cast
 from tortoise import connections
 from tortoise.backends.asyncpg import AsyncpgDBClient
 
-from auth.orm import TortoiseIdentityTokens, TortoiseSessionRecords, TortoiseUserRecords
+from auth.orm import (
+    ACCOUNT_COLUMNS,
+    TortoiseIdentityTokens,
+    TortoiseSessionRecords,
+    TortoiseUserRecords,
+    account_of,
+)
 from auth.records import Account, Family
 from core.clock import utc
 
 # Found and changed in one statement; a hash is unique, and a row carries one of them.
-RECORD_LOGIN = (
-    "UPDATE app_user SET name = $2, idp_subject = $3, assurance = $4, last_login_at = $5"
-    " WHERE id_hash = ANY($1::text[])"
-    " RETURNING id, name, id_masked, id_encrypted, roles, disabled, assurance"
-)
+# (Constants only: the columns are ours, every value a `$n` parameter.)
+SET_LOGIN = "SET name = $2, idp_subject = $3, assurance = $4, last_login_at = $5"
+RETURNING = ", ".join(ACCOUNT_COLUMNS)
+RECORD_LOGIN = f"UPDATE app_user {SET_LOGIN} WHERE id_hash = ANY($1::text[]) RETURNING {RETURNING}"  # noqa: S608, E501
 # The family and its first token in one statement (the key check runs at its end).
 NEW_FAMILY = (
     "WITH family AS (INSERT INTO refresh_family"
@@ -54,18 +58,7 @@ class PostgresUserRecords(TortoiseUserRecords):
         rows = await client().execute_query_dict(
             RECORD_LOGIN, [id_hashes, name, idp_subject, assurance, at]
         )
-        if not rows:
-            return None
-        row = rows[0]
-        return Account(
-            id=str(row["id"]),
-            name=row["name"],
-            id_masked=row["id_masked"],
-            id_encrypted=row["id_encrypted"],
-            roles=tuple(json.loads(row["roles"])),
-            disabled=row["disabled"],
-            assurance=row["assurance"],
-        )
+        return account_of(rows[0]) if rows else None
 
 
 class PostgresSessionRecords(TortoiseSessionRecords):

@@ -7,8 +7,10 @@ same contract tests hold both to."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
@@ -25,17 +27,26 @@ from auth.models import (
 from auth.records import Account, Family, Refusals
 from core.ids import is_uuid
 
+# What an Account is read from; auth/on_postgres.py's statements return the same columns.
+ACCOUNT_COLUMNS = ("id", "name", "id_masked", "id_encrypted", "roles", "disabled", "assurance")
+_ROLES = User._meta.fields_map["roles"]
+
+
+def account_of(row: Mapping[str, Any]) -> Account:
+    """The account of a row: a model's fields or a written-out statement's columns."""
+    return Account(
+        id=str(row["id"]),
+        name=row["name"],
+        id_masked=row["id_masked"],
+        id_encrypted=row["id_encrypted"],
+        roles=tuple(_ROLES.to_python_value(row["roles"])),  # JSON text from a raw row
+        disabled=row["disabled"],
+        assurance=row["assurance"],
+    )
+
 
 def _account(row: User) -> Account:
-    return Account(
-        id=str(row.id),
-        name=row.name,
-        id_masked=row.id_masked,
-        id_encrypted=row.id_encrypted,
-        roles=tuple(row.roles),
-        disabled=row.disabled,
-        assurance=row.assurance,
-    )
+    return account_of({column: getattr(row, column) for column in ACCOUNT_COLUMNS})
 
 
 def _family(row: RefreshFamily, account: Account) -> Family:

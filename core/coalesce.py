@@ -74,7 +74,6 @@ class SingleFlight(Generic[V]):
     def __init__(self) -> None:
         self._running: dict[Hashable, asyncio.Future[V]] = {}
         self._next: dict[Hashable, tuple[asyncio.Future[V], Callable[[], Awaitable[V]]]] = {}
-        self.calls = 0  # for tests and curiosity: how many loads were made
 
     async def __call__(self, key: Hashable, load: Callable[[], Awaitable[V]]) -> V:
         waiting = self._next.get(key)
@@ -88,7 +87,6 @@ class SingleFlight(Generic[V]):
 
     def _take_off(self, key: Hashable) -> None:
         answer, load = self._next.pop(key)  # who arrives from now on waits for the next
-        self.calls += 1
         flight = asyncio.ensure_future(load())
         self._running[key] = flight
         flight.add_done_callback(lambda done: self._landed(key, done, answer))

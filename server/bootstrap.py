@@ -225,7 +225,6 @@ def _wire(
         catalog,
         held,
         holders,
-        audit.record,
         CallbackAuth(
             settings.gateway_app_key, settings.gateway_app_secret, settings.gateway_signature
         ),

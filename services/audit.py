@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tortoise import connections
 from tortoise.backends.asyncpg import AsyncpgDBClient
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
@@ -12,7 +13,6 @@ from tortoise.expressions import Q
 from core.clock import utc
 from core.errors import InvalidRequest
 from services import listing
-from services.db import postgres
 from services.models import AuditEntry
 from services.times import rfc3339
 
@@ -41,7 +41,7 @@ async def record(
     after: object = None,
     connection: BaseDBAsyncClient | None = None,
 ) -> None:
-    client = connection or postgres()
+    client = connection or connections.get("default")
     if isinstance(client, AsyncpgDBClient):  # `$n` placeholders: asyncpg's, not psycopg's
         fields = AuditEntry._meta.fields_map  # the model's own JSON encoding of before/after
         await client.execute_query(

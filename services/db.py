@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
+from typing import cast
 from urllib.parse import urlsplit, urlunsplit
 
 from tortoise import Tortoise, connections
@@ -82,16 +83,11 @@ def transaction() -> AbstractAsyncContextManager[object]:
     return in_transaction()
 
 
-def postgres() -> AsyncpgDBClient | None:
-    """The connection (the current transaction's, if one is open) when it is PostgreSQL.
-
-    The hottest statements are written out for PostgreSQL: tortoise builds each query and
-    model in Python, ~150 µs a statement (issue 13). On SQLite (the embedded default) the
-    ORM stays the implementation, and the same contract tests run on both. Only asyncpg's
-    client qualifies: the written statements use its `$n` placeholders.
-    """
-    client = connections.get("default")
-    return client if isinstance(client, AsyncpgDBClient) else None
+def asyncpg_client() -> AsyncpgDBClient:
+    """The connection, or the open transaction's, for the statements written out for
+    PostgreSQL (`*/on_postgres.py`, picked by bootstrap only when `speaks_asyncpg`): asyncpg's
+    client, whose `$n` placeholders they use."""
+    return cast(AsyncpgDBClient, connections.get("default"))
 
 
 async def ping_database() -> None:

@@ -14,28 +14,24 @@ read and status move another.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, cast
-
-from tortoise import connections
-from tortoise.backends.asyncpg import AsyncpgDBClient
 
 from core.errors import IdempotencyKeyInFlight
 from core.ids import is_uuid
 from services.applications.records import (
+    APPLICATION_FIELDS,
     FILE_ACTION,
+    JSON,
     NewApplication,
     TortoiseApplicationRecords,
+    view_of,
 )
 from services.applications.rules import QUEUED, RANK, ApplicationView, moves_forward
+from services.db import asyncpg_client
 from services.models import Application
 from services.times import parse_rfc3339, rfc3339
 
-APPLICATION_COLUMNS = (
-    "a.id, a.user_id, a.item_code, a.status, a.history, a.materials, a.form,"
-    " a.materials_verified, a.gateway_application_id, a.result_certificate_id, a.created_at"
-)
+APPLICATION_COLUMNS = ", ".join(f"a.{field}" for field in APPLICATION_FIELDS)
 # Constants only: the columns are ours, every value a `$n` parameter.
 GET = f"SELECT {APPLICATION_COLUMNS} FROM application a WHERE a.id = $1"  # noqa: S608
 CLAIM_KEY = (
@@ -72,41 +68,16 @@ EXISTS = "SELECT 1 FROM application WHERE id = $1"
 NONCE = (
     "INSERT INTO callback_nonce (nonce, seen_at) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1"
 )
-JSON = Application._meta.fields_map["history"]  # the model's own JSON encoding
-
-
-def client() -> AsyncpgDBClient:
-    """The connection, or the open transaction's: asyncpg's client, whose `$n` placeholders
-    the statements use (bootstrap picks these classes only for an asyncpg URL)."""
-    return cast(AsyncpgDBClient, connections.get("default"))
-
-
-def view_of_row(row: Mapping[str, Any]) -> ApplicationView:
-    """The view of a row a written-out statement read (APPLICATION_COLUMNS)."""
-    history = JSON.to_python_value(row["history"])
-    return ApplicationView(
-        id=str(row["id"]),
-        user_id=row["user_id"],
-        item_code=row["item_code"],
-        status=row["status"],
-        history=tuple((h["status"], parse_rfc3339(h["at"])) for h in history),
-        created_at=row["created_at"],
-        materials=JSON.to_python_value(row["materials"]),
-        form=JSON.to_python_value(row["form"]),
-        materials_verified=row["materials_verified"],
-        gateway_application_id=row["gateway_application_id"],
-        result_certificate_id=row["result_certificate_id"],
-    )
 
 
 class PostgresApplicationRecords(TortoiseApplicationRecords):
     async def claim_key(self, user_id: str, key: str, fingerprint: str, until: datetime) -> bool:
         values = [user_id, key, fingerprint, until, datetime.now(UTC)]
-        return bool(await client().execute_query_dict(CLAIM_KEY, values))
+        return bool(await asyncpg_client().execute_query_dict(CLAIM_KEY, values))
 
     async def create(self, new: NewApplication, key: str, fingerprint: str) -> ApplicationView:
         history = [{"status": QUEUED, "at": rfc3339(new.at)}]
-        rows = await client().execute_query_dict(
+        rows = await asyncpg_client().execute_query_dict(
             CREATE,
             [
                 uuid.UUID(new.id),
@@ -142,8 +113,8 @@ class PostgresApplicationRecords(TortoiseApplicationRecords):
     async def get(self, application_id: str) -> ApplicationView | None:
         if not is_uuid(application_id):
             return None
-        rows = await client().execute_query_dict(GET, [uuid.UUID(application_id)])
-        return view_of_row(rows[0]) if rows else None
+        rows = await asyncpg_client().execute_query_dict(GET, [uuid.UUID(application_id)])
+        return view_of(rows[0]) if rows else None
 
     async def move_forward(
         self,
@@ -158,10 +129,10 @@ class PostgresApplicationRecords(TortoiseApplicationRecords):
         step = JSON.to_db_value([{"status": status, "at": rfc3339(at)}], Application)
         earlier = [s for s in RANK if moves_forward(s, status)]
         values = [key, status, step, result_certificate_id or None, earlier]
-        if await client().execute_query_dict(MOVE_FORWARD, values):
+        if await asyncpg_client().execute_query_dict(MOVE_FORWARD, values):
             return True
         # Not moved: a late or repeated callback, or no such application (rare paths).
-        return False if await client().execute_query_dict(EXISTS, [key]) else None
+        return False if await asyncpg_client().execute_query_dict(EXISTS, [key]) else None
 
     async def _first_nonce(self, nonce: str, at: datetime) -> bool:
-        return bool(await client().execute_query_dict(NONCE, [nonce, at]))
+        return bool(await asyncpg_client().execute_query_dict(NONCE, [nonce, at]))

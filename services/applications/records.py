@@ -4,9 +4,10 @@ service needs and its tortoise version. Every ORM query about applications lives
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -38,8 +39,8 @@ class NewApplication:
     form: dict[str, object]
     materials_verified: bool
     at: datetime
-    filed_by: str = ""  # the applicant as the audit line names them (masked ID number)
-    request_id: str = ""
+    filed_by: str  # the applicant as the audit line names them (masked ID number)
+    request_id: str
 
 
 # A filing's audit line is written with the application, never one without the other.
@@ -91,20 +92,44 @@ class ApplicationRecords(Protocol):
     async def forget_nonces(self, before: datetime) -> None: ...
 
 
-def view(row: Application) -> ApplicationView:
+# What a view is read from; services/applications/on_postgres.py selects the same columns.
+APPLICATION_FIELDS = (
+    "id",
+    "user_id",
+    "item_code",
+    "status",
+    "history",
+    "materials",
+    "form",
+    "materials_verified",
+    "gateway_application_id",
+    "result_certificate_id",
+    "created_at",
+)
+JSON = Application._meta.fields_map["history"]  # the model's own JSON encoding
+
+
+def view_of(row: Mapping[str, Any]) -> ApplicationView:
+    """The view of a row: a model's fields or a written-out statement's columns (whose JSON
+    comes as text)."""
+    history = JSON.to_python_value(row["history"])
     return ApplicationView(
-        id=str(row.id),
-        user_id=row.user_id,
-        item_code=row.item_code,
-        status=row.status,
-        history=tuple((h["status"], parse_rfc3339(h["at"])) for h in row.history),
-        created_at=row.created_at,
-        materials=row.materials,
-        form=row.form,
-        materials_verified=row.materials_verified,
-        gateway_application_id=row.gateway_application_id,
-        result_certificate_id=row.result_certificate_id,
+        id=str(row["id"]),
+        user_id=row["user_id"],
+        item_code=row["item_code"],
+        status=row["status"],
+        history=tuple((h["status"], parse_rfc3339(h["at"])) for h in history),
+        created_at=row["created_at"],
+        materials=JSON.to_python_value(row["materials"]),
+        form=JSON.to_python_value(row["form"]),
+        materials_verified=row["materials_verified"],
+        gateway_application_id=row["gateway_application_id"],
+        result_certificate_id=row["result_certificate_id"],
     )
+
+
+def view(row: Application) -> ApplicationView:
+    return view_of({field: getattr(row, field) for field in APPLICATION_FIELDS})
 
 
 NONCE_LENGTH = 64  # CallbackNonce.nonce's column

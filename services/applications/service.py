@@ -19,7 +19,6 @@ from typing import Protocol
 
 import orjson
 
-from core.audit import AuditWriter
 from core.clock import Clock, utc, wall
 from core.errors import (
     ApplicationNotFound,
@@ -99,7 +98,6 @@ class Applications:
         catalog: Catalog,
         held: HeldCertificates,
         holders: Holders,
-        audit: AuditWriter,
         callback_auth: CallbackAuth,
         uploads: UploadLookup | None = None,
         on_filed: Callable[[], None] | None = None,
@@ -110,7 +108,6 @@ class Applications:
         self.catalog = catalog
         self.held = held
         self.holders = holders
-        self.audit = audit
         self.callback_auth = callback_auth
         self.uploads = uploads
         # Wakes the delivery loop so a new application goes out at once, not at the next poll.

@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 
 import orjson
 
-from services.applications.on_postgres import APPLICATION_COLUMNS, client, view_of_row
+from services.applications.on_postgres import APPLICATION_COLUMNS
+from services.applications.records import view_of
 from services.applications.rules import SUBMITTED
+from services.db import asyncpg_client
 from services.outbox.records import Delivery, TortoiseOutboxRecords
 from services.times import rfc3339
 
@@ -72,17 +74,17 @@ class PostgresOutboxRecords(TortoiseOutboxRecords):
     async def claim(
         self, worker: str, now: datetime, until: datetime, limit: int
     ) -> list[Delivery]:
-        rows = await client().execute_query_dict(CLAIM, [now, worker, until, limit])
-        return [Delivery(r["outbox_id"], r["outbox_attempts"], view_of_row(r)) for r in rows]
+        rows = await asyncpg_client().execute_query_dict(CLAIM, [now, worker, until, limit])
+        return [Delivery(r["outbox_id"], r["outbox_attempts"], view_of(r)) for r in rows]
 
     async def delivered(
         self, row_id: int, worker: str, gateway_id: str, at: datetime, duration_ms: int
     ) -> bool:
         step = orjson.dumps([{"status": SUBMITTED, "at": rfc3339(at)}]).decode()
         values = [row_id, worker, at, gateway_id, step, duration_ms]
-        rows = await client().execute_query_dict(DELIVERED, values)
+        rows = await asyncpg_client().execute_query_dict(DELIVERED, values)
         return bool(rows and rows[0]["done"])
 
     async def record_attempt(self, row_id: int, outcome: str, error: str, duration_ms: int) -> None:
         values = [row_id, datetime.now(UTC), outcome, error[:200], duration_ms]
-        await client().execute_query(ATTEMPT, values)
+        await asyncpg_client().execute_query(ATTEMPT, values)

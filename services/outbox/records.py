@@ -4,8 +4,9 @@ version. Every ORM query about the outbox lives here.
 A row is claimed with a lease: `in_flight` until `claimed_until`, by one worker. Every
 later change checks the claim, so a worker whose lease ran out (it crashed or stalled)
 cannot mark a row another worker has taken since. On PostgreSQL the claim is `SELECT …
-FOR UPDATE SKIP LOCKED`, so any number of workers share the queue without waiting on each
-other; on SQLite (one process) a conditional update per row does the same job.
+FOR UPDATE SKIP LOCKED` (services/outbox/on_postgres.py), so any number of workers share
+the queue without waiting on each other; here, on SQLite (one process), a conditional
+update per row does the same job.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from tortoise import connections
 from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -122,42 +122,19 @@ def _claimable(now: datetime) -> Q:
 
 
 class TortoiseOutboxRecords:
-    """The ORM version: SQLite's (and psycopg's), and the reference for
-    services/outbox/on_postgres.py, whose subclass bootstrap picks for asyncpg."""
+    """The ORM version: SQLite's, and the reference for services/outbox/on_postgres.py,
+    whose subclass bootstrap picks on PostgreSQL."""
 
     async def claim(
         self, worker: str, now: datetime, until: datetime, limit: int
     ) -> list[Delivery]:
-        if connections.get("default").capabilities.dialect == "postgres":
-            ids = await self._claim_skip_locked(worker, now, until, limit)
-        else:
-            ids = await self._claim_one_by_one(worker, now, until, limit)
+        ids = await self._claim_one_by_one(worker, now, until, limit)
         rows = await OutboxRow.filter(id__in=ids, claimed_by=worker).order_by("id")
         applications = {
             str(a.id): application_view(a)
             for a in await Application.filter(id__in=[r.application_id for r in rows])
         }
         return [Delivery(r.id, r.attempts, applications[str(r.application_id)]) for r in rows]
-
-    async def _claim_skip_locked(
-        self, worker: str, now: datetime, until: datetime, limit: int
-    ) -> list[int]:
-        async with in_transaction() as conn:
-            rows = (
-                await OutboxRow.filter(_claimable(now))
-                .order_by("id")
-                .limit(limit)
-                .select_for_update(skip_locked=True)
-                .using_db(conn)
-            )
-            ids = [r.id for r in rows]
-            if ids:
-                await (
-                    OutboxRow.filter(id__in=ids)
-                    .using_db(conn)
-                    .update(state=IN_FLIGHT, claimed_by=worker, claimed_until=until)
-                )
-        return ids
 
     async def _claim_one_by_one(
         self, worker: str, now: datetime, until: datetime, limit: int

@@ -15,12 +15,13 @@ import pytest
 from tortoise import connections
 
 from core.errors import IdempotencyKeyInFlight
-from server.bootstrap import records_for
+from server.bootstrap import Records, records_for
 from services import audit
 from services.applications.records import NewApplication, TortoiseApplicationRecords
 from services.applications.rules import ApplicationView
 from services.db import apply_migrations, close_database, open_database
 from services.models import Application, AuditEntry, OutboxAttempt, OutboxRow
+from services.outbox import Delivery
 
 
 @pytest.fixture
@@ -194,12 +195,19 @@ async def test_a_delivery_is_claimed_by_one_worker_with_its_application(database
     assert sorted(d.application.id for d in again) == sorted(n.id for n in news)
 
 
-async def test_a_delivery_is_marked_once_and_only_by_its_worker(database):
+async def claimed_by_w1(database: Records) -> tuple[NewApplication, Delivery]:
+    """A filing of its own, its delivery claimed by worker "w1"."""
     await OutboxRow.all().delete()
-    applications, outbox = database.applications, database.outbox
-    new = await filed(applications)
+    new = await filed(database.applications)
     now = datetime.now(UTC)
-    (delivery,) = await outbox.claim("w1", now, now + timedelta(minutes=2), 10)
+    (delivery,) = await database.outbox.claim("w1", now, now + timedelta(minutes=2), 10)
+    return new, delivery
+
+
+async def test_a_delivery_is_marked_once_and_only_by_its_worker(database):
+    applications, outbox = database.applications, database.outbox
+    new, delivery = await claimed_by_w1(database)
+    now = datetime.now(UTC)
     assert await outbox.delivered(delivery.id, "w2", "GA-1", now, 7) is False
     assert (await stored(applications, new.id)).status == "queued"
     assert await outbox.delivered(delivery.id, "w1", "GA-1", now, 7) is True
@@ -218,11 +226,9 @@ async def test_a_delivery_is_marked_once_and_only_by_its_worker(database):
 
 
 async def test_a_delivery_marked_after_the_callback_keeps_the_status_the_callback_set(database):
-    await OutboxRow.all().delete()
     applications, outbox = database.applications, database.outbox
-    new = await filed(applications)
+    new, delivery = await claimed_by_w1(database)
     now = datetime.now(UTC)
-    (delivery,) = await outbox.claim("w1", now, now + timedelta(minutes=2), 10)
     # The gateway's "accepted" arrived before the worker marked the row.
     assert await applications.move_forward(delivery.application.id, "accepted", now) is True
     assert await outbox.delivered(delivery.id, "w1", "GA-2", now, 3) is True

@@ -42,6 +42,17 @@ async def zhang_certificate(gw, type_code: str) -> str:
     )
 
 
+async def yb001(gw, **extra) -> dict:
+    """Zhang's application for YB001, with his ID card from the library."""
+    return {
+        "item_code": "YB001",
+        "applicant": ZHANG,
+        "form": {},
+        "materials": {"id_card": {"certificate_id": await zhang_certificate(gw, "111")}},
+        **extra,
+    }
+
+
 async def wait_for(predicate, timeout: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
@@ -65,13 +76,7 @@ def submit(gw, key: str, body: dict):
 
 
 async def test_the_same_key_twice_creates_one_application():
-    async def body_for(gw):
-        return {
-            "item_code": "YB001",
-            "applicant": ZHANG,
-            "form": {},
-            "materials": {"id_card": {"certificate_id": await zhang_certificate(gw, "111")}},
-        }
+    body_for = yb001
 
     async def check(gw, body):
         first = await submit(gw, "key-1", body)
@@ -169,13 +174,7 @@ async def test_a_burst_of_applications_pushes_its_callbacks_through_a_fixed_set_
         return httpx.Response(204)
 
     async def body_for(gw):
-        return {
-            "item_code": "YB001",
-            "applicant": ZHANG,
-            "form": {},
-            "materials": {"id_card": {"certificate_id": await zhang_certificate(gw, "111")}},
-            "callback_url": "http://backend.test/api/v1/gateway/callbacks",
-        }
+        return await yb001(gw, callback_url="http://backend.test/api/v1/gateway/callbacks")
 
     async def check(gw, body):
         answers = await asyncio.gather(*(submit(gw, f"burst-{n}", body) for n in range(200)))

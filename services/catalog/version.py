@@ -65,7 +65,13 @@ class CatalogVersion:
 
     async def current(self) -> int:
         """The version to serve from; touches Redis at most once per `recheck_seconds`."""
-        if self._clock() - self._checked_at >= self.recheck_seconds:
+        now = self._clock()
+        if now - self._checked_at >= self.recheck_seconds:
+            # Claimed before the round trip: every request that arrived while it was under
+            # way started one of its own, 64 at a time under load, each on a connection the
+            # pool had to open (issue 13's profile). The others serve the version they have,
+            # as they did a moment earlier.
+            self._checked_at = now
             try:
                 await self._reread()
             except Exception as exc:  # noqa: BLE001 - serve what we have; Redis may come back

@@ -50,6 +50,26 @@ async def test_without_the_message_the_version_is_reread_after_the_recheck_inter
     assert await there.current() == here.value > 0 and there.get("k") is None
 
 
+async def test_requests_that_arrive_during_a_recheck_share_it_rather_than_each_read_redis():
+    class SlowRedis:
+        def __init__(self) -> None:
+            self.calls: list[str] = []
+
+        async def get(self, key: str) -> bytes:
+            self.calls.append(key)
+            await asyncio.sleep(0.05)
+            return str(6 + len(self.calls)).encode()
+
+    slow, clock = SlowRedis(), FakeClock()
+    version = CatalogVersion(slow, recheck_seconds=1.0, clock=clock)  # type: ignore[arg-type]
+    await version.current()
+    clock.advance(1.0)
+    seen = await asyncio.gather(*(version.current() for _ in range(64)))
+    assert len(slow.calls) == 2  # the first read, and one recheck for all 64
+    # The one that rechecked sees the new version; the others serve the one they had.
+    assert seen[0] == 8 and set(seen[1:]) == {7}
+
+
 async def test_with_redis_down_at_start_the_catalog_is_served_from_version_zero():
     down = redis.Redis(
         host="127.0.0.1",

@@ -21,7 +21,7 @@ from core.numbers import plain_int
 from server import bootstrap
 from server.context import CATALOG_BOOTSTRAP, CATALOG_LISTENER, OUTBOX_LOOP, App, AppContext
 from server.errors import register_errors
-from server.observability import Metrics, configure_logging, install_observability
+from server.observability import Metrics, configure_logging
 from server.routes import (
     applications,
     auth,
@@ -56,10 +56,8 @@ def create_app(
     # Sanic would dictConfig its own loggers and disable ours; logging is configured here.
     app: App = Sanic(name, ctx=AppContext(settings, Metrics()), configure_logging=False)
     _configure(app, settings)
-    install_observability(app)
     register_errors(app)
-    _install_body_limit(app, settings.max_body_bytes)
-    _install_no_store(app)
+    _install_middleware(app, settings.max_body_bytes)
     _install_lifecycle(app, gateway_transport)
     for feature in (health, auth, items, ops, certificates, applications, uploads, console, docs):
         app.blueprint(feature.bp)
@@ -89,30 +87,42 @@ def _configure(app: App, settings: Settings) -> None:
     app.extend(built_in_extensions=False, extensions=[HTTPExtension])
 
 
-def _install_body_limit(app: App, max_bytes: int) -> None:
+def _install_middleware(app: App, max_bytes: int) -> None:
+    # One request and one response middleware for what every request needs: each one Sanic
+    # runs is a coroutine of its own per request (issue 13).
+    observer = app.ctx.observer
+
+    @app.middleware("request", priority=1000)
+    async def before(request: Request) -> None:
+        observer.start(request)
+        _check_size(request, max_bytes)
+
+    @app.middleware("response", priority=1000)
+    async def after(request: Request, response: BaseHTTPResponse) -> None:
+        # Whatever a signed-in caller is answered is about them: no cache may keep it, on
+        # the phone or on the way. One rule here rather than one header per route, so a
+        # new personal route cannot forget it.
+        if getattr(request.ctx, "principal", None) is not None:
+            response.headers["Cache-Control"] = "no-store"
+        observer.finish(request, response)
+
+    @app.after_server_stop
+    async def flush_observations(app: App) -> None:
+        observer.flush()
+
+
+def _check_size(request: Request, max_bytes: int) -> None:
     # Sanic enforces REQUEST_MAX_SIZE on its own server; under ASGI it does not, so the
     # declared length is checked here too and both paths answer the same 413. Streaming
     # routes are exempt here as Sanic exempts them: each reads, and limits, its own body
     # (uploads: server/multipart.py).
-    @app.middleware("request", priority=900)
-    async def limit(request: Request) -> None:
-        if len(request.path) + len(request.query_string) > MAX_URI_BYTES:
-            raise URITooLong("URI too long")
-        if request.route is not None and request.route.extra.stream:
-            return
-        declared = request.headers.get("content-length")
-        if declared and (plain_int(declared) or 0) > max_bytes:
-            raise PayloadTooLarge("body too large")
-
-
-def _install_no_store(app: App) -> None:
-    # Whatever a signed-in caller is answered is about them: no cache may keep it, on the
-    # phone or on the way. One rule here rather than one header per route, so a new
-    # personal route cannot forget it.
-    @app.middleware("response", priority=950)
-    async def no_store(request: Request, response: BaseHTTPResponse) -> None:
-        if getattr(request.ctx, "principal", None) is not None:
-            response.headers["Cache-Control"] = "no-store"
+    if len(request.path) + len(request.query_string) > MAX_URI_BYTES:
+        raise URITooLong("URI too long")
+    if request.route is not None and request.route.extra.stream:
+        return
+    declared = request.headers.get("content-length")
+    if declared and (plain_int(declared) or 0) > max_bytes:
+        raise PayloadTooLarge("body too large")
 
 
 def _install_lifecycle(app: App, gateway_transport: Transport | None) -> None:

@@ -10,7 +10,7 @@ from sanic.config import Config
 from sanic.request import Request
 
 from server.bootstrap import Container
-from server.observability import Metrics
+from server.observability import Metrics, RequestObserver
 from server.settings import Settings
 
 CATALOG_LISTENER = "lingpao.catalog-listener"
@@ -35,6 +35,11 @@ class AppContext:
     gauge_refresh: asyncio.Task[None] | None = None
     # The OpenAPI document, serialised at its first request (server/routes/docs.py).
     openapi: bytes | None = None
+    # Every request's id, counts, latency and access-log line (server/observability.py).
+    observer: RequestObserver = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.observer = RequestObserver(self.metrics)
 
 
 App = Sanic[Config, AppContext]

@@ -97,6 +97,7 @@ async def metrics(request: Request) -> HTTPResponse:
     if ctx.gauge_refresh is None or ctx.gauge_refresh.done():
         ctx.gauge_refresh = asyncio.ensure_future(_refresh_gauges(request))
     await asyncio.wait([ctx.gauge_refresh], timeout=METRICS_DB_WAIT_SECONDS)
+    ctx.observer.flush()  # this worker's requests counted up to now, not up to 50 ms ago
     return raw(ctx.metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
 
 

@@ -1,5 +1,5 @@
-"""The access log writes JSON lines in batches, never blocks a request, and says what it
-had to drop."""
+"""Every request's count, latency and access-log line are made in batches a moment after
+it: JSON lines written together, never blocking a request, none lost."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import asyncio
 import io
 import json
 import logging
+from types import SimpleNamespace
 
 import pytest
 
-from server import access_log
-from server.access_log import AccessLog
-from server.observability import configure_logging
+from server import observability
+from server.observability import Metrics, RequestObserver, configure_logging
 
 
 @pytest.fixture
@@ -23,46 +23,69 @@ def stream():
     logging.getLogger().removeHandler(handler)
 
 
-async def test_lines_reach_the_log_stream_together_a_moment_after_the_requests(stream):
-    log = AccessLog()
+def answered(observer: RequestObserver, rid: str, status: int = 200) -> None:
+    """A request through the observer as the app's middleware passes it."""
+    request = SimpleNamespace(
+        ctx=SimpleNamespace(),
+        headers={"x-request-id": rid},
+        method="GET",
+        route=SimpleNamespace(path="api/v1/items"),
+    )
+    response = SimpleNamespace(headers={}, status=status)
+    observer.start(request)  # type: ignore[arg-type]
+    observer.finish(request, response)  # type: ignore[arg-type]
+    assert response.headers["X-Request-ID"] == rid
+
+
+def requests_counted(metrics: Metrics) -> float:
+    return sum(
+        sample.value
+        for family in metrics.registry.collect()
+        if family.name == "lingpao_http_requests"
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    )
+
+
+async def test_lines_and_counts_come_together_a_moment_after_the_requests(stream):
+    metrics = Metrics()
+    observer = RequestObserver(metrics)
     for n in range(3):
-        log.record("GET", "api/v1/items", 200, 0.0012, f"rid-{n}")
-    assert stream.getvalue() == ""
-    await asyncio.sleep(access_log.FLUSH_SECONDS * 3)
+        answered(observer, f"rid-{n}")
+    assert stream.getvalue() == "" and requests_counted(metrics) == 0
+    await asyncio.sleep(observability.FLUSH_SECONDS * 3)
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 3
+    assert len(lines) == 3 and requests_counted(metrics) == 3
     entry = json.loads(lines[0].split(" INFO lingpao.access ", 1)[1])
-    assert entry == {
-        "method": "GET",
-        "route": "api/v1/items",
-        "status": 200,
-        "duration_ms": 1.2,
-        "request_id": "rid-0",
-    }
+    assert entry.keys() == {"method", "route", "status", "duration_ms", "request_id"}
+    assert entry["request_id"] == "rid-0" and entry["route"] == "api/v1/items"
 
 
-async def test_past_the_bound_lines_are_dropped_and_counted_not_queued(stream, monkeypatch):
-    monkeypatch.setattr(access_log, "MAX_PENDING", 5)
-    dropped: list[int] = []
-    log = AccessLog(on_drop=lambda n, reason: dropped.append(n))
+async def test_past_the_bound_the_batch_is_made_at_once_and_nothing_is_dropped(stream, monkeypatch):
+    monkeypatch.setattr(observability, "MAX_PENDING", 5)
+    metrics = Metrics()
+    observer = RequestObserver(metrics)
     for n in range(8):
-        log.record("GET", "healthz", 200, 0.0, f"r{n}")
-    log.close()
-    assert len(stream.getvalue().splitlines()) == 5
-    assert sum(dropped) == 3
+        answered(observer, f"r{n}")
+    assert len(stream.getvalue().splitlines()) == 5 and requests_counted(metrics) == 5
+    observer.flush()
+    assert len(stream.getvalue().splitlines()) == 8 and requests_counted(metrics) == 8
 
 
-async def test_a_broken_log_stream_costs_the_lines_and_nothing_else(stream):
+async def test_a_broken_log_stream_costs_the_lines_and_not_the_counts(stream):
     stream.close()
-    dropped: list[int] = []
-    log = AccessLog(on_drop=lambda n, reason: dropped.append(n))
-    log.record("GET", "healthz", 200, 0.0, "r1")
-    log.close()
-    assert dropped == [1]
+    metrics = Metrics()
+    observer = RequestObserver(metrics)
+    answered(observer, "r1", status=503)
+    observer.flush()
+    assert requests_counted(metrics) == 1
+    dropped = metrics.access_log_dropped.labels("write_failed")._value.get()
+    assert dropped == 1
 
 
-async def test_closing_writes_what_is_pending(stream):
-    log = AccessLog()
-    log.record("POST", "api/v1/auth/login", 401, 0.01, "last")
-    log.close()
+async def test_a_flush_writes_what_is_pending(stream):
+    observer = RequestObserver(Metrics())
+    answered(observer, "last", status=401)
+    observer.flush()
     assert '"request_id":"last"' in stream.getvalue()
+    assert '"status":401' in stream.getvalue()

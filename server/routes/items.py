@@ -7,12 +7,13 @@ import hashlib
 import orjson
 from sanic import Blueprint
 from sanic.request import Request
-from sanic.response import HTTPResponse, empty, raw
+from sanic.response import HTTPResponse
 
 from core.errors import ItemNotFound
 from server.context import services
 from server.openapi import schemas as sc
 from server.openapi.operations import PAGING, Operation, Success, documented, header, path, query
+from server.responses import answer
 from services import listing
 from services.catalog import MODES
 
@@ -27,10 +28,8 @@ def _serialised(body: dict) -> tuple[bytes, str]:
 def _answer(request: Request, data: bytes, etag: str) -> HTTPResponse:
     sent = request.headers.get("if-none-match", "")
     if etag in (t.strip().removeprefix("W/") for t in sent.split(",")):
-        return empty(status=304, headers={"ETag": etag})
-    return raw(
-        data, content_type="application/json", headers={"ETag": etag, "Cache-Control": "no-cache"}
-    )
+        return answer(b"", status=304, headers={"ETag": etag})
+    return answer(data, headers={"ETag": etag, "Cache-Control": "no-cache"})
 
 
 ETAG = {"ETag": {"required": True, "schema": {"type": "string"}}}

@@ -8,10 +8,12 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
 
+from server.observability import FLUSH_SECONDS
 from tests.cluster.lingpao_cluster import (
     LI,
     WANG,
@@ -172,6 +174,9 @@ def test_applications_filed_anywhere_reach_the_gateway_once_each(cluster, http):
 
 
 def healthz_count(instance: str) -> float:
+    # A worker counts what it answered in batches, every FLUSH_SECONDS: a scrape of one
+    # worker sees the other's requests once that much has passed since they were answered.
+    time.sleep(FLUSH_SECONDS * 3)
     text = httpx.get(f"{instance}/metrics").text
     found = re.search(
         r'^lingpao_http_requests_total\{method="GET",route="healthz",status="200"\} (\S+)$',

@@ -84,12 +84,19 @@ def signed_in(http: httpx.Client, server: Server, gateway: str) -> dict[str, str
     return {"authorization": f"Bearer {login.json()['access_token']}"}
 
 
+IN_FLIGHT = "in-flight-at-sigterm"
+
+
 def read_certificates_in_background(server: Server, auth: dict) -> tuple[threading.Thread, dict]:
     outcome: dict = {}
 
     def read() -> None:
         try:
-            answer = httpx.get(f"{server.url}/api/v1/me/certificates", headers=auth, timeout=30)
+            answer = httpx.get(
+                f"{server.url}/api/v1/me/certificates",
+                headers={**auth, "X-Request-ID": IN_FLIGHT},
+                timeout=30,
+            )
             outcome["status"] = answer.status_code
         except httpx.HTTPError as exc:
             outcome["error"] = type(exc).__name__
@@ -140,6 +147,8 @@ def test_sigterm_to_the_whole_group_answers_the_request_in_flight_then_stops_cle
     assert server.process.returncode == 0
     assert took < 10
     assert "Traceback" not in server.log() and " ERROR " not in server.log()
+    # Its access-log line, made in a batch after it was answered, is out before the exit.
+    assert f'"request_id":"{IN_FLIGHT}"' in server.log()
 
 
 def test_with_several_workers_sigterm_to_the_main_process_drains_every_worker(

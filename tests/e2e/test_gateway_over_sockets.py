@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -57,3 +59,38 @@ async def test_a_closed_port_is_unavailable():
     with pytest.raises(GatewayUnavailable):
         await client.ping()
     await client.aclose()
+
+
+async def test_a_server_that_does_not_speak_http_is_unavailable_not_a_crash():
+    async def garbage(reader, writer):
+        await reader.read(1024)
+        writer.write(b"\x00\x01 this is not HTTP\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(garbage, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = GatewayClient(f"http://127.0.0.1:{port}", "k", "s", attempts=1)
+    try:
+        with pytest.raises(GatewayUnavailable):
+            await client.ping()
+    finally:
+        await client.aclose()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_server_that_accepts_and_never_answers_is_a_timeout():
+    async def silent(reader, writer):
+        await asyncio.sleep(5)
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = GatewayClient(f"http://127.0.0.1:{port}", "k", "s", attempts=1, timeout_seconds=0.3)
+    try:
+        with pytest.raises(GatewayTimeout):
+            await client.ping()
+    finally:
+        await client.aclose()
+        server.close()

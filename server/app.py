@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 
 from sanic import Sanic
@@ -153,6 +154,12 @@ def _install_lifecycle(app: App, gateway_transport: Transport | None) -> None:
             task = app.add_task(coroutine, name=name, register=False)
             assert task is not None, "the loop runs in after_server_start"
             app.ctx.background[name] = task
+        if not app.test_mode:
+            # What startup built (modules, the container, the catalog) lives as long as
+            # the worker: out of the collector's sight, a full collection no longer walks
+            # it under load. /me's p99 went from 17-32 ms to 11-13 ms (issue 13).
+            gc.collect()
+            gc.freeze()
 
     @app.before_server_stop
     async def stop_background_work(app: App) -> None:

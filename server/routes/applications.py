@@ -160,7 +160,9 @@ IDEMPOTENCY_KEY = header(
         body_example={
             "item_code": "HJ001",
             "materials": {
-                "HJ001-M1": {"certificate_id": "cert-330402199001011230-111"},
+                "HJ001-M1": {
+                    "certificate_id": "1.2.156.3005.2.111.11330400002570581X.0000001.001.F"
+                },
                 "HJ001-M2": {"upload_id": "u-7d2f8e4b"},
             },
             "form": {"迁入地址": "嘉兴市南湖区某路 1 号"},

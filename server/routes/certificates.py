@@ -45,7 +45,7 @@ class VerifyBody(BaseModel):
 
 
 CERTIFICATE_EXAMPLE = {
-    "id": "cert-330402199001011230-111",
+    "id": "1.2.156.3005.2.111.11330400002570581X.0000001.001.F",
     "type": "111",
     "name": "居民身份证",
     "issuer": "嘉兴市公安局",

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import orjson
 
+from core.ids import is_certificate_id
 from services.catalog import ItemView
 from services.held import HeldCertificate
 from services.times import rfc3339
@@ -104,6 +105,10 @@ def check_materials(
         elif "certificate_id" in chosen:
             if material.source != "certificate":
                 problems.append(Problem(material.code, "needs_an_upload"))
+            elif not is_certificate_id(chosen["certificate_id"]):
+                # Refused here even while the library cannot be asked: an identifier whose
+                # GB/T 36904 check character fails names no certificate anywhere.
+                problems.append(Problem(material.code, "certificate_id_invalid"))
             elif certificates is not None:
                 problems += _certificate_problems(
                     material.code, material.certificate_type, held.get(chosen["certificate_id"])

@@ -187,7 +187,11 @@ class Applications:
     async def _certificates_of(
         self, holder: Holder, filing: Filing, request_id: str
     ) -> list[HeldCertificate] | None:
-        named = {m["certificate_id"] for m in filing.materials.values() if "certificate_id" in m}
+        named = {
+            m["certificate_id"]
+            for m in filing.materials.values()
+            if is_certificate_id(m.get("certificate_id"))  # the rules refuse the others
+        }
         if not named:
             return []
         try:

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from core.ids import is_certificate_id
 from services.held import HeldCertificate
 from services.models import Application, AuditEntry, IdempotencyRecord, OutboxRow
 from tests.api.test_uploads import send
@@ -168,6 +169,31 @@ async def test_someone_elses_or_a_wrong_type_of_certificate_does_not_count(zhang
         "id_card": "certificate_not_found",
         "household_register": "wrong_certificate_type",
     }
+
+
+def misnumbered(certificate_id: str) -> str:
+    """The same identifier with another check character (GB/T 36904): it cannot verify."""
+    for check in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        wrong = certificate_id[:-1] + check
+        if not is_certificate_id(wrong):
+            return wrong
+    raise AssertionError("every check character verified")
+
+
+@pytest.mark.parametrize("gateway_down", [False, True], ids=["gateway up", "gateway down"])
+async def test_a_certificate_identifier_whose_check_character_fails_is_refused(zhang, gateway_down):
+    materials = await materials_for(zhang, zhang.tokens, "HJ005")
+    wrong = misnumbered(materials["id_card"]["certificate_id"])
+    body = {"item_code": "HJ005", "materials": {**materials, "id_card": {"certificate_id": wrong}}}
+    if gateway_down:
+        # Not queued for the gateway to refuse later: it is refused now, library or not.
+        await zhang.gateway.put("/_admin/faults", json={"down": True})
+    refused = await file(zhang, zhang.tokens, body)
+    await zhang.gateway.put("/_admin/faults", json={"down": False})
+    assert refused.status_code == 422
+    problems = {p["material"]: p["problem"] for p in refused.json()["error"]["problems"]}
+    assert problems == {"id_card": "certificate_id_invalid"}
+    assert await Application.all().count() == 0 and await OutboxRow.all().count() == 0
 
 
 @pytest.mark.parametrize(

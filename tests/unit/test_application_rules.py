@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from mock_gateway.certificates import identifier
 from services.applications.rules import check_materials, fingerprint, moves_forward
 from services.catalog import ItemView, MaterialView
 from services.certificates import CertificateView
@@ -12,6 +13,8 @@ from services.uploads.rules import UploadView
 ID_CARD = MaterialView("id_card", "居民身份证", "certificate", "111")
 REGISTER = MaterialView("household_register", "居民户口簿", "certificate", "112")
 PHOTO = MaterialView("photo", "照片", "upload", None)
+# GB/T 36904 identifiers whose check characters verify.
+C1, C2, C9 = (identifier("111", "11330400002570581X", serial) for serial in (1, 2, 9))
 
 
 def item(*materials: MaterialView) -> ItemView:
@@ -68,30 +71,30 @@ def problems(*args) -> dict[str, str]:
 
 
 def test_every_material_given_and_valid_leaves_nothing_missing():
-    given = {"id_card": {"certificate_id": "c1"}, "photo": {"upload_id": "u1"}}
-    assert problems(item(ID_CARD, PHOTO), given, [cert("c1", "111")], {"u1": Upload("photo")}) == {}
+    given = {"id_card": {"certificate_id": C1}, "photo": {"upload_id": "u1"}}
+    assert problems(item(ID_CARD, PHOTO), given, [cert(C1, "111")], {"u1": Upload("photo")}) == {}
 
 
 def test_an_expired_or_revoked_certificate_does_not_count():
-    given = {"id_card": {"certificate_id": "c1"}, "household_register": {"certificate_id": "c2"}}
+    given = {"id_card": {"certificate_id": C1}, "household_register": {"certificate_id": C2}}
     found = problems(
         item(ID_CARD, REGISTER),
         given,
-        [cert("c1", "111", "expired"), cert("c2", "112", "revoked")],
+        [cert(C1, "111", "expired"), cert(C2, "112", "revoked")],
         {},
     )
     assert found == {"id_card": "certificate_expired", "household_register": "certificate_revoked"}
 
 
 def test_a_material_the_item_does_not_ask_for_is_refused():
-    given = {"id_card": {"certificate_id": "c1"}, "passport": {"certificate_id": "c9"}}
-    assert problems(item(ID_CARD), given, [cert("c1", "111")], {}) == {
+    given = {"id_card": {"certificate_id": C1}, "passport": {"certificate_id": C9}}
+    assert problems(item(ID_CARD), given, [cert(C1, "111")], {}) == {
         "passport": "not_a_material_of_this_item"
     }
 
 
 def test_without_the_library_certificates_are_left_to_the_gateway_but_must_be_named():
-    assert problems(item(ID_CARD), {"id_card": {"certificate_id": "c1"}}, None, {}) == {}
+    assert problems(item(ID_CARD), {"id_card": {"certificate_id": C1}}, None, {}) == {}
     assert problems(item(ID_CARD), {}, None, {}) == {"id_card": "missing"}
 
 
@@ -125,3 +128,12 @@ def test_the_fingerprint_ignores_key_order_but_not_content():
         {"b": {"d": 3, "c": 2}, "a": 1}
     )
     assert fingerprint({"a": 1}) != fingerprint({"a": 2})
+
+
+def test_an_identifier_whose_check_character_fails_is_refused_even_unchecked_by_the_library():
+    wrong = C1[:-1] + ("0" if C1[-1] != "0" else "1")
+    given = {"id_card": {"certificate_id": wrong}}
+    for certificates in ([cert(C1, "111")], None):
+        assert problems(item(ID_CARD), given, certificates, {}) == {
+            "id_card": "certificate_id_invalid"
+        }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import os
 
+import gmssl_pyx
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -120,3 +121,38 @@ def test_a_malformed_previous_pii_key_is_named_before_anything_starts(tmp_path):
         make_settings(tmp_path, pii_previous_keys=f"{base64.b64encode(OLD).decode()},bm90IDMy")
     with pytest.raises(ConfigError, match="CRYPTO_SUITE"):
         make_settings(tmp_path, crypto_suite="sm4")
+
+
+# Read back with GmSSL (gmssl_pyx), not with the OpenSSL primitives core.crypto uses: a
+# "sm4gcm" label over AES, or HMAC-SHA256 under the guomi name, would fail these.
+def sm3_hkdf(master: bytes, info: bytes, salt: bytes | None = None) -> bytes:
+    return HKDF(hashes.SM3(), 32, salt, info).derive(master)
+
+
+def test_a_guomi_id_number_ciphertext_is_sm4_gcm_that_an_independent_library_opens():
+    token = PiiCipher(PiiKeys(OLD, GUOMI)).encrypt(ID)
+    raw = base64.b64decode(token.split(":", 2)[2])
+    nonce, sealed = raw[:12], raw[12:]
+    key = sm3_hkdf(OLD, b"lingpao pii sm4 v1")[:16]
+    opened = gmssl_pyx.sm4_gcm_decrypt(key, nonce, b"id_number", sealed[:-16], sealed[-16:])
+    assert opened == ID.encode()
+
+
+def test_the_guomi_lookup_hash_is_hmac_sm3_as_gmssl_computes_it():
+    key = sm3_hkdf(OLD, b"lingpao pii lookup sm3 v1")
+    expected = gmssl_pyx.sm3_hmac(key, ID.encode()).hex()
+    assert PiiCipher(PiiKeys(OLD, GUOMI)).lookup_hash(ID) == expected
+    assert PiiCipher(PiiKeys(OLD, STANDARD)).lookup_hash(ID) != expected
+
+
+def test_a_guomi_upload_is_sm4_gcm_segments_that_an_independent_library_opens():
+    context = b"upload:1"
+    blob = BlobCipher(PiiKeys(OLD, GUOMI)).encrypt(b"scan of an ID card", context)
+    header, sealed = blob[:28], blob[28:]
+    assert header[:4] == b"LPB" + bytes([SUITE_SM4_GCM_64K])
+    salt = header[-16:]
+    upload_key = sm3_hkdf(OLD, b"lingpao upload sm4 v1")
+    key = sm3_hkdf(upload_key, b"lingpao blob key v1|" + context, salt)[:16]
+    last_segment_nonce = (0).to_bytes(11, "big") + b"\x01"
+    opened = gmssl_pyx.sm4_gcm_decrypt(key, last_segment_nonce, header, sealed[:-16], sealed[-16:])
+    assert opened == b"scan of an ID card"

@@ -37,7 +37,18 @@ WANG = {"id_number": "330402197803203454", "name": "王五", "assurance": "face"
 SWITCHED = "HY003"  # the item ops switch back and forth under the catalog-read scenario
 CERTS_GET = "/certs/get"  # the mock gateway's certificate call
 PURPOSE = "本人查看电子证照"  # services.certificates.PURPOSE_VIEW
-PACKAGES = ("sanic", "tortoise-orm", "redis", "asyncpg", "pyjwt", "cryptography", "httpx")
+PACKAGES = (
+    "sanic",
+    "tortoise-orm",
+    "redis",
+    "asyncpg",
+    "pyjwt",
+    "cryptography",
+    "httpx",
+    "httpx-aiohttp",
+    "aiohttp",
+    "gmssl-pyx",
+)
 
 
 @dataclass

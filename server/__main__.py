@@ -204,10 +204,15 @@ def cmd_rotate_pii(args: argparse.Namespace) -> int:
 
     settings = _settings()
     done = asyncio.run(admin.rotate_pii(settings, args.batch_size))
-    print(
+    rewritten = (
         f"rotate-pii: {settings.crypto_suite} suite; {done['users']} users, "
-        f"{done['uploads']} upload files and records rewritten; nothing left behind"
+        f"{done['uploads']} upload files and records rewritten"
     )
+    if done["users_left"]:
+        # Rows that kept changing under it (another rotation, a restore): said, not hidden.
+        print(f"{rewritten}; {done['users_left']} users left behind: run it again")
+        return 1
+    print(f"{rewritten}; nothing left behind")
     return 0
 
 

@@ -9,7 +9,7 @@ import getpass
 import logging
 import signal
 
-from auth.rotation import rotate_users
+from auth.rotation import left_behind, rotate_users
 from auth.users import CITIZEN, OPS
 from server.bootstrap import open_container
 from server.demo import DEMO_CITIZENS
@@ -84,7 +84,7 @@ async def rotate_pii(settings: Settings, batch_size: int, say=print) -> dict[str
     """Every ID number, stored file and OCR record sealed again under CRYPTO_SUITE and
     PII_KEY, a batch at a time; `say` hears after each batch. Safe to stop and run again,
     and beside a serving API: old rows read until they are rewritten (docs/crypto.md)."""
-    done = {"users": 0, "uploads": 0}
+    done = {"users": 0, "uploads": 0, "users_left": 0}
     async with open_container(settings) as c:
         async for count in rotate_users(c.users.cipher, batch_size):
             done["users"] += count
@@ -92,6 +92,7 @@ async def rotate_pii(settings: Settings, batch_size: int, say=print) -> dict[str
         async for count in rotate_uploads(c.uploads.store, batch_size):
             done["uploads"] += count
             say(f"uploads: {done['uploads']} files and records rewritten")
+        done["users_left"] = await left_behind(c.users.cipher)
     return done
 
 

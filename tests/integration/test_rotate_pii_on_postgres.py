@@ -11,7 +11,7 @@ import dataclasses
 import secrets
 
 from auth.models import User
-from auth.rotation import rotate_users
+from auth.rotation import left_behind, rotate_users
 from core.crypto import HEADER_BYTES, SUITE_SM4_GCM_64K, PiiCipher
 from services.models import Upload
 from services.uploads.rotation import rotate_uploads
@@ -44,9 +44,11 @@ async def populate(stack) -> tuple[dict, str]:
     return tokens, response.json()["upload_id"]
 
 
-async def reads_while(stack, tokens: dict, upload_id: str, done: asyncio.Event) -> int:
+async def reads_while(
+    stack, tokens: dict, upload_id: str, done: asyncio.Event, counted: list[int]
+) -> int:
     """Reads that decrypt stored ID numbers, find users by their hash and open the upload,
-    until `done`; every one must succeed."""
+    until `done`; every one must succeed. `counted[0]` is kept up to date."""
     container, reads = stack.app.ctx.container, 0
     user_id = tokens["user"]["id"]
     while not done.is_set():
@@ -57,6 +59,7 @@ async def reads_while(stack, tokens: dict, upload_id: str, done: asyncio.Event) 
         assert view is not None and view.ocr["id_number_masked"] == "3304**********1230"
         assert container.uploads.store.open(upload_id).startswith(b"\x89PNG")
         reads += 1
+        counted[0] = reads
         await asyncio.sleep(0)
     return reads
 
@@ -78,16 +81,24 @@ async def test_rotate_pii_moves_a_serving_database_to_guomi_and_a_new_key(tmp_pa
         async for rewritten in rotate_users(cipher, batch_size=50):
             assert rewritten == 50
             break
-        done = asyncio.Event()
-        reader = asyncio.create_task(reads_while(stack, tokens, upload_id, done))
+        assert await left_behind(cipher) == CROWD + 1 - 50
+        done, counted = asyncio.Event(), [0]
+        reader = asyncio.create_task(reads_while(stack, tokens, upload_id, done, counted))
         await asyncio.sleep(0.05)
-        finished = [n async for n in rotate_users(cipher, batch_size=50)]
+        # Reads made while the rows are being rewritten, not only before.
+        finished, reads_during = [], []
+        async for n in rotate_users(cipher, batch_size=50):
+            finished.append(n)
+            reads_during.append(counted[0])
+            await asyncio.sleep(0.01)  # the API reads a half-rotated database meanwhile
         files = [n async for n in rotate_uploads(container.uploads.store, batch_size=50)]
         done.set()
-        assert await asyncio.wait_for(reader, 30) > 0
+        total = await asyncio.wait_for(reader, 30)
+        assert reads_during[0] < reads_during[-1] <= total
         assert sum(finished) == CROWD + 1 - 50  # the rest, each once
         assert sum(files) == 2  # the file and its OCR record
         assert [n async for n in rotate_users(cipher, batch_size=50)] == []
+        assert await left_behind(cipher) == 0
 
         rows = await User.all().values("id_encrypted", "id_hash")
         assert all(cipher.is_current(r["id_encrypted"]) for r in rows)

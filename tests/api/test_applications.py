@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from core.ids import is_certificate_id
 from services.held import HeldCertificate
 from services.models import Application, AuditEntry, IdempotencyRecord, OutboxRow
 from tests.api.test_uploads import send
 from tests.auth_helpers import LI, bearer, catalog_ready, login, ops_login
+from tests.certificate_ids import misnumbered
 from tests.upload_samples import id_card_png, png
 
 pytestmark = pytest.mark.timeout(60)
@@ -169,15 +169,6 @@ async def test_someone_elses_or_a_wrong_type_of_certificate_does_not_count(zhang
         "id_card": "certificate_not_found",
         "household_register": "wrong_certificate_type",
     }
-
-
-def misnumbered(certificate_id: str) -> str:
-    """The same identifier with another check character (GB/T 36904): it cannot verify."""
-    for check in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ":
-        wrong = certificate_id[:-1] + check
-        if not is_certificate_id(wrong):
-            return wrong
-    raise AssertionError("every check character verified")
 
 
 @pytest.mark.parametrize("gateway_down", [False, True], ids=["gateway up", "gateway down"])

@@ -11,6 +11,7 @@ import pytest
 
 from services.models import Presentation
 from tests.auth_helpers import ZHANG, bearer, login
+from tests.certificate_ids import misnumbered
 
 
 @pytest.fixture
@@ -166,3 +167,11 @@ async def test_verification_is_rate_limited(tmp_path):
             for _ in range(3)
         ]
     assert codes == [200, 200, 429]
+
+
+async def test_a_certificate_identifier_whose_check_character_fails_cannot_be_presented(zhang):
+    wrong = misnumbered(zhang.card["id"])
+    response = await present(zhang, wrong, ttl_seconds=120)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "certificate_not_found"
+    assert await Presentation.all().count() == 0

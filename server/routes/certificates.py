@@ -52,10 +52,16 @@ CERTIFICATE_EXAMPLE = {
     "issued_at": "2016-04-12T00:00:00Z",
     "expires_at": "2036-04-12T00:00:00Z",
     "status": "valid",
-    "fields": {"姓名": "张三", "性别": "男", "民族": "汉", "公民身份号码": "330402199001011230"},
+    "fields": {
+        "name": "张三",
+        "gender": "男",
+        "ethnicity": "汉",
+        "birth_date": "1990-01-01",
+        "id_number": "330402199001011230",
+    },
     "signature_valid": True,
     "status_reason": None,
-    "issuer_code": "JX-GA",
+    "issuer_code": "11330400002570581X",
 }
 CERTIFICATE_ID = path("certificate_id", "the certificate's id", 128)
 
@@ -133,7 +139,7 @@ async def my_certificate(request: Request, certificate_id: str) -> HTTPResponse:
         auth="face",
         params=(CERTIFICATE_ID,),
         body=PresentationBody,
-        body_example={"fields": ["姓名", "民族"], "ttl_seconds": 120},
+        body_example={"fields": ["name", "birth_date"], "ttl_seconds": 120},
         errors=(e.CertificateNotFound, e.Conflict, e.InvalidRequest, *GATEWAY_ERRORS),
     )
 )

@@ -98,11 +98,7 @@ class GatewayClient:
         # ~0.15 ms for aiohttp's (issue 13; encode/httpcore#924 is the unmerged fix).
         # Every connection kept alive once opened: with fewer kept than used, a busy
         # worker opened a new connection for most calls.
-        self._transport = transport or AiohttpTransport(
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-        )
+        self._transport = transport or AiohttpTransport(client=lambda: _session(max_connections))
         self._closed = False
         # Calls beyond the pool's size wait here, in order, rather than in httpcore's pool,
         # whose bookkeeping grows with every waiting request (encode/httpx#3215): at 64
@@ -259,7 +255,8 @@ class GatewayClient:
     ) -> Any:
         if self._closed:
             raise GatewayUnavailable()
-        headers = {"Accept": "application/json", **extra_headers}
+        # identity: aiohttp would offer gzip, and an answer's size is bounded as it comes.
+        headers = {"Accept": "application/json", "Accept-Encoding": "identity", **extra_headers}
         if raw:
             headers["Content-Type"] = "application/json"
         if signed:
@@ -280,11 +277,16 @@ class GatewayClient:
             # httpx bounds each socket operation; this bounds the whole exchange, so a
             # gateway that trickles bytes cannot hold a request for longer either.
             async with asyncio.timeout_at(ends_at), self._slots:
+                if self._closed:  # closed while this call waited for a connection
+                    raise GatewayUnavailable()
                 response = await self._transport.handle_async_request(request)
                 try:
                     content = await self._read_bounded(response)
                 finally:
                     await response.aclose()
+        except httpx.DecodingError as exc:
+            log.warning("gateway %s %s answered an undecodable body", method, _path_only(path))
+            raise GatewayBadAnswer() from exc
         except (httpx.TransportError, aiohttp.ClientError, OSError, TimeoutError) as exc:
             if _timed_out(exc):
                 log.warning("gateway %s %s timed out", method, _path_only(path))
@@ -330,6 +332,21 @@ class GatewayClient:
         except orjson.JSONDecodeError as exc:
             log.warning("gateway %s answered something that is not JSON", where)
             raise GatewayBadAnswer() from exc
+
+
+def _session(max_connections: int) -> aiohttp.ClientSession:
+    """aiohttp's session as the gateway client needs it, made in the running loop on the
+    first call: every connection kept alive, SSL_CERT_FILE / SSL_CERT_DIR honoured, and no
+    cookie jar, so nothing one citizen's call was answered with rides on the next's."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(
+            limit=max_connections,
+            limit_per_host=max_connections,
+            keepalive_timeout=5.0,  # httpx's, which the gateway's idle timeout was set against
+            ssl=httpx.create_ssl_context(trust_env=True),
+        ),
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
 
 
 def _aiohttp_cause(exc: BaseException) -> BaseException:

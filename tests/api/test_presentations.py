@@ -171,7 +171,10 @@ async def test_verification_is_rate_limited(tmp_path):
 
 async def test_a_certificate_identifier_whose_check_character_fails_cannot_be_presented(zhang):
     wrong = misnumbered(zhang.card["id"])
+    # Refused before the library is asked: with the gateway down it is still a 404, not a 503.
+    await zhang.gateway.put("/_admin/faults", json={"down": True})
     response = await present(zhang, wrong, ttl_seconds=120)
+    await zhang.gateway.put("/_admin/faults", json={"down": False})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "certificate_not_found"
     assert await Presentation.all().count() == 0

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import httpx
 import pytest
 
-from core.errors import GatewayTimeout, GatewayUnavailable
+from core.errors import GatewayBadAnswer, GatewayError, GatewayTimeout, GatewayUnavailable
 from services.gateway import GatewayClient
 
 
@@ -94,3 +95,73 @@ async def test_a_server_that_accepts_and_never_answers_is_a_timeout():
     finally:
         await client.aclose()
         server.close()
+
+
+class RawGateway:
+    """An HTTP server on a real socket that answers every request with `answer` (after
+    `delay` seconds) and keeps the head of each request it read in `requests`."""
+
+    def __init__(self, answer: bytes, delay: float = 0.0) -> None:
+        self.answer, self.delay = answer, delay
+        self.requests: list[str] = []
+
+    async def _serve(self, reader, writer):
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                self.requests.append(head.decode("latin-1").lower())
+                await asyncio.sleep(self.delay)
+                writer.write(self.answer)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def __aexit__(self, *exc) -> None:
+        self.server.close()
+
+
+def http_answer(body: bytes, *headers: str) -> bytes:
+    lines = ["HTTP/1.1 200 OK", "Content-Type: application/json", *headers]
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+async def test_a_cookie_the_gateway_sets_is_never_sent_back_on_later_calls():
+    gateway = RawGateway(http_answer(b"{}", "Set-Cookie: gw_session=citizen-a; Path=/"))
+    async with gateway as url:
+        client = GatewayClient(url, "k", "s", attempts=1)
+        await client.ping()
+        await client.ping()
+        await client.aclose()
+    assert len(gateway.requests) == 2
+    assert all("cookie" not in head for head in gateway.requests)
+
+
+async def test_the_client_asks_for_an_uncompressed_answer_and_a_corrupt_gzip_is_a_bad_answer():
+    gateway = RawGateway(http_answer(b"not gzip at all", "Content-Encoding: gzip"))
+    async with gateway as url:
+        client = GatewayClient(url, "k", "s", attempts=1)
+        with pytest.raises(GatewayBadAnswer):
+            await client.ping()
+        await client.aclose()
+    assert "accept-encoding: identity" in gateway.requests[0]
+
+
+async def test_a_call_waiting_for_a_connection_when_the_client_closes_is_unavailable():
+    async with RawGateway(http_answer(b"{}"), delay=0.5) as url:
+        client = GatewayClient(url, "k", "s", attempts=1, max_connections=1, timeout_seconds=1)
+        first = asyncio.create_task(client.ping())
+        await asyncio.sleep(0.1)  # the first holds the only connection
+        waiting = asyncio.create_task(client.ping())
+        await asyncio.sleep(0.05)
+        await client.aclose()
+        with pytest.raises(GatewayUnavailable):
+            await waiting
+        # The one in flight ends within its own deadline, as one of ours, whatever it was.
+        with contextlib.suppress(GatewayError):
+            await first

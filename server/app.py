@@ -107,10 +107,6 @@ def _install_middleware(app: App, max_bytes: int) -> None:
             response.headers["Cache-Control"] = "no-store"
         observer.finish(request, response)
 
-    @app.after_server_stop
-    async def flush_observations(app: App) -> None:
-        observer.flush()
-
 
 def _check_size(request: Request, max_bytes: int) -> None:
     # Sanic enforces REQUEST_MAX_SIZE on its own server; under ASGI it does not, so the
@@ -180,6 +176,8 @@ def _install_lifecycle(app: App, gateway_transport: Transport | None) -> None:
 
     @app.after_server_stop
     async def close_container(app: App) -> None:
+        # The last batch of counts and log lines first: nothing failing to close may cost it.
+        app.ctx.observer.flush()
         if app.ctx.container is not None:
             await app.ctx.container.aclose()
             app.ctx.container = None

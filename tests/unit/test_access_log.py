@@ -8,6 +8,7 @@ import io
 import json
 import logging
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -89,3 +90,17 @@ async def test_a_flush_writes_what_is_pending(stream):
     observer.flush()
     assert '"request_id":"last"' in stream.getvalue()
     assert '"status":401' in stream.getvalue()
+
+
+async def test_a_stopping_worker_writes_its_last_batch_before_closing_anything(stream, tmp_path):
+    from server.app import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(tmp_path), name="lingpao_last_batch")
+    answered(app.ctx.observer, "the-last-one")
+    close: Any = next(
+        f.listener for f in app._future_listeners if f.listener.__name__ == "close_container"
+    )
+    app.ctx.container = None  # nothing was opened: only the flush has work to do
+    await close(app)
+    assert '"request_id":"the-last-one"' in stream.getvalue()

@@ -1,8 +1,9 @@
 """A login's statements written out for PostgreSQL (issue 13), picked by server/bootstrap.
 
 Tortoise builds each query and model in Python, ~150 µs a statement, most of a login's
-time. Here a login's look-up and update are one `UPDATE … RETURNING`, a family and its
-first refresh token one statement, and an identity token's first use one insert. Each
+time. Here a whole login (the identity token's first use, the account's update, the family
+and its first refresh token) is one statement; so are the same steps apart, where they are
+used alone. Each
 class overrides only those methods of its ORM version (auth/orm.py), and the same contract
 tests hold both (tests/integration/test_auth_records.py, test_hot_statements.py).
 """
@@ -16,14 +17,16 @@ from typing import cast
 from tortoise import connections
 from tortoise.backends.asyncpg import AsyncpgDBClient
 
+from auth.logins import ComposedLogins
 from auth.orm import (
     ACCOUNT_COLUMNS,
     TortoiseIdentityTokens,
     TortoiseSessionRecords,
     TortoiseUserRecords,
     account_of,
+    jti_kept_until,
 )
-from auth.records import Account, Family
+from auth.records import JTI_MAX, Account, Family, LoginDraft, LoginRecorded
 from core.clock import utc
 
 # Found and changed in one statement; a hash is unique, and a row carries one of them.
@@ -38,6 +41,26 @@ NEW_FAMILY = (
     " VALUES ($1, $2::uuid, $3, $4, $5, $6, '') RETURNING id)"
     " INSERT INTO refresh_token (family_id, token_hash, created_at)"
     " SELECT id, $7, $5 FROM family"
+)
+# A whole login in one statement, each step only if the one before it found what it needs:
+# the identity token's first use; the account's login; for an account not disabled, the new
+# family and its first token. One statement is all or nothing without BEGIN and COMMIT.
+LOGIN = (
+    "WITH used AS (INSERT INTO used_identity_token (jti, expires_at) VALUES ($1, $2)"  # noqa: S608
+    " ON CONFLICT DO NOTHING RETURNING jti),"
+    " account AS (UPDATE app_user"
+    " SET name = $4, idp_subject = $5, assurance = $6, last_login_at = $7"
+    " WHERE id_hash = ANY($3::text[]) AND EXISTS (SELECT 1 FROM used)"
+    f" RETURNING {RETURNING}),"
+    " family AS (INSERT INTO refresh_family"
+    " (id, user_id, device_id, assurance, created_at, expires_at, revoked_reason)"
+    " SELECT $8::uuid, id, $9::text, $6::text, $7::timestamptz, $10::timestamptz, ''"
+    " FROM account WHERE NOT disabled RETURNING id),"
+    " token AS (INSERT INTO refresh_token (family_id, token_hash, created_at)"
+    " SELECT id, $11::text, $7::timestamptz FROM family)"
+    " SELECT EXISTS (SELECT 1 FROM used) AS first_use,"
+    " EXISTS (SELECT 1 FROM family) AS family_written, account.*"
+    " FROM (VALUES (1)) AS one LEFT JOIN account ON true"
 )
 FIRST_USE = (
     "INSERT INTO used_identity_token (jti, expires_at) VALUES ($1, $2)"
@@ -82,3 +105,36 @@ class PostgresSessionRecords(TortoiseSessionRecords):
 class PostgresIdentityTokens(TortoiseIdentityTokens):
     async def _insert(self, jti: str, until: datetime) -> bool:
         return bool(await client().execute_query_dict(FIRST_USE, [jti, until]))
+
+
+class PostgresLogins(ComposedLogins):
+    async def record_login(self, draft: LoginDraft) -> LoginRecorded:
+        if not 0 < len(draft.jti) <= JTI_MAX:
+            return LoginRecorded(first_use=False)  # as first_use: no id we could keep
+        family_id, new = uuid.uuid4(), draft.family
+        rows = await client().execute_query_dict(
+            LOGIN,
+            [
+                draft.jti,
+                jti_kept_until(draft.jti_expires_at),
+                list(draft.id_hashes),
+                draft.name,
+                draft.idp_subject,
+                new.assurance,
+                draft.at,
+                family_id,
+                new.device_id,
+                new.expires_at,
+                new.token_hash,
+            ],
+        )
+        row = rows[0]
+        if not row["first_use"]:
+            return LoginRecorded(first_use=False)
+        if row["id"] is None:
+            return LoginRecorded(first_use=True)
+        account = account_of(row)
+        if not row["family_written"]:
+            return LoginRecorded(first_use=True, account=account)
+        family = Family(str(family_id), account, new.device_id, new.assurance, new.expires_at)
+        return LoginRecorded(first_use=True, account=account, family=family)

@@ -24,7 +24,8 @@ from auth.models import (
     UsedIdentityToken,
     User,
 )
-from auth.records import Account, Family, Refusals
+from auth.records import JTI_MAX, Account, Family, Refusals
+from core.errors import AccountExists
 from core.ids import is_uuid
 
 # What an Account is read from; auth/on_postgres.py's statements return the same columns.
@@ -43,6 +44,12 @@ def account_of(row: Mapping[str, Any]) -> Account:
         disabled=row["disabled"],
         assurance=row["assurance"],
     )
+
+
+def jti_kept_until(expires_at: int) -> datetime:
+    """A used identity token is kept a minute past its expiry, for clocks that disagree a
+    little."""
+    return datetime.fromtimestamp(expires_at + 60, UTC)
 
 
 def _account(row: User) -> Account:
@@ -92,16 +99,19 @@ class TortoiseUserRecords:
         idp_subject: str | None = None,
         logged_in_at: datetime | None = None,
     ) -> Account:
-        row = await User.create(
-            id_hash=id_hash,
-            id_encrypted=id_encrypted,
-            id_masked=id_masked,
-            name=name,
-            roles=list(roles),
-            assurance=assurance,
-            idp_subject=idp_subject,
-            last_login_at=logged_in_at,
-        )
+        try:
+            row = await User.create(
+                id_hash=id_hash,
+                id_encrypted=id_encrypted,
+                id_masked=id_masked,
+                name=name,
+                roles=list(roles),
+                assurance=assurance,
+                idp_subject=idp_subject,
+                last_login_at=logged_in_at,
+            )
+        except IntegrityError as exc:  # id_hash is the one unique column we are given
+            raise AccountExists(reason="id_hash_taken") from exc
         return _account(row)
 
     async def record_login(
@@ -186,10 +196,9 @@ class TortoiseIdentityTokens:
     """Used identity tokens, in the database: each logs in once, whatever Redis forgets."""
 
     async def first_use(self, jti: str, expires_at: int) -> bool:
-        if not 0 < len(jti) <= 128:
+        if not 0 < len(jti) <= JTI_MAX:
             return False  # no id we could keep: never "first"
-        # Kept a minute past expiry, for clocks that disagree a little.
-        return await self._insert(jti, datetime.fromtimestamp(expires_at + 60, UTC))
+        return await self._insert(jti, jti_kept_until(expires_at))
 
     async def _insert(self, jti: str, until: datetime) -> bool:
         try:

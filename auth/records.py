@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+JTI_MAX = 128  # the longest identity-token id kept as used (used_identity_token.jti)
+
 
 @dataclass(frozen=True)
 class Account:
@@ -65,7 +67,9 @@ class UserRecords(Protocol):
         assurance: str = "sms",
         idp_subject: str | None = None,
         logged_in_at: datetime | None = None,
-    ) -> Account: ...
+    ) -> Account:
+        """Raises AccountExists when an account carries `id_hash` already."""
+        ...
 
     async def record_login(
         self, id_hashes: list[str], *, name: str, idp_subject: str, assurance: str, at: datetime
@@ -116,6 +120,48 @@ class SessionRecords(Protocol):
 
     async def open_families_of(self, user_id: str) -> list[Family]:
         """The user's families not revoked yet (expired ones included)."""
+        ...
+
+
+@dataclass(frozen=True)
+class NewFamily:
+    """A family as a login decides it, before it is written: its first token kept as a hash."""
+
+    device_id: str
+    assurance: str
+    expires_at: datetime
+    token_hash: str
+
+
+@dataclass(frozen=True)
+class LoginDraft:
+    """Everything one login writes, decided before the write: the identity token's first
+    use, the account's update (found by any of its hashes), and the new family."""
+
+    jti: str
+    jti_expires_at: int  # the identity token's own expiry, epoch seconds
+    id_hashes: tuple[str, ...]
+    name: str
+    idp_subject: str
+    at: datetime
+    family: NewFamily
+
+
+@dataclass(frozen=True)
+class LoginRecorded:
+    """What the login's write found and did."""
+
+    first_use: bool  # False: the identity token was used before, and nothing was written
+    account: Account | None = None  # None: no account carries the hashes (a first login)
+    family: Family | None = None  # written only for an account that is not disabled
+
+
+class LoginRecords(Protocol):
+    """A login's writes as one step (issue 13: one statement on PostgreSQL)."""
+
+    async def record_login(self, draft: LoginDraft) -> LoginRecorded:
+        """Records the identity token's first use; only then the login on the account
+        carrying any of the hashes; only for an account not disabled, the new family."""
         ...
 
 

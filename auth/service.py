@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Protocol
 
 from auth import identity
 from auth.idtoken import Identity
-from auth.records import RefusalMirror
+from auth.records import Account, LoginDraft, LoginRecorded, LoginRecords, RefusalMirror
 from auth.sessions import Sessions, TokenPair
 from auth.tokens import Principal
 from auth.users import UserDirectory, view
 from core.audit import AuditWriter
+from core.clock import utc
 from core.errors import AccountDisabled, AuthError, InvalidIdentityToken, RefreshTokenReused
 
 Limiter = Callable[[str], Awaitable[None]]
 
 
 class IdentityVerifier(Protocol):
-    """Checks the IdP's identity token; raises InvalidIdentityToken (a replay included)."""
+    """Checks the IdP's identity token; raises InvalidIdentityToken. Whether its `jti` was
+    used before is the login's write to find (LoginRecords)."""
 
     async def verify(self, token: str) -> Identity: ...
 
@@ -32,23 +33,22 @@ class AuthService:
         verifier: IdentityVerifier,
         users: UserDirectory,
         sessions: Sessions,
+        logins: LoginRecords,
         store: RefusalMirror,
         audit: AuditWriter,
         identity_limiter: Limiter | None = None,
         family_limiter: Limiter | None = None,
-        atomic: Callable[[], AbstractAsyncContextManager[object]] = nullcontext,
     ) -> None:
         self.verifier = verifier
         self.users = users
         self.sessions = sessions
+        self.logins = logins
         self.store = store
         self.audit = audit
         # Rate limits per person (after the token verifies) and per refresh family;
         # each raises when over.
         self.identity_limiter = identity_limiter
         self.family_limiter = family_limiter
-        # The writes of one login as one transaction: one commit, not four (issue 13).
-        self.atomic = atomic
 
     async def _refused_anonymous(
         self, action: str, outcome: str, reason: str, request_id: str
@@ -71,33 +71,62 @@ class AuthService:
         except InvalidIdentityToken as exc:
             await self._refused_anonymous("auth.login", "failed", exc.reason, request_id)
             raise
-        masked = identity.mask(who.id_number)
         if self.identity_limiter is not None:
             # Keyed by the lookup hash: the limiter's storage never sees an ID number.
             await self.identity_limiter(self.users.lookup_hash(who.id_number))
-        async with self.atomic():
-            account = await self.users.upsert_from_identity(who)
-            if not account.disabled:
-                pair = await self.sessions.start(account, who.assurance, device_id)
-                await self.audit(
-                    actor=masked,
-                    action="auth.login",
-                    target=f"family:{pair.principal.family_id}",
-                    reason=who.assurance,
-                    actor_user_id=account.id,
-                    request_id=request_id,
-                )
-                return pair, view(account, who.assurance)
+        new, refresh = self.sessions.new_family(who.assurance, device_id)
+        recorded = await self.logins.record_login(
+            LoginDraft(
+                jti=who.jti,
+                jti_expires_at=who.expires_at,
+                id_hashes=self.users.login_hashes(who.id_number),
+                name=who.name,
+                idp_subject=who.subject,
+                at=utc(),
+                family=new,
+            )
+        )
+        if not recorded.first_use:
+            await self._refused_anonymous("auth.login", "failed", "replayed_jti", request_id)
+            raise InvalidIdentityToken(reason="replayed_jti")
+        account, pair = await self._session_of(who, recorded, refresh, device_id)
+        if pair is None:
+            await self.audit(
+                actor=identity.mask(who.id_number),
+                action="auth.login",
+                target="session",
+                outcome="failed",
+                reason="account_disabled",
+                actor_user_id=account.id,
+                request_id=request_id,
+            )
+            raise AccountDisabled(reason="disabled")
+        # Written after the login's own write, not with it: should it fail, the caller gets
+        # a 503 and no tokens, and the family left behind is one nobody holds a token of.
         await self.audit(
-            actor=masked,
+            actor=identity.mask(who.id_number),
             action="auth.login",
-            target="session",
-            outcome="failed",
-            reason="account_disabled",
+            target=f"family:{pair.principal.family_id}",
+            reason=who.assurance,
             actor_user_id=account.id,
             request_id=request_id,
         )
-        raise AccountDisabled(reason="disabled")
+        return pair, view(account, who.assurance)
+
+    async def _session_of(
+        self, who: Identity, recorded: LoginRecorded, refresh: str, device_id: str
+    ) -> tuple[Account, TokenPair | None]:
+        """The account a recorded login is for, and its session: None when disabled."""
+        if recorded.account is None:
+            # A first login: rare enough for several statements. Should the family not be
+            # written, the next login finds the account.
+            account = await self.users.first_login(who, utc())
+            if account.disabled:  # one a racing first login made, and ops disabled since
+                return account, None
+            return account, await self.sessions.start(account, who.assurance, device_id)
+        if recorded.family is None:
+            return recorded.account, None
+        return recorded.account, self.sessions.pair(recorded.account, recorded.family, refresh)
 
     async def refresh(self, refresh_token: str, request_id: str = "") -> tuple[TokenPair, dict]:
         try:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from auth.records import Account, Family, RefusalMirror, SessionRecords
+from auth.records import Account, Family, NewFamily, RefusalMirror, SessionRecords
 from auth.tokens import AccessTokens, Principal
 from core.clock import Clock, utc, wall
 from core.errors import AccountDisabled, InvalidToken, RefreshTokenReused
@@ -55,18 +55,30 @@ class Sessions:
         self.refresh_ttl = refresh_ttl
         self._clock = clock
 
-    async def start(self, account: Account, assurance: str, device_id: str = "") -> TokenPair:
+    def new_family(self, assurance: str, device_id: str = "") -> tuple[NewFamily, str]:
+        """A family as a login will write it, and its first refresh token (kept only as
+        the hash the family carries)."""
         refresh = _new_refresh_token()
-        family = await self.records.create_family(
-            account,
+        family = NewFamily(
             device_id=device_id[:128],
             assurance=assurance,
             expires_at=utc(self._clock) + self.refresh_ttl,
             token_hash=_hash(refresh),
         )
-        return self._pair(account, family, refresh)
+        return family, refresh
 
-    def _pair(self, account: Account, family: Family, refresh: str) -> TokenPair:
+    async def start(self, account: Account, assurance: str, device_id: str = "") -> TokenPair:
+        new, refresh = self.new_family(assurance, device_id)
+        family = await self.records.create_family(
+            account,
+            device_id=new.device_id,
+            assurance=new.assurance,
+            expires_at=new.expires_at,
+            token_hash=new.token_hash,
+        )
+        return self.pair(account, family, refresh)
+
+    def pair(self, account: Account, family: Family, refresh: str) -> TokenPair:
         access, principal = self.tokens.issue(
             account.id,
             account.name,
@@ -103,7 +115,7 @@ class Sessions:
             # Shown again after its rotation: whoever holds the newer token may be a thief.
             await self.revoke_family(family, "reuse")
             raise RefreshTokenReused(reason="rotated_token_reused")
-        return self._pair(family.account, family, refresh), family
+        return self.pair(family.account, family, refresh), family
 
     async def revoke_family(self, family: Family, reason: str) -> None:
         await self.records.revoke_family(family.id, reason, utc(self._clock))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from auth import identity
 from auth.idtoken import Identity
 from auth.records import Account, UserRecords
-from core.clock import utc
 from core.crypto import PiiCipher
-from core.errors import UserNotFound
+from core.errors import AccountExists, UserNotFound
 
 CITIZEN, OPS = "citizen", "ops"
 
@@ -35,23 +35,18 @@ class UserDirectory:
         return self.cipher.lookup_hash(identity.normalize(id_number))
 
     async def _by_id_number(self, id_number: str) -> Account | None:
-        # A row not yet rotated (rotate-pii) still carries the hash of the suite and key it
-        # was written under: every hash it may carry, asked at once.
-        return await self.records.by_any_id_hash(
-            list(self.cipher.lookup_hashes(identity.normalize(id_number)))
-        )
+        # Every hash the row may carry, asked at once.
+        return await self.records.by_any_id_hash(list(self.login_hashes(id_number)))
 
-    async def upsert_from_identity(self, who: Identity) -> Account:
-        now = utc()
-        # Found and updated at once (one statement on PostgreSQL): the account as it is now.
-        account = await self.records.record_login(
-            list(self.cipher.lookup_hashes(identity.normalize(who.id_number))),
-            name=who.name,
-            idp_subject=who.subject,
-            assurance=who.assurance,
-            at=now,
-        )
-        if account is None:
+    def login_hashes(self, id_number: str) -> tuple[str, ...]:
+        """Every hash an account of this ID number may carry: a row rotate-pii has not
+        rewritten yet still carries the hash of the suite and key it was written under."""
+        return tuple(self.cipher.lookup_hashes(identity.normalize(id_number)))
+
+    async def first_login(self, who: Identity, at: datetime) -> Account:
+        """A first login's account: a citizen, as the IdP names them; or, when a first
+        login of the same person on another device created it a moment ago, that one."""
+        try:
             return await self.records.create(
                 id_hash=self.lookup_hash(who.id_number),
                 id_encrypted=self.cipher.encrypt(who.id_number),
@@ -60,9 +55,19 @@ class UserDirectory:
                 roles=(CITIZEN,),
                 assurance=who.assurance,
                 idp_subject=who.subject,
-                logged_in_at=now,
+                logged_in_at=at,
             )
-        return account
+        except AccountExists:
+            account = await self.records.record_login(
+                list(self.login_hashes(who.id_number)),
+                name=who.name,
+                idp_subject=who.subject,
+                assurance=who.assurance,
+                at=at,
+            )
+            if account is None:  # created and gone again: nothing a retry would not fix
+                raise
+            return account
 
     async def ensure(self, id_number: str, name: str, roles: list[str]) -> tuple[Account, bool]:
         """For demo data: the user with these roles, created if missing."""

@@ -29,7 +29,8 @@ text never travels in any of them.
     │   ├── ModeBlocked                 the item cannot take that handling mode
     │   ├── ItemRequiresVisit           an in-person item cannot be applied for online
     │   ├── IdempotencyKeyReused        the key came before with another body
-    │   └── IdempotencyKeyInFlight      the first request with the key is still being handled
+    │   ├── IdempotencyKeyInFlight      the first request with the key is still being handled
+    │   └── AccountExists               an account with that ID number was created meanwhile
     ├── VersionMismatch                 (412) it changed since the caller read it
     ├── RateLimited                     (429) too many requests; Retry-After says when
     ├── InvalidSignature                (401) a gateway callback's signature does not hold
@@ -238,6 +239,12 @@ class IdempotencyKeyReused(Conflict):
 
     code = "idempotency_key_reused"
     message = "该幂等键已用于不同的申请 The Idempotency-Key was used with another body"
+
+
+class AccountExists(Conflict):
+    """An account with that ID number was created meanwhile (two first logins raced)."""
+
+    code = "account_exists"
 
 
 class IdempotencyKeyInFlight(Conflict):

@@ -40,7 +40,13 @@ from functools import partial
 from pathlib import Path
 
 from auth.idtoken import IdentityTokenVerifier, idp_key_cache
-from auth.on_postgres import PostgresIdentityTokens, PostgresSessionRecords, PostgresUserRecords
+from auth.logins import ComposedLogins
+from auth.on_postgres import (
+    PostgresIdentityTokens,
+    PostgresLogins,
+    PostgresSessionRecords,
+    PostgresUserRecords,
+)
 from auth.orm import (
     TortoiseDecisionRecords,
     TortoiseIdentityTokens,
@@ -147,6 +153,7 @@ class Records:
     users: TortoiseUserRecords
     sessions: TortoiseSessionRecords
     identity_tokens: TortoiseIdentityTokens
+    logins: ComposedLogins
     applications: TortoiseApplicationRecords
     outbox: TortoiseOutboxRecords
 
@@ -154,20 +161,18 @@ class Records:
 def records_for(database_url: str) -> Records:
     """The ORM's records, or through asyncpg their PostgreSQL subclasses: chosen once here,
     not per statement."""
-    if db.speaks_asyncpg(database_url):
-        return Records(
-            PostgresUserRecords(),
-            PostgresSessionRecords(),
-            PostgresIdentityTokens(),
-            PostgresApplicationRecords(),
-            PostgresOutboxRecords(),
-        )
+    on_pg = db.speaks_asyncpg(database_url)
+    users = PostgresUserRecords() if on_pg else TortoiseUserRecords()
+    sessions = PostgresSessionRecords() if on_pg else TortoiseSessionRecords()
+    tokens = PostgresIdentityTokens() if on_pg else TortoiseIdentityTokens()
+    logins = PostgresLogins if on_pg else ComposedLogins
     return Records(
-        TortoiseUserRecords(),
-        TortoiseSessionRecords(),
-        TortoiseIdentityTokens(),
-        TortoiseApplicationRecords(),
-        TortoiseOutboxRecords(),
+        users,
+        sessions,
+        tokens,
+        logins(tokens, users, sessions, db.transaction),
+        PostgresApplicationRecords() if on_pg else TortoiseApplicationRecords(),
+        PostgresOutboxRecords() if on_pg else TortoiseOutboxRecords(),
     )
 
 
@@ -268,22 +273,22 @@ def _auth(
         tokens, store, records.sessions, timedelta(days=settings.refresh_token_ttl_days)
     )
     # The IdP's keys come through the one gateway client: auth opens no connection itself.
-    # Used identity tokens are kept in the database: Redis may restart empty.
+    # Used identity tokens are kept in the database, by the login's own write
+    # (records.logins): Redis may restart empty.
     verifier = IdentityTokenVerifier(
         idp_key_cache(gateway.idp_jwks),
         settings.idp_issuer,
         settings.gateway_app_key,
-        records.identity_tokens,
     )
     auth = AuthService(
         verifier,
         users,
         sessions,
+        records.logins,
         store,
         audit.record,
         identity_limiter=partial(limiter.hit, settings.login_rate_limit, "login-person"),
         family_limiter=partial(limiter.hit, settings.refresh_rate_limit, "refresh-family"),
-        atomic=db.transaction,
     )
     return sessions, auth
 

@@ -111,6 +111,14 @@ async def test_an_identity_token_without_jti_is_refused(stack):
     assert_refused(await post_login(stack, forged(stack, "lingpao-test", drop=("jti",))))
 
 
+async def test_an_identity_token_whose_id_is_too_long_to_keep_is_refused_and_makes_no_user(
+    stack,
+):
+    token = forged(stack, "lingpao-test", jti="j" * 129)
+    assert_refused(await post_login(stack, token))
+    assert await User.all().count() == 0
+
+
 async def test_a_token_for_another_audience_is_refused(stack):
     assert_refused(await post_login(stack, forged(stack, "some-other-app")))
 

@@ -4,13 +4,15 @@ Each fake keeps the semantics of what it replaces and records what it was asked 
 `calls`, so a test can check both what happened and what was (not) attempted.
 
     common.py    FakeClock, FakeAudit, FakeLimiter
-    auth.py      FakeVerifier, FakeUserRecords, FakeSessionRecords, fake_auth_store
+    auth.py      FakeVerifier, FakeIdentityTokens, FakeUserRecords, FakeSessionRecords,
+                 fake_auth_store
     services.py  FakeGateway (with FakeIssuer, FakeSm2Issuer), FakeItemRecords,
                  FakePresentationRecords, FakeIdentities, FakeOutboxRecords, certificate_id
     uploads.py   FakeUploadRecords, FakeOcrEngine
 """
 
 from tests.fakes.auth import (
+    FakeIdentityTokens,
     FakeSessionRecords,
     FakeUserRecords,
     FakeVerifier,
@@ -35,6 +37,7 @@ __all__ = [
     "FakeClock",
     "FakeGateway",
     "FakeIdentities",
+    "FakeIdentityTokens",
     "FakeIssuer",
     "FakeItemRecords",
     "FakeLimiter",

@@ -13,15 +13,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from auth.idtoken import Identity
 from auth.records import Account, Family
 from auth.store import AuthStore
-from core.errors import InvalidIdentityToken
+from core.errors import AccountExists, InvalidIdentityToken
 
 
 class FakeVerifier:
-    """The IdP's side reduced to a table of tokens, each good for one login, as the real one."""
+    """The IdP's side reduced to a table of tokens; like the real one it proves who the
+    token names and leaves whether it was used before to the login (FakeIdentityTokens)."""
 
     def __init__(self) -> None:
         self.identities: dict[str, Identity] = {}
-        self.used: set[str] = set()
         self.calls: list[str] = []
 
     def issue(self, id_number: str, name: str, assurance: str = "face") -> str:
@@ -36,10 +36,22 @@ class FakeVerifier:
         who = self.identities.get(token)
         if who is None:
             raise InvalidIdentityToken(reason="malformed")
-        if who.jti in self.used:
-            raise InvalidIdentityToken(reason="replayed_jti")
-        self.used.add(who.jti)
         return who
+
+
+class FakeIdentityTokens:
+    """Used identity tokens in a set: each logs in once."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+        self.calls: list[str] = []
+
+    async def first_use(self, jti: str, expires_at: int) -> bool:
+        self.calls.append(jti)
+        if jti in self.used:
+            return False
+        self.used.add(jti)
+        return True
 
 
 class FakeUserRecords:
@@ -82,7 +94,7 @@ class FakeUserRecords:
     ) -> Account:
         self.calls.append(("create", id_hash))
         if id_hash in self.ids_by_hash:
-            raise ValueError("unique constraint: app_user.id_hash")
+            raise AccountExists(reason="id_hash_taken")  # the column's unique constraint
         account = Account(
             id=f"user-{len(self.accounts) + 1}",
             name=name,

@@ -6,6 +6,7 @@ cross from one suite's process to the other's)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,11 @@ from typing import Any
 import pytest
 from tortoise import connections
 
+from auth.idtoken import Identity
+from auth.models import UsedIdentityToken, User
+from auth.records import Account, LoginDraft, LoginRecorded, NewFamily
+from auth.users import UserDirectory
+from core.crypto import PiiCipher
 from core.errors import IdempotencyKeyInFlight
 from server.bootstrap import Records, records_for
 from services import audit
@@ -92,6 +98,109 @@ async def test_an_identity_token_without_a_usable_id_is_never_first(database):
     tokens = database.identity_tokens
     assert await tokens.first_use("", int(time.time()) + 300) is False
     assert await tokens.first_use("j" * 129, int(time.time()) + 300) is False
+
+
+async def an_account(records: Records) -> tuple[Account, str]:
+    """An account, and the hash it is found by."""
+    id_hash = uuid.uuid4().hex
+    account = await records.users.create(
+        id_hash=id_hash,
+        id_encrypted="sealed",
+        id_masked="3304**********1230",
+        name="张三",
+        roles=("citizen",),
+    )
+    return account, id_hash
+
+
+def a_login(id_hash: str, **overrides: Any) -> LoginDraft:
+    now = datetime.now(UTC).replace(microsecond=0)
+    values: dict[str, Any] = dict(
+        jti=uuid.uuid4().hex,
+        jti_expires_at=int(time.time()) + 300,
+        id_hashes=(uuid.uuid4().hex, id_hash),  # the other: a hash under a retired key
+        name="张三丰",
+        idp_subject="sub-1230",
+        at=now,
+        family=NewFamily("phone-1", "face", now + timedelta(days=30), uuid.uuid4().hex),
+    )
+    return LoginDraft(**(values | overrides))
+
+
+async def test_a_login_uses_its_token_updates_the_account_and_starts_a_family(database):
+    account, id_hash = await an_account(database)
+    draft = a_login(id_hash)
+    done = await database.logins.record_login(draft)
+    assert done.first_use and done.account is not None and done.family is not None
+    assert (done.account.id, done.account.name, done.account.assurance) == (
+        account.id,
+        "张三丰",
+        "face",
+    )
+    found = await database.sessions.family_of_token(draft.family.token_hash)
+    assert found is not None and found.id == done.family.id and found.user_id == account.id
+    assert (found.device_id, found.assurance, found.expires_at) == (
+        "phone-1",
+        "face",
+        draft.family.expires_at,
+    )
+    row = await User.get(id=account.id)
+    assert (row.name, row.idp_subject, row.last_login_at) == ("张三丰", "sub-1230", draft.at)
+    assert await UsedIdentityToken.exists(jti=draft.jti)
+
+
+async def test_a_replayed_login_writes_nothing(database):
+    _, id_hash = await an_account(database)
+    first = a_login(id_hash)
+    await database.logins.record_login(first)
+    again = a_login(id_hash, jti=first.jti, name="冒名")
+    assert await database.logins.record_login(again) == LoginRecorded(first_use=False)
+    assert await database.sessions.family_of_token(again.family.token_hash) is None
+    assert (await User.get(id_hash=id_hash)).name == "张三丰"
+
+
+async def test_a_first_login_uses_its_token_and_writes_nothing_else(database):
+    draft = a_login(uuid.uuid4().hex)
+    assert await database.logins.record_login(draft) == LoginRecorded(first_use=True)
+    assert await database.sessions.family_of_token(draft.family.token_hash) is None
+    assert not await User.filter(id_hash__in=list(draft.id_hashes)).exists()
+    assert (await database.logins.record_login(draft)).first_use is False
+
+
+async def test_a_disabled_accounts_login_is_recorded_without_a_family(database):
+    account, id_hash = await an_account(database)
+    await database.users.set_disabled(account.id, True)
+    draft = a_login(id_hash)
+    done = await database.logins.record_login(draft)
+    assert done.first_use and done.family is None
+    assert done.account is not None and done.account.disabled and done.account.id == account.id
+    assert await database.sessions.family_of_token(draft.family.token_hash) is None
+
+
+async def test_racing_logins_with_one_token_start_one_family(database):
+    account, id_hash = await an_account(database)
+    jti = uuid.uuid4().hex
+    drafts = [a_login(id_hash, jti=jti) for _ in range(5)]
+    done = await asyncio.gather(*(database.logins.record_login(d) for d in drafts))
+    assert sorted(d.first_use for d in done) == [False, False, False, False, True]
+    assert len(await database.sessions.open_families_of(account.id)) == 1
+
+
+async def test_a_login_whose_token_id_cannot_be_kept_is_never_first(database):
+    account, id_hash = await an_account(database)
+    for jti in ("", "j" * 129):
+        draft = a_login(id_hash, jti=jti)
+        assert await database.logins.record_login(draft) == LoginRecorded(first_use=False)
+        assert await database.sessions.family_of_token(draft.family.token_hash) is None
+
+
+async def test_racing_first_logins_of_one_person_end_in_one_account(database):
+    directory = UserDirectory(PiiCipher(os.urandom(32)), database.users)
+    who = Identity("sub-1230", "330402199001011230", "张三", "face", "jti", 2_000_000_000)
+    at = datetime.now(UTC)
+    accounts = await asyncio.gather(*(directory.first_login(who, at) for _ in range(5)))
+    assert len({a.id for a in accounts}) == 1
+    assert await User.filter(id=accounts[0].id).count() == 1
 
 
 def new_application(user_id: str) -> NewApplication:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from auth.logins import ComposedLogins
 from auth.service import AuthService
 from auth.sessions import Sessions
 from auth.store import AuthStore
@@ -24,6 +25,7 @@ from core.errors import (
 from tests.fakes import (
     FakeAudit,
     FakeClock,
+    FakeIdentityTokens,
     FakeLimiter,
     FakeSessionRecords,
     FakeUserRecords,
@@ -46,6 +48,7 @@ class World:
     store: AuthStore
     person_limit: FakeLimiter
     family_limit: FakeLimiter
+    jtis: FakeIdentityTokens
 
 
 def world() -> World:
@@ -54,16 +57,18 @@ def world() -> World:
     person_limit, family_limit = FakeLimiter(), FakeLimiter()
     sessions = Sessions(AccessTokens(KEY), store, records, clock=FakeClock(time.time()))
     directory = UserDirectory(PiiCipher(os.urandom(32)), users)
+    jtis = FakeIdentityTokens()
     service = AuthService(
         idp,
         directory,
         sessions,
+        ComposedLogins(jtis, users, records),
         store,
         audit,
         identity_limiter=person_limit,
         family_limiter=family_limit,
     )
-    return World(service, idp, audit, users, records, store, person_limit, family_limit)
+    return World(service, idp, audit, users, records, store, person_limit, family_limit, jtis)
 
 
 async def log_in(w: World, person=ZHANG, assurance: str = "face"):
@@ -150,6 +155,18 @@ async def test_a_person_over_the_login_limit_gets_no_account_and_no_session():
     with pytest.raises(RateLimited):
         await log_in(w)
     assert w.users.accounts == {} and w.records.families == {}
+
+
+async def test_a_login_refused_by_the_limit_leaves_its_identity_token_good_for_later():
+    w = world()
+    token = w.idp.issue(ZHANG[0], ZHANG[1])
+    w.person_limit.refuse()
+    with pytest.raises(RateLimited):
+        await w.auth.login(token)
+    assert w.jtis.used == set()
+    w.person_limit.refusing = False
+    pair, _ = await w.auth.login(token)
+    assert pair.principal.family_id in w.records.families
 
 
 async def test_a_bad_identity_token_never_reaches_the_limiter_or_the_users():

@@ -1,0 +1,56 @@
+"""A login's writes composed from the records that keep each part: the ORM's on SQLite, the
+fakes in unit tests. PostgreSQL writes them in one statement (auth/on_postgres.py), held to
+the same contract (tests/integration/test_auth_records.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
+from typing import Protocol
+
+from auth.records import LoginDraft, LoginRecorded, SessionRecords, UserRecords
+
+
+class JtiStore(Protocol):
+    """Used identity tokens: each logs in once."""
+
+    async def first_use(self, jti: str, expires_at: int) -> bool: ...
+
+
+class ComposedLogins:
+    def __init__(
+        self,
+        jtis: JtiStore,
+        users: UserRecords,
+        sessions: SessionRecords,
+        atomic: Callable[[], AbstractAsyncContextManager[object]] = nullcontext,
+    ) -> None:
+        self.jtis = jtis
+        self.users = users
+        self.sessions = sessions
+        self.atomic = atomic
+
+    async def record_login(self, draft: LoginDraft) -> LoginRecorded:
+        # The token's use is kept apart from the rest: a login that fails after it has
+        # burnt its token, and the IdP issues another (on SQLite, where this runs).
+        if not await self.jtis.first_use(draft.jti, draft.jti_expires_at):
+            return LoginRecorded(first_use=False)
+        new = draft.family
+        async with self.atomic():
+            account = await self.users.record_login(
+                list(draft.id_hashes),
+                name=draft.name,
+                idp_subject=draft.idp_subject,
+                assurance=new.assurance,
+                at=draft.at,
+            )
+            if account is None or account.disabled:
+                return LoginRecorded(first_use=True, account=account)
+            family = await self.sessions.create_family(
+                account,
+                device_id=new.device_id,
+                assurance=new.assurance,
+                expires_at=new.expires_at,
+                token_hash=new.token_hash,
+            )
+        return LoginRecorded(first_use=True, account=account, family=family)

@@ -1,6 +1,7 @@
 """A login's writes composed from the records that keep each part: the ORM's on SQLite, the
 fakes in unit tests. PostgreSQL writes them in one statement (auth/on_postgres.py), held to
-the same contract (tests/integration/test_auth_records.py)."""
+the same contract (tests/integration/test_hot_statements.py, which
+tests/api/test_hot_statements_on_sqlite.py runs on SQLite)."""
 
 from __future__ import annotations
 

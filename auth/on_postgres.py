@@ -17,7 +17,6 @@ from typing import cast
 from tortoise import connections
 from tortoise.backends.asyncpg import AsyncpgDBClient
 
-from auth.logins import ComposedLogins
 from auth.orm import (
     ACCOUNT_COLUMNS,
     TortoiseIdentityTokens,
@@ -28,6 +27,7 @@ from auth.orm import (
 )
 from auth.records import JTI_MAX, Account, Family, LoginDraft, LoginRecorded
 from core.clock import utc
+from core.errors import StoredDataCorrupt
 
 # Found and changed in one statement; a hash is unique, and a row carries one of them.
 # (Constants only: the columns are ours, every value a `$n` parameter.)
@@ -55,12 +55,13 @@ LOGIN = (
     " family AS (INSERT INTO refresh_family"
     " (id, user_id, device_id, assurance, created_at, expires_at, revoked_reason)"
     " SELECT $8::uuid, id, $9::text, $6::text, $7::timestamptz, $10::timestamptz, ''"
-    " FROM account WHERE NOT disabled RETURNING id),"
+    " FROM account WHERE NOT disabled RETURNING id, user_id),"
     " token AS (INSERT INTO refresh_token (family_id, token_hash, created_at)"
     " SELECT id, $11::text, $7::timestamptz FROM family)"
     " SELECT EXISTS (SELECT 1 FROM used) AS first_use,"
-    " EXISTS (SELECT 1 FROM family) AS family_written, account.*"
+    " family.id IS NOT NULL AS family_written, account.*"
     " FROM (VALUES (1)) AS one LEFT JOIN account ON true"
+    " LEFT JOIN family ON family.user_id = account.id"
 )
 FIRST_USE = (
     "INSERT INTO used_identity_token (jti, expires_at) VALUES ($1, $2)"
@@ -107,7 +108,9 @@ class PostgresIdentityTokens(TortoiseIdentityTokens):
         return bool(await client().execute_query_dict(FIRST_USE, [jti, until]))
 
 
-class PostgresLogins(ComposedLogins):
+class PostgresLogins:
+    """LoginRecords as one statement (auth/logins.py composes the same steps elsewhere)."""
+
     async def record_login(self, draft: LoginDraft) -> LoginRecorded:
         if not 0 < len(draft.jti) <= JTI_MAX:
             return LoginRecorded(first_use=False)  # as first_use: no id we could keep
@@ -128,6 +131,10 @@ class PostgresLogins(ComposedLogins):
                 new.token_hash,
             ],
         )
+        if len(rows) != 1:
+            # Two accounts carry this person's hashes (a hash is unique, but a row written
+            # under a key this worker does not know could be a second one): no session.
+            raise StoredDataCorrupt(reason="accounts_share_a_person")
         row = rows[0]
         if not row["first_use"]:
             return LoginRecorded(first_use=False)

@@ -110,7 +110,9 @@ class TortoiseUserRecords:
                 idp_subject=idp_subject,
                 last_login_at=logged_in_at,
             )
-        except IntegrityError as exc:  # id_hash is the one unique column we are given
+        except IntegrityError as exc:
+            if "id_hash" not in str(exc):  # the unique constraint's name or column
+                raise
             raise AccountExists(reason="id_hash_taken") from exc
         return _account(row)
 

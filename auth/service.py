@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Protocol
 
 from auth import identity
@@ -75,21 +76,20 @@ class AuthService:
             # Keyed by the lookup hash: the limiter's storage never sees an ID number.
             await self.identity_limiter(self.users.lookup_hash(who.id_number))
         new, refresh = self.sessions.new_family(who.assurance, device_id)
-        recorded = await self.logins.record_login(
-            LoginDraft(
-                jti=who.jti,
-                jti_expires_at=who.expires_at,
-                id_hashes=self.users.login_hashes(who.id_number),
-                name=who.name,
-                idp_subject=who.subject,
-                at=utc(),
-                family=new,
-            )
+        draft = LoginDraft(
+            jti=who.jti,
+            jti_expires_at=who.expires_at,
+            id_hashes=self.users.login_hashes(who.id_number),
+            name=who.name,
+            idp_subject=who.subject,
+            at=utc(),
+            family=new,
         )
+        recorded = await self.logins.record_login(draft)
         if not recorded.first_use:
             await self._refused_anonymous("auth.login", "failed", "replayed_jti", request_id)
             raise InvalidIdentityToken(reason="replayed_jti")
-        account, pair = await self._session_of(who, recorded, refresh, device_id)
+        account, pair = await self._session_of(who, recorded, refresh, device_id, draft.at)
         if pair is None:
             await self.audit(
                 actor=identity.mask(who.id_number),
@@ -102,7 +102,7 @@ class AuthService:
             )
             raise AccountDisabled(reason="disabled")
         # Written after the login's own write, not with it: should it fail, the caller gets
-        # a 503 and no tokens, and the family left behind is one nobody holds a token of.
+        # an error and no tokens, and the family left behind is one nobody holds a token of.
         await self.audit(
             actor=identity.mask(who.id_number),
             action="auth.login",
@@ -114,17 +114,17 @@ class AuthService:
         return pair, view(account, who.assurance)
 
     async def _session_of(
-        self, who: Identity, recorded: LoginRecorded, refresh: str, device_id: str
+        self, who: Identity, recorded: LoginRecorded, refresh: str, device_id: str, at: datetime
     ) -> tuple[Account, TokenPair | None]:
         """The account a recorded login is for, and its session: None when disabled."""
         if recorded.account is None:
             # A first login: rare enough for several statements. Should the family not be
             # written, the next login finds the account.
-            account = await self.users.first_login(who, utc())
+            account = await self.users.first_login(who, at)
             if account.disabled:  # one a racing first login made, and ops disabled since
                 return account, None
             return account, await self.sessions.start(account, who.assurance, device_id)
-        if recorded.family is None:
+        if recorded.family is None or recorded.account.disabled:
             return recorded.account, None
         return recorded.account, self.sessions.pair(recorded.account, recorded.family, refresh)
 

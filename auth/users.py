@@ -9,7 +9,7 @@ from auth import identity
 from auth.idtoken import Identity
 from auth.records import Account, UserRecords
 from core.crypto import PiiCipher
-from core.errors import AccountExists, UserNotFound
+from core.errors import AccountExists, Unavailable, UserNotFound
 
 CITIZEN, OPS = "citizen", "ops"
 
@@ -58,6 +58,7 @@ class UserDirectory:
                 logged_in_at=at,
             )
         except AccountExists:
+            # Outside any transaction (on PostgreSQL the failed insert would abort it).
             account = await self.records.record_login(
                 list(self.login_hashes(who.id_number)),
                 name=who.name,
@@ -65,8 +66,10 @@ class UserDirectory:
                 assurance=who.assurance,
                 at=at,
             )
-            if account is None:  # created and gone again: nothing a retry would not fix
-                raise
+            if account is None:
+                # Taken by a row this worker's keys do not find (written under a key it
+                # does not hold, while settings roll out): a retry elsewhere may find it.
+                raise Unavailable(reason="account_behind_unknown_hash") from None
             return account
 
     async def ensure(self, id_number: str, name: str, roles: list[str]) -> tuple[Account, bool]:

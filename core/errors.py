@@ -245,6 +245,7 @@ class AccountExists(Conflict):
     """An account with that ID number was created meanwhile (two first logins raced)."""
 
     code = "account_exists"
+    message = "账号已存在 The account exists already"
 
 
 class IdempotencyKeyInFlight(Conflict):

@@ -53,6 +53,7 @@ from auth.orm import (
     TortoiseSessionRecords,
     TortoiseUserRecords,
 )
+from auth.records import LoginRecords
 from auth.revocations import Revocations
 from auth.service import AuthService
 from auth.sessions import Sessions
@@ -153,7 +154,7 @@ class Records:
     users: TortoiseUserRecords
     sessions: TortoiseSessionRecords
     identity_tokens: TortoiseIdentityTokens
-    logins: ComposedLogins
+    logins: LoginRecords
     applications: TortoiseApplicationRecords
     outbox: TortoiseOutboxRecords
 
@@ -165,12 +166,12 @@ def records_for(database_url: str) -> Records:
     users = PostgresUserRecords() if on_pg else TortoiseUserRecords()
     sessions = PostgresSessionRecords() if on_pg else TortoiseSessionRecords()
     tokens = PostgresIdentityTokens() if on_pg else TortoiseIdentityTokens()
-    logins = PostgresLogins if on_pg else ComposedLogins
+    logins = PostgresLogins() if on_pg else ComposedLogins(tokens, users, sessions, db.transaction)
     return Records(
         users,
         sessions,
         tokens,
-        logins(tokens, users, sessions, db.transaction),
+        logins,
         PostgresApplicationRecords() if on_pg else TortoiseApplicationRecords(),
         PostgresOutboxRecords() if on_pg else TortoiseOutboxRecords(),
     )

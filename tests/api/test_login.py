@@ -10,6 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from auth.models import User
+from services.models import AuditEntry
 from tests.auth_helpers import LI, WANG, ZHANG, bearer, forged, identity_token, login
 
 
@@ -117,6 +118,8 @@ async def test_an_identity_token_whose_id_is_too_long_to_keep_is_refused_and_mak
     token = forged(stack, "lingpao-test", jti="j" * 129)
     assert_refused(await post_login(stack, token))
     assert await User.all().count() == 0
+    refusal = await AuditEntry.get(action="auth.login")
+    assert (refusal.outcome, refusal.reason, refusal.actor) == ("failed", "jti", "anonymous")
 
 
 async def test_a_token_for_another_audience_is_refused(stack):

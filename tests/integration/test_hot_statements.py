@@ -14,13 +14,15 @@ from typing import Any
 
 import pytest
 from tortoise import connections
+from tortoise.exceptions import IntegrityError
 
 from auth.idtoken import Identity
 from auth.models import UsedIdentityToken, User
+from auth.on_postgres import PostgresLogins
 from auth.records import Account, LoginDraft, LoginRecorded, NewFamily
 from auth.users import UserDirectory
 from core.crypto import PiiCipher
-from core.errors import IdempotencyKeyInFlight
+from core.errors import IdempotencyKeyInFlight, StoredDataCorrupt
 from server.bootstrap import Records, records_for
 from services import audit
 from services.applications.records import NewApplication, TortoiseApplicationRecords
@@ -192,6 +194,35 @@ async def test_a_login_whose_token_id_cannot_be_kept_is_never_first(database):
         draft = a_login(id_hash, jti=jti)
         assert await database.logins.record_login(draft) == LoginRecorded(first_use=False)
         assert await database.sessions.family_of_token(draft.family.token_hash) is None
+
+
+async def test_a_login_that_fails_part_way_leaves_its_token_unused_and_the_account_as_it_was(
+    database,
+):
+    # PostgreSQL only: one statement is all or nothing. (On SQLite the token's use is its
+    # own write, and a login failing after it has burnt its token; auth/logins.py.)
+    if not isinstance(database.logins, PostgresLogins):
+        pytest.skip("the one-statement login is PostgreSQL's")
+    account, id_hash = await an_account(database)
+    first = a_login(id_hash)
+    await database.logins.record_login(first)
+    clash = a_login(id_hash, name="改名", family=first.family)  # its token hash is taken
+    with pytest.raises(IntegrityError):
+        await database.logins.record_login(clash)
+    assert not await UsedIdentityToken.exists(jti=clash.jti)
+    assert (await User.get(id=account.id)).name == "张三丰"
+    assert len(await database.sessions.open_families_of(account.id)) == 1
+
+
+async def test_two_accounts_of_one_person_get_no_session(database):
+    if not isinstance(database.logins, PostgresLogins):
+        pytest.skip("the one-statement login is PostgreSQL's")
+    enabled, enabled_hash = await an_account(database)
+    disabled, disabled_hash = await an_account(database)
+    await database.users.set_disabled(disabled.id, True)
+    draft = a_login(enabled_hash, id_hashes=(disabled_hash, enabled_hash))
+    with pytest.raises(StoredDataCorrupt):
+        await database.logins.record_login(draft)
 
 
 async def test_racing_first_logins_of_one_person_end_in_one_account(database):

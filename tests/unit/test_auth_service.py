@@ -17,10 +17,12 @@ from auth.users import UserDirectory
 from core.crypto import PiiCipher
 from core.errors import (
     AccountDisabled,
+    AccountExists,
     InvalidIdentityToken,
     InvalidToken,
     RateLimited,
     RefreshTokenReused,
+    Unavailable,
 )
 from tests.fakes import (
     FakeAudit,
@@ -51,8 +53,8 @@ class World:
     jtis: FakeIdentityTokens
 
 
-def world() -> World:
-    idp, audit, users = FakeVerifier(), FakeAudit(), FakeUserRecords()
+def world(users: FakeUserRecords | None = None) -> World:
+    idp, audit, users = FakeVerifier(), FakeAudit(), users or FakeUserRecords()
     records, store = FakeSessionRecords(users), fake_auth_store()
     person_limit, family_limit = FakeLimiter(), FakeLimiter()
     sessions = Sessions(AccessTokens(KEY), store, records, clock=FakeClock(time.time()))
@@ -167,6 +169,48 @@ async def test_a_login_refused_by_the_limit_leaves_its_identity_token_good_for_l
     w.person_limit.refusing = False
     pair, _ = await w.auth.login(token)
     assert pair.principal.family_id in w.records.families
+
+
+class RacedUsers(FakeUserRecords):
+    """Another device's first login of the same person creates the account between this
+    login's look and its own create (ops may disable it at once; its hash may be one this
+    worker's keys do not make)."""
+
+    def __init__(self, *, disabled: bool = False, hash_we_know: bool = True) -> None:
+        super().__init__()
+        self.disabled, self.hash_we_know, self.raced = disabled, hash_we_know, False
+
+    async def create(self, **values):
+        if not self.raced:
+            self.raced = True
+            if not self.hash_we_know:
+                raise AccountExists(reason="id_hash_taken")  # by a row we cannot look up
+            account = await super().create(**values)
+            await self.set_disabled(account.id, self.disabled)
+        return await super().create(**values)  # the unique hash: AccountExists
+
+
+async def test_a_first_login_that_loses_the_race_logs_in_to_the_account_the_winner_made():
+    w = world(RacedUsers())
+    pair, user = await log_in(w)
+    assert list(w.users.accounts) == [user["id"]]
+    assert w.records.families[pair.principal.family_id].user_id == user["id"]
+    assert w.audit.actions() == [("auth.login", "ok")]
+
+
+async def test_a_first_login_that_loses_the_race_to_an_account_disabled_since_is_refused():
+    w = world(RacedUsers(disabled=True))
+    with pytest.raises(AccountDisabled):
+        await log_in(w)
+    assert w.records.families == {}
+    assert w.audit.calls[-1]["reason"] == "account_disabled"
+
+
+async def test_a_first_login_blocked_by_an_account_it_cannot_find_is_unavailable_not_a_conflict():
+    w = world(RacedUsers(hash_we_know=False))
+    with pytest.raises(Unavailable):
+        await log_in(w)
+    assert w.records.families == {}
 
 
 async def test_a_bad_identity_token_never_reaches_the_limiter_or_the_users():

@@ -9,7 +9,15 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Protocol
 
-from auth.records import LoginDraft, LoginRecorded, SessionRecords, UserRecords
+from auth.records import (
+    Account,
+    Family,
+    LoginDraft,
+    LoginRecorded,
+    SessionRecords,
+    UserRecords,
+)
+from core.audit import AuditWriter
 
 
 class JtiStore(Protocol):
@@ -24,11 +32,13 @@ class ComposedLogins:
         jtis: JtiStore,
         users: UserRecords,
         sessions: SessionRecords,
+        audit: AuditWriter,
         atomic: Callable[[], AbstractAsyncContextManager[object]] = nullcontext,
     ) -> None:
         self.jtis = jtis
         self.users = users
         self.sessions = sessions
+        self.audit = audit
         self.atomic = atomic
 
     async def record_login(self, draft: LoginDraft) -> LoginRecorded:
@@ -54,4 +64,19 @@ class ComposedLogins:
                 expires_at=new.expires_at,
                 token_hash=new.token_hash,
             )
+            await login_audited(self.audit, draft, account, family)
         return LoginRecorded(first_use=True, account=account, family=family)
+
+
+async def login_audited(
+    audit: AuditWriter, draft: LoginDraft, account: Account, family: Family
+) -> None:
+    """The audit line of a login that started a session."""
+    await audit(
+        actor=draft.actor,
+        action="auth.login",
+        target=f"family:{family.id}",
+        reason=family.assurance,
+        actor_user_id=account.id,
+        request_id=draft.request_id,
+    )

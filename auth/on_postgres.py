@@ -44,7 +44,8 @@ NEW_FAMILY = (
 )
 # A whole login in one statement, each step only if the one before it found what it needs:
 # the identity token's first use; the account's login; for an account not disabled, the new
-# family and its first token. One statement is all or nothing without BEGIN and COMMIT.
+# family, its first token and the login's audit line. One statement is all or nothing
+# without BEGIN and COMMIT.
 LOGIN = (
     "WITH used AS (INSERT INTO used_identity_token (jti, expires_at) VALUES ($1, $2)"  # noqa: S608
     " ON CONFLICT DO NOTHING RETURNING jti),"
@@ -57,7 +58,12 @@ LOGIN = (
     " SELECT $8::uuid, id, $9::text, $6::text, $7::timestamptz, $10::timestamptz, ''"
     " FROM account WHERE NOT disabled RETURNING id, user_id),"
     " token AS (INSERT INTO refresh_token (family_id, token_hash, created_at)"
-    " SELECT id, $11::text, $7::timestamptz FROM family)"
+    " SELECT id, $11::text, $7::timestamptz FROM family),"
+    # The audit line as services/audit.py writes one (the same test reads both back).
+    " line AS (INSERT INTO audit_entry"
+    " (at, actor, action, target, outcome, reason, actor_user_id, request_id, purpose)"
+    " SELECT $7::timestamptz, $12::text, 'auth.login', 'family:' || id::text, 'ok',"
+    " $6::text, user_id::text, $13::text, '' FROM family)"
     " SELECT EXISTS (SELECT 1 FROM used) AS first_use,"
     " family.id IS NOT NULL AS family_written, account.*"
     " FROM (VALUES (1)) AS one LEFT JOIN account ON true"
@@ -129,6 +135,8 @@ class PostgresLogins:
                 new.device_id,
                 new.expires_at,
                 new.token_hash,
+                draft.actor[:64],
+                draft.request_id[:128],
             ],
         )
         if len(rows) != 1:

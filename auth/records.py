@@ -136,7 +136,8 @@ class NewFamily:
 @dataclass(frozen=True)
 class LoginDraft:
     """Everything one login writes, decided before the write: the identity token's first
-    use, the account's update (found by any of its hashes), and the new family."""
+    use, the account's update (found by any of its hashes), the new family, and the audit
+    line that says so."""
 
     jti: str
     jti_expires_at: int  # the identity token's own expiry, epoch seconds
@@ -145,6 +146,8 @@ class LoginDraft:
     idp_subject: str
     at: datetime
     family: NewFamily
+    actor: str  # for the audit line: the masked ID number, never the full one
+    request_id: str
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,8 @@ class LoginRecords(Protocol):
 
     async def record_login(self, draft: LoginDraft) -> LoginRecorded:
         """Records the identity token's first use; only then the login on the account
-        carrying any of the hashes; only for an account not disabled, the new family."""
+        carrying any of the hashes; only for an account not disabled, the new family and
+        the login's audit line."""
         ...
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Protocol
 
 from auth import identity
 from auth.idtoken import Identity
+from auth.logins import login_audited
 from auth.records import Account, LoginDraft, LoginRecorded, LoginRecords, RefusalMirror
 from auth.sessions import Sessions, TokenPair
 from auth.tokens import Principal
@@ -84,15 +84,17 @@ class AuthService:
             idp_subject=who.subject,
             at=utc(),
             family=new,
+            actor=identity.mask(who.id_number),
+            request_id=request_id,
         )
         recorded = await self.logins.record_login(draft)
         if not recorded.first_use:
             await self._refused_anonymous("auth.login", "failed", "replayed_jti", request_id)
             raise InvalidIdentityToken(reason="replayed_jti")
-        account, pair = await self._session_of(who, recorded, refresh, device_id, draft.at)
+        account, pair = await self._session_of(who, recorded, refresh, draft)
         if pair is None:
             await self.audit(
-                actor=identity.mask(who.id_number),
+                actor=draft.actor,
                 action="auth.login",
                 target="session",
                 outcome="failed",
@@ -101,29 +103,21 @@ class AuthService:
                 request_id=request_id,
             )
             raise AccountDisabled(reason="disabled")
-        # Written after the login's own write, not with it: should it fail, the caller gets
-        # an error and no tokens, and the family left behind is one nobody holds a token of.
-        await self.audit(
-            actor=identity.mask(who.id_number),
-            action="auth.login",
-            target=f"family:{pair.principal.family_id}",
-            reason=who.assurance,
-            actor_user_id=account.id,
-            request_id=request_id,
-        )
         return pair, view(account, who.assurance)
 
     async def _session_of(
-        self, who: Identity, recorded: LoginRecorded, refresh: str, device_id: str, at: datetime
+        self, who: Identity, recorded: LoginRecorded, refresh: str, draft: LoginDraft
     ) -> tuple[Account, TokenPair | None]:
         """The account a recorded login is for, and its session: None when disabled."""
         if recorded.account is None:
-            # A first login: rare enough for several statements. Should the family not be
-            # written, the next login finds the account.
-            account = await self.users.first_login(who, at)
+            # A first login: rare enough for several statements (the audit line last: should
+            # it fail, the caller gets no tokens, and the family is one nobody holds).
+            account = await self.users.first_login(who, draft.at)
             if account.disabled:  # one a racing first login made, and ops disabled since
                 return account, None
-            return account, await self.sessions.start(account, who.assurance, device_id)
+            family = await self.sessions.open_family(account, draft.family)
+            await login_audited(self.audit, draft, account, family)
+            return account, self.sessions.pair(account, family, refresh)
         if recorded.family is None or recorded.account.disabled:
             return recorded.account, None
         return recorded.account, self.sessions.pair(recorded.account, recorded.family, refresh)

@@ -67,16 +67,18 @@ class Sessions:
         )
         return family, refresh
 
-    async def start(self, account: Account, assurance: str, device_id: str = "") -> TokenPair:
-        new, refresh = self.new_family(assurance, device_id)
-        family = await self.records.create_family(
+    async def open_family(self, account: Account, new: NewFamily) -> Family:
+        return await self.records.create_family(
             account,
             device_id=new.device_id,
             assurance=new.assurance,
             expires_at=new.expires_at,
             token_hash=new.token_hash,
         )
-        return self.pair(account, family, refresh)
+
+    async def start(self, account: Account, assurance: str, device_id: str = "") -> TokenPair:
+        new, refresh = self.new_family(assurance, device_id)
+        return self.pair(account, await self.open_family(account, new), refresh)
 
     def pair(self, account: Account, family: Family, refresh: str) -> TokenPair:
         access, principal = self.tokens.issue(

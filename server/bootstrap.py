@@ -166,7 +166,11 @@ def records_for(database_url: str) -> Records:
     users = PostgresUserRecords() if on_pg else TortoiseUserRecords()
     sessions = PostgresSessionRecords() if on_pg else TortoiseSessionRecords()
     tokens = PostgresIdentityTokens() if on_pg else TortoiseIdentityTokens()
-    logins = PostgresLogins() if on_pg else ComposedLogins(tokens, users, sessions, db.transaction)
+    logins = (
+        PostgresLogins()
+        if on_pg
+        else ComposedLogins(tokens, users, sessions, audit.record, db.transaction)
+    )
     return Records(
         users,
         sessions,

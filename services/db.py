@@ -48,6 +48,8 @@ def _connection(database_url: str, timeout_seconds: float | None) -> str | dict:
     credentials["command_timeout"] = timeout_seconds
     credentials["server_settings"] = {"statement_timeout": str(int(timeout_seconds * 1000))}
     credentials["reset"] = keep_session
+    if connection["engine"] == "tortoise.backends.asyncpg":
+        connection["engine"] = "services.fair_pool"  # the pool's waits in order, bounded
     return connection
 
 

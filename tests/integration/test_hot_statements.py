@@ -28,6 +28,7 @@ from services import audit
 from services.applications.records import NewApplication, TortoiseApplicationRecords
 from services.applications.rules import ApplicationView
 from services.db import apply_migrations, close_database, open_database
+from services.fair_pool import FairPool
 from services.models import Application, AuditEntry, OutboxAttempt, OutboxRow
 from services.outbox import Delivery
 
@@ -41,6 +42,14 @@ async def database(pg_url):
         yield records_for(pg_url)
     finally:
         await close_database()
+
+
+async def test_the_server_waits_for_postgresql_connections_in_line(database):
+    # The fixture opens the database as the server does (with its timeout); the pool is
+    # made at the first statement.
+    client = connections.get("default")
+    await client.execute_query("SELECT 1")
+    assert isinstance(client._pool, FairPool)
 
 
 LINE: dict[str, Any] = dict(
@@ -125,6 +134,8 @@ def a_login(id_hash: str, **overrides: Any) -> LoginDraft:
         idp_subject="sub-1230",
         at=now,
         family=NewFamily("phone-1", "face", now + timedelta(days=30), uuid.uuid4().hex),
+        actor="3304**********1230",
+        request_id=f"r-{uuid.uuid4().hex}",
     )
     return LoginDraft(**(values | overrides))
 
@@ -149,16 +160,31 @@ async def test_a_login_uses_its_token_updates_the_account_and_starts_a_family(da
     row = await User.get(id=account.id)
     assert (row.name, row.idp_subject, row.last_login_at) == ("张三丰", "sub-1230", draft.at)
     assert await UsedIdentityToken.exists(jti=draft.jti)
+    (line,) = (await audit.query(target=f"family:{done.family.id}"))[0]  # as the log reads it
+    assert {k: line[k] for k in ("actor", "action", "target", "outcome", "reason")} == {
+        "actor": "3304**********1230",
+        "action": "auth.login",
+        "target": f"family:{done.family.id}",
+        "outcome": "ok",
+        "reason": "face",
+    }
+    assert (line["request_id"], line["purpose"], line["before"], line["after"]) == (
+        draft.request_id,
+        "",
+        None,
+        None,
+    )
 
 
 async def test_a_replayed_login_writes_nothing(database):
-    _, id_hash = await an_account(database)
+    account, id_hash = await an_account(database)
     first = a_login(id_hash)
     await database.logins.record_login(first)
     again = a_login(id_hash, jti=first.jti, name="冒名")
     assert await database.logins.record_login(again) == LoginRecorded(first_use=False)
     assert await database.sessions.family_of_token(again.family.token_hash) is None
     assert (await User.get(id_hash=id_hash)).name == "张三丰"
+    assert await AuditEntry.filter(actor_user_id=account.id).count() == 1  # the first's
 
 
 async def test_a_first_login_uses_its_token_and_writes_nothing_else(database):
@@ -166,6 +192,7 @@ async def test_a_first_login_uses_its_token_and_writes_nothing_else(database):
     assert await database.logins.record_login(draft) == LoginRecorded(first_use=True)
     assert await database.sessions.family_of_token(draft.family.token_hash) is None
     assert not await User.filter(id_hash__in=list(draft.id_hashes)).exists()
+    assert not await AuditEntry.exists(request_id=draft.request_id)
     assert (await database.logins.record_login(draft)).first_use is False
 
 
@@ -177,6 +204,7 @@ async def test_a_disabled_accounts_login_is_recorded_without_a_family(database):
     assert done.first_use and done.family is None
     assert done.account is not None and done.account.disabled and done.account.id == account.id
     assert await database.sessions.family_of_token(draft.family.token_hash) is None
+    assert not await AuditEntry.exists(actor_user_id=account.id)  # the refusal is the service's
 
 
 async def test_racing_logins_with_one_token_start_one_family(database):
@@ -210,6 +238,7 @@ async def test_a_login_that_fails_part_way_leaves_its_token_unused_and_the_accou
     with pytest.raises(IntegrityError):
         await database.logins.record_login(clash)
     assert not await UsedIdentityToken.exists(jti=clash.jti)
+    assert await AuditEntry.filter(actor_user_id=account.id).count() == 1  # the first's
     assert (await User.get(id=account.id)).name == "张三丰"
     assert len(await database.sessions.open_families_of(account.id)) == 1
 

@@ -64,7 +64,7 @@ def world(users: FakeUserRecords | None = None) -> World:
         idp,
         directory,
         sessions,
-        ComposedLogins(jtis, users, records),
+        ComposedLogins(jtis, users, records, audit),
         store,
         audit,
         identity_limiter=person_limit,

@@ -1,0 +1,59 @@
+"""tortoise's asyncpg backend, with the pool's waits served in the order they came.
+
+asyncpg keeps free connections in an `asyncio.LifoQueue`. A task that asks the moment a
+connection comes back takes it ahead of the tasks already waiting, and each of those goes
+to the back of the line again. Under a burst (64 logins at once on a worker's 5
+connections) most requests took 15 ms while some waited 1–5 s for a connection.
+`asyncio.Semaphore` (Python ≥ 3.11.1) lets nobody past a task already waiting: with as
+many turns as the pool has connections, a task holding a turn always finds one free, and
+the turns go first come, first served. A wait for a turn is bounded by the statement
+timeout: past it, TimeoutError, which the API answers with a 503 and Retry-After.
+
+`services.db` names this module as the engine for PostgreSQL URLs; the client is
+tortoise's own in every other respect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+from tortoise.backends.asyncpg import AsyncpgDBClient
+
+
+class FairPool:
+    """An asyncpg pool whose `acquire` waits in line for one of `size` turns."""
+
+    def __init__(self, pool: asyncpg.Pool, size: int, wait_seconds: float | None) -> None:
+        self._pool = pool
+        self._turns = asyncio.Semaphore(size)
+        self._wait = wait_seconds
+
+    async def acquire(self, *, timeout: float | None = None) -> Any:
+        async with asyncio.timeout(self._wait):
+            await self._turns.acquire()
+        try:
+            return await self._pool.acquire(timeout=timeout)
+        except BaseException:
+            self._turns.release()
+            raise
+
+    async def release(self, connection: Any, *, timeout: float | None = None) -> None:
+        try:
+            await self._pool.release(connection, timeout=timeout)
+        finally:
+            self._turns.release()
+
+    def __getattr__(self, name: str) -> Any:
+        # close, terminate, expire_connections, get_size...: the pool's own.
+        return getattr(self._pool, name)
+
+
+class FairAsyncpgDBClient(AsyncpgDBClient):
+    async def create_pool(self, **kwargs: Any) -> Any:
+        pool = await super().create_pool(**kwargs)
+        return FairPool(pool, int(kwargs["max_size"]), kwargs.get("command_timeout"))
+
+
+client_class = FairAsyncpgDBClient  # what tortoise looks up in an engine module

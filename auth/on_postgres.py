@@ -56,7 +56,8 @@ LOGIN = (
     " family AS (INSERT INTO refresh_family"
     " (id, user_id, device_id, assurance, created_at, expires_at, revoked_reason)"
     " SELECT $8::uuid, id, $9::text, $6::text, $7::timestamptz, $10::timestamptz, ''"
-    " FROM account WHERE NOT disabled RETURNING id, user_id),"
+    " FROM account WHERE NOT disabled AND (SELECT count(*) FROM account) = 1"
+    " RETURNING id, user_id),"
     " token AS (INSERT INTO refresh_token (family_id, token_hash, created_at)"
     " SELECT id, $11::text, $7::timestamptz FROM family),"
     # The audit line as services/audit.py writes one (the same test reads both back).
@@ -141,7 +142,8 @@ class PostgresLogins:
         )
         if len(rows) != 1:
             # Two accounts carry this person's hashes (a hash is unique, but a row written
-            # under a key this worker does not know could be a second one): no session.
+            # under a key this worker does not know could be a second one): no family, no
+            # session, no audit line of one.
             raise StoredDataCorrupt(reason="accounts_share_a_person")
         row = rows[0]
         if not row["first_use"]:

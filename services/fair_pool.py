@@ -19,7 +19,9 @@ import asyncio
 from typing import Any
 
 import asyncpg
-from tortoise.backends.asyncpg import AsyncpgDBClient
+from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
+from tortoise.backends.base.client import TransactionContext, TransactionContextPooled
+from tortoise.connection import get_connections
 
 
 class FairPool:
@@ -31,8 +33,11 @@ class FairPool:
         self._wait = wait_seconds
 
     async def acquire(self, *, timeout: float | None = None) -> Any:
-        async with asyncio.timeout(self._wait):
-            await self._turns.acquire()
+        if self._turns.locked():
+            async with asyncio.timeout(self._wait):
+                await self._turns.acquire()
+        else:
+            await self._turns.acquire()  # a turn is free and nobody waits: no timer to set
         try:
             return await self._pool.acquire(timeout=timeout)
         except BaseException:
@@ -50,10 +55,32 @@ class FairPool:
         return getattr(self._pool, name)
 
 
+class _BeginOrGiveBack(TransactionContextPooled):
+    """tortoise's transaction context, giving its connection back when BEGIN fails or is
+    cancelled (a database going away, a client hanging up): tortoise's own keeps it, and
+    with it a turn of the pool, for good, and leaves the task's connection set."""
+
+    async def __aenter__(self) -> Any:
+        await self.ensure_connection()
+        pool = self.client._parent._pool
+        self.client._connection = await pool.acquire()
+        self.token = get_connections().set(self.connection_name, self.client)
+        try:
+            await self.client.begin()
+        except BaseException:
+            get_connections().reset(self.token)
+            await pool.release(self.client._connection)
+            raise
+        return self.client
+
+
 class FairAsyncpgDBClient(AsyncpgDBClient):
     async def create_pool(self, **kwargs: Any) -> Any:
         pool = await super().create_pool(**kwargs)
         return FairPool(pool, int(kwargs["max_size"]), kwargs.get("command_timeout"))
+
+    def _in_transaction(self) -> TransactionContext:
+        return _BeginOrGiveBack(TransactionWrapper(self), self._pool_init_lock)
 
 
 client_class = FairAsyncpgDBClient  # what tortoise looks up in an engine module

@@ -252,6 +252,8 @@ async def test_two_accounts_of_one_person_get_no_session(database):
     draft = a_login(enabled_hash, id_hashes=(disabled_hash, enabled_hash))
     with pytest.raises(StoredDataCorrupt):
         await database.logins.record_login(draft)
+    assert await database.sessions.family_of_token(draft.family.token_hash) is None
+    assert not await AuditEntry.exists(request_id=draft.request_id)
 
 
 async def test_racing_first_logins_of_one_person_end_in_one_account(database):

@@ -31,6 +31,7 @@ class FairPool:
         self._pool = pool
         self._turns = asyncio.Semaphore(size)
         self._wait = wait_seconds
+        self._lent: set[int] = set()  # ids of the connections out, each holding a turn
 
     async def acquire(self, *, timeout: float | None = None) -> Any:
         if self._turns.locked():
@@ -39,16 +40,21 @@ class FairPool:
         else:
             await self._turns.acquire()  # a turn is free and nobody waits: no timer to set
         try:
-            return await self._pool.acquire(timeout=timeout)
+            connection = await self._pool.acquire(timeout=timeout)
         except BaseException:
             self._turns.release()
             raise
+        self._lent.add(id(connection))
+        return connection
 
     async def release(self, connection: Any, *, timeout: float | None = None) -> None:
+        lent = id(connection) in self._lent
+        self._lent.discard(id(connection))
         try:
             await self._pool.release(connection, timeout=timeout)
         finally:
-            self._turns.release()
+            if lent:  # a second release of one connection gives back no second turn
+                self._turns.release()
 
     def __getattr__(self, name: str) -> Any:
         # close, terminate, expire_connections, get_size...: the pool's own.

@@ -70,6 +70,17 @@ async def test_a_wait_for_a_connection_past_its_bound_is_a_timeout_and_gives_the
     assert again == held
 
 
+async def test_a_connection_released_twice_gives_back_one_turn():
+    pool = FairPool(LifoPool(2), size=2, wait_seconds=0.05)
+    first = await pool.acquire()
+    await pool.release(first)
+    await pool.release(first)  # as a buggy caller might
+    await pool.acquire()
+    await pool.acquire()
+    with pytest.raises(TimeoutError):  # still two turns, not three
+        await pool.acquire()
+
+
 async def test_everything_else_is_the_pools_own():
     inner = LifoPool(1)
     await FairPool(inner, size=1, wait_seconds=None).close()

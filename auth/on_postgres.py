@@ -1,47 +1,27 @@
-"""A login's statements written out for PostgreSQL (issue 13), picked by server/bootstrap.
+"""A login written out for PostgreSQL as one statement (issue 13), picked by
+server/bootstrap.
 
 Tortoise builds each query and model in Python, ~150 µs a statement, most of a login's
-time. Here a whole login (the identity token's first use, the account's update, the family
-and its first refresh token) is one statement; so are the same steps apart, where they are
-used alone. Each
-class overrides only those methods of its ORM version (auth/orm.py), and the same contract
-tests hold both (tests/integration/test_auth_records.py, test_hot_statements.py).
+time. Here a whole login (the identity token's first use, the account's update, the family,
+its first refresh token and the audit line) is one statement. Elsewhere (SQLite, a first
+login, the race it may lose) the ORM's records do the same steps apart (auth/logins.py);
+the same contract tests hold both (tests/integration/test_hot_statements.py).
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import cast
 
 from tortoise import connections
 from tortoise.backends.asyncpg import AsyncpgDBClient
 
-from auth.orm import (
-    ACCOUNT_COLUMNS,
-    TortoiseIdentityTokens,
-    TortoiseSessionRecords,
-    TortoiseUserRecords,
-    account_of,
-    jti_kept_until,
-)
-from auth.records import JTI_MAX, Account, Family, LoginDraft, LoginRecorded
-from core.clock import utc
+from auth.orm import ACCOUNT_COLUMNS, account_of, jti_kept_until
+from auth.records import JTI_MAX, Family, LoginDraft, LoginRecorded
 from core.errors import StoredDataCorrupt
 
-# Found and changed in one statement; a hash is unique, and a row carries one of them.
 # (Constants only: the columns are ours, every value a `$n` parameter.)
-SET_LOGIN = "SET name = $2, idp_subject = $3, assurance = $4, last_login_at = $5"
 RETURNING = ", ".join(ACCOUNT_COLUMNS)
-RECORD_LOGIN = f"UPDATE app_user {SET_LOGIN} WHERE id_hash = ANY($1::text[]) RETURNING {RETURNING}"  # noqa: S608, E501
-# The family and its first token in one statement (the key check runs at its end).
-NEW_FAMILY = (
-    "WITH family AS (INSERT INTO refresh_family"
-    " (id, user_id, device_id, assurance, created_at, expires_at, revoked_reason)"
-    " VALUES ($1, $2::uuid, $3, $4, $5, $6, '') RETURNING id)"
-    " INSERT INTO refresh_token (family_id, token_hash, created_at)"
-    " SELECT id, $7, $5 FROM family"
-)
 # A whole login in one statement, each step only if the one before it found what it needs:
 # the identity token's first use; the account's login; for an account not disabled, the new
 # family, its first token and the login's audit line. One statement is all or nothing
@@ -70,49 +50,12 @@ LOGIN = (
     " FROM (VALUES (1)) AS one LEFT JOIN account ON true"
     " LEFT JOIN family ON family.user_id = account.id"
 )
-FIRST_USE = (
-    "INSERT INTO used_identity_token (jti, expires_at) VALUES ($1, $2)"
-    " ON CONFLICT DO NOTHING RETURNING jti"
-)
 
 
 def client() -> AsyncpgDBClient:
     """The connection, or the open transaction's: asyncpg's client, whose `$n` placeholders
-    the statements use (bootstrap picks these classes only for an asyncpg URL)."""
+    the statement uses (bootstrap picks PostgresLogins only for an asyncpg URL)."""
     return cast(AsyncpgDBClient, connections.get("default"))
-
-
-class PostgresUserRecords(TortoiseUserRecords):
-    async def record_login(
-        self, id_hashes: list[str], *, name: str, idp_subject: str, assurance: str, at: datetime
-    ) -> Account | None:
-        rows = await client().execute_query_dict(
-            RECORD_LOGIN, [id_hashes, name, idp_subject, assurance, at]
-        )
-        return account_of(rows[0]) if rows else None
-
-
-class PostgresSessionRecords(TortoiseSessionRecords):
-    async def create_family(
-        self,
-        account: Account,
-        *,
-        device_id: str,
-        assurance: str,
-        expires_at: datetime,
-        token_hash: str,
-    ) -> Family:
-        family_id = uuid.uuid4()
-        await client().execute_query(
-            NEW_FAMILY,
-            [family_id, account.id, device_id, assurance, utc(), expires_at, token_hash],
-        )
-        return Family(str(family_id), account, device_id, assurance, expires_at)
-
-
-class PostgresIdentityTokens(TortoiseIdentityTokens):
-    async def _insert(self, jti: str, until: datetime) -> bool:
-        return bool(await client().execute_query_dict(FIRST_USE, [jti, until]))
 
 
 class PostgresLogins:

@@ -1,8 +1,8 @@
 """The auth records on tortoise: every query the auth layer makes to the database.
 
-On PostgreSQL, auth/on_postgres.py's subclasses write a login's statements out; bootstrap
-picks them. These ORM versions are the implementation on SQLite and the reference the
-same contract tests hold both to."""
+On PostgreSQL a returning citizen's whole login is one statement (auth/on_postgres.py);
+everything else, and every login on SQLite, goes through these, held to the same
+contract tests."""
 
 from __future__ import annotations
 

@@ -72,14 +72,16 @@ class AuthService:
         except InvalidIdentityToken as exc:
             await self._refused_anonymous("auth.login", "failed", exc.reason, request_id)
             raise
+        hashes = self.users.login_hashes(who.id_number)
         if self.identity_limiter is not None:
-            # Keyed by the lookup hash: the limiter's storage never sees an ID number.
-            await self.identity_limiter(self.users.lookup_hash(who.id_number))
+            # Keyed by the current lookup hash (the first): the limiter's storage never
+            # sees an ID number.
+            await self.identity_limiter(hashes[0])
         new, refresh = self.sessions.new_family(who.assurance, device_id)
         draft = LoginDraft(
             jti=who.jti,
             jti_expires_at=who.expires_at,
-            id_hashes=self.users.login_hashes(who.id_number),
+            id_hashes=hashes,
             name=who.name,
             idp_subject=who.subject,
             at=utc(),

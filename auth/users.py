@@ -39,8 +39,9 @@ class UserDirectory:
         return await self.records.by_any_id_hash(list(self.login_hashes(id_number)))
 
     def login_hashes(self, id_number: str) -> tuple[str, ...]:
-        """Every hash an account of this ID number may carry: a row rotate-pii has not
-        rewritten yet still carries the hash of the suite and key it was written under."""
+        """Every hash an account of this ID number may carry, the current one first: a row
+        rotate-pii has not rewritten yet still carries the hash of the suite and key it was
+        written under."""
         return tuple(self.cipher.lookup_hashes(identity.normalize(id_number)))
 
     async def first_login(self, who: Identity, at: datetime) -> Account:

@@ -41,12 +41,7 @@ from pathlib import Path
 
 from auth.idtoken import IdentityTokenVerifier, idp_key_cache
 from auth.logins import ComposedLogins
-from auth.on_postgres import (
-    PostgresIdentityTokens,
-    PostgresLogins,
-    PostgresSessionRecords,
-    PostgresUserRecords,
-)
+from auth.on_postgres import PostgresLogins
 from auth.orm import (
     TortoiseDecisionRecords,
     TortoiseIdentityTokens,
@@ -163,9 +158,8 @@ def records_for(database_url: str) -> Records:
     """The ORM's records, or through asyncpg their PostgreSQL subclasses: chosen once here,
     not per statement."""
     on_pg = db.speaks_asyncpg(database_url)
-    users = PostgresUserRecords() if on_pg else TortoiseUserRecords()
-    sessions = PostgresSessionRecords() if on_pg else TortoiseSessionRecords()
-    tokens = PostgresIdentityTokens() if on_pg else TortoiseIdentityTokens()
+    users, sessions = TortoiseUserRecords(), TortoiseSessionRecords()
+    tokens = TortoiseIdentityTokens()  # housekeeping on both; first uses on SQLite
     logins = (
         PostgresLogins()
         if on_pg

@@ -4,8 +4,8 @@ server/bootstrap.
 Tortoise spends ~150 µs building each query and model, on the worker that takes the
 filings. Here the key is claimed in one statement; the application, its outbox row, the
 key's outcome and the filing's audit line are one statement that inserts nothing unless the
-key still waits for its outcome with our body; a callback's nonce is one statement, and its
-read and status move another.
+key still waits for its outcome with our body; a callback's nonce and its status move are
+one.
 `PostgresApplicationRecords` overrides only those methods of its ORM version
 (services/applications/records.py); the same contract tests hold both
 (tests/integration/test_hot_statements.py and its SQLite twin).
@@ -22,6 +22,8 @@ from services.applications.records import (
     APPLICATION_FIELDS,
     FILE_ACTION,
     JSON,
+    NONCE_LENGTH,
+    CallbackTaken,
     NewApplication,
     TortoiseApplicationRecords,
     view_of,
@@ -57,14 +59,23 @@ INSERT INTO outbox (application_id, state, attempts, next_attempt_at, last_error
 SELECT id, 'pending', 0, $11, '', $11 FROM filed
 RETURNING id
 """
-# Read and moved in one statement: only from a status the new one is forward of (the
-# status in the WHERE clause is the lock: history only changes with it).
-MOVE_FORWARD = (
-    "UPDATE application SET status = $2, history = history || $3::jsonb,"
-    " result_certificate_id = COALESCE($4, result_certificate_id)"
-    " WHERE id = $1 AND status = ANY($5::text[]) RETURNING 1"
+# A callback's nonce used and, only on its first use, its application moved on: only from a
+# status the new one is forward of (the status in the WHERE clause is the lock: history only
+# changes with it). `known` reads the application as it stood before, to tell a late or
+# repeated status from an application that does not exist.
+CALLBACK = """
+WITH fresh AS (
+    INSERT INTO callback_nonce (nonce, seen_at) VALUES ($6, $7)
+    ON CONFLICT DO NOTHING RETURNING 1
+), moved AS (
+    UPDATE application SET status = $2, history = history || $3::jsonb,
+                           result_certificate_id = COALESCE($4, result_certificate_id)
+    WHERE id = $1 AND status = ANY($5::text[]) AND EXISTS (SELECT 1 FROM fresh)
+    RETURNING 1
 )
-EXISTS = "SELECT 1 FROM application WHERE id = $1"
+SELECT EXISTS (SELECT 1 FROM fresh) AS fresh, EXISTS (SELECT 1 FROM moved) AS moved,
+       EXISTS (SELECT 1 FROM application WHERE id = $1) AS known
+"""
 NONCE = (
     "INSERT INTO callback_nonce (nonce, seen_at) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1"
 )
@@ -116,23 +127,37 @@ class PostgresApplicationRecords(TortoiseApplicationRecords):
         rows = await asyncpg_client().execute_query_dict(GET, [uuid.UUID(application_id)])
         return view_of(rows[0]) if rows else None
 
-    async def move_forward(
+    async def take_callback(
         self,
+        nonce: str,
+        at: datetime,
         application_id: str,
         status: str,
-        at: datetime,
         result_certificate_id: str | None = None,
-    ) -> bool | None:
-        if not is_uuid(application_id):
-            return None
-        key = uuid.UUID(application_id)
+    ) -> CallbackTaken:
+        if not 0 < len(nonce) <= NONCE_LENGTH or not is_uuid(application_id):
+            # Rare paths (a nonce no column could hold, an id that names nothing): the
+            # ORM's steps, which use the nonce all the same.
+            return await super().take_callback(
+                nonce, at, application_id, status, result_certificate_id
+            )
         step = JSON.to_db_value([{"status": status, "at": rfc3339(at)}], Application)
         earlier = [s for s in RANK if moves_forward(s, status)]
-        values = [key, status, step, result_certificate_id or None, earlier]
-        if await asyncpg_client().execute_query_dict(MOVE_FORWARD, values):
-            return True
-        # Not moved: a late or repeated callback, or no such application (rare paths).
-        return False if await asyncpg_client().execute_query_dict(EXISTS, [key]) else None
+        values = [
+            uuid.UUID(application_id),
+            status,
+            step,
+            result_certificate_id or None,
+            earlier,
+            nonce,
+            at,
+        ]
+        (taken,) = await asyncpg_client().execute_query_dict(CALLBACK, values)
+        if not taken["fresh"]:
+            return "replayed"
+        if taken["moved"]:
+            return "moved"
+        return "kept" if taken["known"] else "unknown"
 
     async def _first_nonce(self, nonce: str, at: datetime) -> bool:
         return bool(await asyncpg_client().execute_query_dict(NONCE, [nonce, at]))

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -45,6 +45,11 @@ class NewApplication:
 
 # A filing's audit line is written with the application, never one without the other.
 FILE_ACTION = "application.file"
+
+
+# What became of a gateway callback: its nonce seen before; the status moved on; kept (a
+# late or repeated status); no such application.
+CallbackTaken = Literal["replayed", "moved", "kept", "unknown"]
 
 
 class ApplicationRecords(Protocol):
@@ -88,6 +93,18 @@ class ApplicationRecords(Protocol):
     async def completed_count(self) -> int: ...
 
     async def first_nonce_use(self, nonce: str, at: datetime) -> bool: ...
+
+    async def take_callback(
+        self,
+        nonce: str,
+        at: datetime,
+        application_id: str,
+        status: str,
+        result_certificate_id: str | None = None,
+    ) -> CallbackTaken:
+        """The callback's nonce used, and only on its first use the status moved on
+        (`move_forward`)."""
+        ...
 
     async def forget_nonces(self, before: datetime) -> None: ...
 
@@ -272,6 +289,19 @@ class TortoiseApplicationRecords:
         except IntegrityError:
             return False
         return True
+
+    async def take_callback(
+        self,
+        nonce: str,
+        at: datetime,
+        application_id: str,
+        status: str,
+        result_certificate_id: str | None = None,
+    ) -> CallbackTaken:
+        if not await self.first_nonce_use(nonce, at):
+            return "replayed"
+        moved = await self.move_forward(application_id, status, at, result_certificate_id)
+        return "unknown" if moved is None else "moved" if moved else "kept"
 
     async def forget_nonces(self, before: datetime) -> None:
         await CallbackNonce.filter(seen_at__lt=before).delete()

@@ -260,13 +260,21 @@ class Applications:
         if refused is not None:
             raise InvalidSignature(reason=refused)
         now = utc(self._clock)
-        if not await self.records.first_nonce_use(headers.get("x-nonce", ""), now):
+        nonce = headers.get("x-nonce", "")
+        try:
+            application_id, status, result = _callback_fields(body)
+        except InvalidRequest:
+            # A signed callback is used up even when its body is wrong: sent again, it is
+            # refused as a replay, as before its body was read.
+            if not await self.records.first_nonce_use(nonce, now):
+                raise InvalidSignature(reason="replayed_nonce") from None
+            raise
+        taken = await self.records.take_callback(nonce, now, application_id, status, result)
+        if taken == "replayed":
             raise InvalidSignature(reason="replayed_nonce")
-        application_id, status, result = _callback_fields(body)
-        moved = await self.records.move_forward(application_id, status, now, result)
-        if moved is None:
+        if taken == "unknown":
             raise ApplicationNotFound()
-        return moved
+        return taken == "moved"
 
     async def completed_count(self) -> int:
         return await self.records.completed_count()

@@ -156,6 +156,23 @@ async def test_a_callback_with_an_unknown_status_is_a_bad_request(filed):
     assert answer.status_code == 400
 
 
+async def test_a_signed_callback_with_a_bad_body_is_refused_as_a_replay_when_sent_again(filed):
+    nonce = uuid.uuid4().hex
+    first = await push(filed, status(filed, "teleported"), nonce=nonce)
+    again = await push(filed, status(filed, "teleported"), nonce=nonce)
+    assert first.status_code == 400
+    assert again.status_code == 401 and again.json()["error"]["code"] == "invalid_signature"
+    assert await history(filed) == ["queued"]
+
+
+async def test_a_replayed_callback_for_an_unknown_application_is_refused_as_a_replay(filed):
+    nonce, unknown = uuid.uuid4().hex, str(uuid.uuid4())
+    body = {**status(filed, "accepted"), "idempotency_key": unknown}
+    first = await push(filed, body, nonce=nonce)
+    again = await push(filed, body, nonce=nonce)
+    assert (first.status_code, again.status_code) == (404, 401)
+
+
 async def test_ops_see_a_dead_delivery_and_requeue_it_and_it_is_delivered(stack):
     await catalog_ready(stack)
     tokens = await login(stack)

@@ -8,6 +8,7 @@ import pytest
 from server.bootstrap import records_for
 from services.db import apply_migrations, close_database, open_database
 from tests.integration.test_hot_statements import (
+    test_a_callback_moves_its_application_only_on_its_nonces_first_use,
     test_a_callback_nonce_is_used_once,
     test_a_delivery_is_claimed_by_one_worker_with_its_application,
     test_a_delivery_is_marked_once_and_only_by_its_worker,
@@ -27,6 +28,7 @@ from tests.integration.test_hot_statements import (
     test_an_identity_token_logs_in_once_even_when_two_logins_race,
     test_an_identity_token_without_a_usable_id_is_never_first,
     test_racing_callbacks_move_a_status_once,
+    test_racing_callbacks_with_one_nonce_move_a_status_once,
     test_racing_first_logins_of_one_person_end_in_one_account,
     test_racing_logins_with_one_token_start_one_family,
 )
@@ -41,6 +43,8 @@ __all__ = [
     "test_a_login_whose_token_id_cannot_be_kept_is_never_first",
     "test_racing_callbacks_move_a_status_once",
     "test_a_callback_nonce_is_used_once",
+    "test_a_callback_moves_its_application_only_on_its_nonces_first_use",
+    "test_racing_callbacks_with_one_nonce_move_a_status_once",
     "test_a_status_moves_only_forward_and_each_step_once",
     "test_a_delivery_marked_after_the_callback_keeps_the_status_the_callback_set",
     "test_a_delivery_is_marked_once_and_only_by_its_worker",

@@ -444,6 +444,44 @@ async def test_a_callback_nonce_is_used_once(database):
     assert await applications.first_nonce_use("", now) is False
 
 
+async def test_a_callback_moves_its_application_only_on_its_nonces_first_use(database):
+    applications = database.applications
+    new = await filed(applications)
+    at = [new.at + timedelta(seconds=n) for n in range(1, 4)]
+    take = applications.take_callback
+    first = uuid.uuid4().hex
+    assert await take(first, at[0], new.id, "accepted") == "moved"
+    # The same nonce again, even with a status that would move it on: a replay, no change.
+    assert await take(first, at[1], new.id, "completed", "330000-JSZ-9") == "replayed"
+    assert await take(uuid.uuid4().hex, at[1], new.id, "accepted") == "kept"
+    assert await take(uuid.uuid4().hex, at[2], new.id, "completed", "330000-JSZ-9") == "moved"
+    done = await stored(applications, new.id)
+    assert done.status == "completed" and done.result_certificate_id == "330000-JSZ-9"
+    assert done.history == (("queued", new.at), ("accepted", at[0]), ("completed", at[2]))
+    # A callback for nothing we hold uses its nonce all the same.
+    for unknown in (str(uuid.uuid4()), "not-a-uuid"):
+        nonce = uuid.uuid4().hex
+        assert await take(nonce, at[0], unknown, "accepted") == "unknown"
+        assert await take(nonce, at[0], unknown, "accepted") == "replayed"
+    assert await take("n" * 65, at[0], new.id, "rejected") == "replayed"
+    assert await take("", at[0], new.id, "rejected") == "replayed"
+    assert (await stored(applications, new.id)).status == "completed"
+
+
+async def test_racing_callbacks_with_one_nonce_move_a_status_once(database):
+    applications = database.applications
+    new = await filed(applications)
+    nonce = uuid.uuid4().hex
+    takes = [applications.take_callback(nonce, new.at, new.id, "accepted") for _ in range(4)]
+    assert sorted(await asyncio.gather(*takes)) == ["moved", "replayed", "replayed", "replayed"]
+    others = [
+        applications.take_callback(uuid.uuid4().hex, new.at, new.id, "completed") for _ in range(4)
+    ]
+    assert sorted(await asyncio.gather(*others)) == ["kept", "kept", "kept", "moved"]
+    history = [s for s, _ in (await stored(applications, new.id)).history]
+    assert history == ["queued", "accepted", "completed"]
+
+
 async def test_a_transaction_left_open_on_a_pooled_connection_is_rolled_back(pg_url):
     # The pool skips asyncpg's reset query (services.db.keep_session); asyncpg still ends
     # an open transaction before the connection serves anyone else.

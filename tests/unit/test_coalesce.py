@@ -50,6 +50,57 @@ async def test_a_failed_round_trip_fails_every_check_in_it():
     assert all(isinstance(r, ConnectionError) for r in results)
 
 
+class GatedRedis(FakeRedis):
+    """A round trip that lands only when the test opens its gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gates: list[asyncio.Event] = []
+
+    async def mget(self, *keys: str) -> list:
+        self.calls.append(keys)
+        gate = asyncio.Event()
+        self.gates.append(gate)
+        await gate.wait()
+        if self.fail is not None:
+            raise self.fail
+        return [self.data.get(k) for k in keys]
+
+
+async def test_checks_arriving_while_one_is_in_flight_go_together_when_it_lands():
+    redis = GatedRedis()
+    mget = CoalescedMget(redis.mget)
+    first = asyncio.ensure_future(mget(["rev:0"]))
+    await asyncio.sleep(0.01)
+    redis.data["rev:2"] = b"1"  # refused after the first MGET left, before these checks began
+    later = [asyncio.ensure_future(mget([f"rev:{n}"])) for n in (1, 2, 3)]
+    await asyncio.sleep(0.01)
+    assert redis.calls == [("rev:0",)]  # one in flight; the others wait for it to land
+    redis.gates[0].set()
+    assert await first == [None]
+    await asyncio.sleep(0.01)
+    assert redis.calls[1] == ("rev:1", "rev:2", "rev:3")
+    redis.gates[1].set()
+    assert [await c for c in later] == [[None], [b"1"], [None]]
+
+
+async def test_checks_waiting_behind_a_failed_round_trip_are_still_sent():
+    redis = GatedRedis()
+    mget = CoalescedMget(redis.mget)
+    first = asyncio.ensure_future(mget(["a"]))
+    await asyncio.sleep(0.01)
+    second = asyncio.ensure_future(mget(["b"]))
+    redis.fail = ConnectionError("redis went away")
+    redis.gates[0].set()
+    with pytest.raises(ConnectionError):
+        await first
+    redis.fail = None
+    redis.data["b"] = b"1"
+    await asyncio.sleep(0.01)
+    redis.gates[1].set()
+    assert await second == [b"1"]
+
+
 async def test_a_check_that_gives_up_does_not_disturb_the_others():
     redis = FakeRedis()
     redis.data = {"a": b"1"}

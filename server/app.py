@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+from collections.abc import Callable
 
 from sanic import Sanic
 from sanic.exceptions import PayloadTooLarge, URITooLong
@@ -22,7 +23,7 @@ from core.numbers import plain_int
 from server import bootstrap
 from server.context import CATALOG_BOOTSTRAP, CATALOG_LISTENER, OUTBOX_LOOP, App, AppContext
 from server.errors import register_errors
-from server.observability import Metrics, configure_logging
+from server.observability import Metrics, RequestObserver, configure_logging
 from server.routes import (
     applications,
     auth,
@@ -108,6 +109,13 @@ def _install_middleware(app: App, max_bytes: int) -> None:
         observer.finish(request, response)
 
 
+def _busy(observer: RequestObserver, at: int) -> Callable[[], bool] | None:
+    """When the delivery loop yields to requests (`OUTBOX_YIELD_AT`)."""
+    if at <= 0:
+        return None
+    return lambda: observer.in_flight >= at
+
+
 def _check_size(request: Request, max_bytes: int) -> None:
     # Sanic enforces REQUEST_MAX_SIZE on its own server; under ASGI it does not, so the
     # declared length is checked here too and both paths answer the same 413. Streaming
@@ -134,6 +142,7 @@ def _install_lifecycle(app: App, gateway_transport: Transport | None) -> None:
             gateway_transport=gateway_transport,
             on_gateway_outcome=app.ctx.metrics.gateway_outcome,
             on_delivery=app.ctx.metrics.outbox_outcome,
+            busy=_busy(app.ctx.observer, settings.outbox_yield_at),
         )
         await app.ctx.container.catalog.version.prime()
 

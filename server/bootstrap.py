@@ -114,6 +114,7 @@ async def build(
     gateway_transport: Transport | None = None,
     on_gateway_outcome: GatewayOutcome | None = None,
     on_delivery: DeliveryOutcome | None = None,
+    busy: Callable[[], bool] | None = None,
 ) -> Container:
     """Opens the database, Redis and the gateway client, and wires every service to them."""
     resources = contextlib.AsyncExitStack()
@@ -136,7 +137,7 @@ async def build(
         resources.push_async_callback(gateway.aclose)
         # The limiter shares the one Redis pool, so closing Redis closes it too.
         limiter = RateLimiter(client if settings.redis_url else None)
-        return _wire(settings, client, gateway, limiter, resources, on_delivery)
+        return _wire(settings, client, gateway, limiter, resources, on_delivery, busy)
     except BaseException:
         await resources.aclose()
         raise
@@ -182,6 +183,7 @@ def _wire(
     limiter: RateLimiter,
     resources: contextlib.AsyncExitStack,
     on_delivery: DeliveryOutcome | None = None,
+    busy: Callable[[], bool] | None = None,
 ) -> Container:
     tokens = AccessTokens(settings.token_private_key_pem(), settings.access_token_ttl_seconds)
     records = records_for(settings.database_url)
@@ -221,6 +223,7 @@ def _wire(
         max_attempts=settings.outbox_max_attempts,
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         on_outcome=on_delivery,
+        busy=busy,
     )
     uploads = _uploads(settings, holders)
     held = HeldCertificates(certificates, client, settings.one_id_cache_seconds)

@@ -123,6 +123,13 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.in_flight = Gauge(
+            "lingpao_http_requests_in_flight",
+            "Requests begun and not yet answered, the scrape itself included (from "
+            "OUTBOX_YIELD_AT of them a worker's delivery loop yields to them)",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
         self.outbox_deliveries = Counter(
             "lingpao_outbox_deliveries_total",
             "Outbox delivery outcomes (delivered, retry, dead, rejected, postponed)",
@@ -198,6 +205,8 @@ class RequestObserver:
         )
         self._pending: list[Done] = []
         self._timer: asyncio.TimerHandle | None = None
+        # Requests begun and not yet answered: the delivery loop yields to them when many.
+        self.in_flight = 0
         # Label lookups cost more than the increments: keep the children per label set.
         self._counters: dict[tuple[str, str, int], Counter] = {}
         self._histograms: dict[tuple[str, str], Histogram] = {}
@@ -205,12 +214,16 @@ class RequestObserver:
     def start(self, request: Request) -> None:
         request.ctx.started = time.perf_counter()
         request_id_of(request)  # handlers read request.ctx.request_id
+        self.in_flight += 1
 
     def finish(self, request: Request, response: BaseHTTPResponse) -> None:
         rid = request_id_of(request)
         response.headers["X-Request-ID"] = rid
         started = getattr(request.ctx, "started", None)
         duration = time.perf_counter() - started if started is not None else 0.0
+        if started is not None:
+            request.ctx.started = None  # counted out once, however often this is called
+            self.in_flight -= 1
         method, route, status = request.method, route_label(request), response.status
         self._pending.append(Done(method, route, status, duration, rid, time.time()))
         if len(self._pending) >= MAX_PENDING:
@@ -226,6 +239,7 @@ class RequestObserver:
         batch, self._pending = self._pending, []
         for done in batch:
             self._count(done)
+        self.metrics.in_flight.set(self.in_flight)
         self.access.write(batch)
 
     def _count(self, done: Done) -> None:

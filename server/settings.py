@@ -153,6 +153,11 @@ class Settings:
         "`python -m server outbox-worker` runs apart)",
         shown="`true`",
     )
+    outbox_yield_at: int = setting(
+        16,
+        "requests in flight on a worker from which its delivery loop sends at most one batch "
+        "(10) every 0.1 s, leaving the CPU to them; `0`: never yield",
+    )
     outbox_max_attempts: int = setting(8, "deliveries tried before a row is parked as dead")
     outbox_lease_seconds: int = setting(
         120, "how long a worker holds a delivery before another may take it over"
@@ -255,6 +260,8 @@ class Settings:
                 parse_many(getattr(self, name))
             except ValueError as exc:
                 raise ConfigError(f"{name.upper()} {getattr(self, name)!r} is not a rate") from exc
+        if self.outbox_yield_at < 0:
+            raise ConfigError("OUTBOX_YIELD_AT must be 0 (never) or more")
         if self.outbox_max_attempts < 1:
             raise ConfigError("OUTBOX_MAX_ATTEMPTS must be at least 1")
         # A lease shorter than one gateway call would hand a row on while it is being sent.

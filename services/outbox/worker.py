@@ -9,6 +9,11 @@ Failures: a transient one is retried with exponential backoff and jitter, up to
 `max_attempts`, then the row is parked as dead for ops; a refusal by the gateway parks it
 at once; an open circuit breaker postpones the row without counting an attempt. A
 delivery cut off by shutdown releases its row for the next worker, never half-marked.
+
+While its process is busy with requests (`busy`, in the server: `OUTBOX_YIELD_AT` requests
+in flight), the loop takes one batch every `yield_seconds` and leaves the rest of the CPU
+to them: a burst of filings is accepted at the rate the worker can take them, and what it
+queued goes out as the burst passes, rather than the two sharing the CPU all along.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ class OutboxWorker:
         poll_seconds: float = 1.0,
         on_outcome: Outcome | None = None,
         chores: Callable[[], Awaitable[None]] | None = None,
+        busy: Callable[[], bool] | None = None,
+        yield_seconds: float = 0.1,
         clock: Clock = wall,
         jitter: Callable[[], float] = random.random,
     ) -> None:
@@ -70,6 +77,8 @@ class OutboxWorker:
         self.poll_seconds = poll_seconds
         self.on_outcome = on_outcome or (lambda outcome: None)
         self.chores = chores
+        self.busy = busy
+        self.yield_seconds = yield_seconds
         self._clock = clock
         self._jitter = jitter
         self.worker_id = new_worker_id()
@@ -91,15 +100,25 @@ class OutboxWorker:
             except Exception as exc:  # noqa: BLE001 - database down: try again after a pause
                 log.warning("outbox delivery loop: %s", type(exc).__name__)
                 handled = 0
-            if handled < self.batch:
+            if self.busy is not None and self.busy():
+                # Citizens are waiting on this process: a batch at most every
+                # `yield_seconds`, the CPU theirs in between (a filing burst is accepted at
+                # its own pace; what it queued is delivered as the burst passes).
+                await self._pause(stopping, wakeable=False, seconds=self.yield_seconds)
+            elif handled < self.batch:
                 await self._pause(stopping)
 
-    async def _pause(self, stopping: asyncio.Event) -> None:
+    async def _pause(
+        self, stopping: asyncio.Event, *, wakeable: bool = True, seconds: float | None = None
+    ) -> None:
         self._wake.clear()
-        waits = [asyncio.ensure_future(e.wait()) for e in (self._wake, stopping)]
+        events = (self._wake, stopping) if wakeable else (stopping,)
+        waits = [asyncio.ensure_future(e.wait()) for e in events]
         try:
             await asyncio.wait(
-                waits, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED
+                waits,
+                timeout=self.poll_seconds if seconds is None else seconds,
+                return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
             for w in waits:

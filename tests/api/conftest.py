@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from pydantic import BaseModel, Field
 from sanic.response import json
@@ -33,11 +35,18 @@ def add_probe_routes(app) -> None:
     async def ops_only(request):
         return json({"ok": True})
 
+    async def held(request):
+        # Answers when the test lets it: a request that stays in flight.
+        await request.app.ctx.probe_gate.wait()
+        return json({"ok": True})
+
+    app.ctx.probe_gate = asyncio.Event()
     # Not the API's: left out of its document.
     app.add_route(undocumented(echo), "/_test/echo", methods=["POST"])
     app.add_route(undocumented(boom), "/_test/boom")
     app.add_route(undocumented(face_only), "/_test/face")
     app.add_route(undocumented(ops_only), "/_test/ops")
+    app.add_route(undocumented(held), "/_test/held")
 
 
 @pytest.fixture

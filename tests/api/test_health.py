@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from services.db import apply_migrations
@@ -66,6 +67,29 @@ async def test_metrics_count_requests_per_route_pattern(client):
     assert 'lingpao_http_requests_total{method="GET",route="healthz",status="200"}' in text
     assert 'route="<unmatched>",status="404"' in text
     assert "lingpao_http_request_duration_seconds_bucket" in text
+
+
+async def test_requests_are_counted_in_flight_until_answered_however_they_end(stack):
+    client, app = stack.client, stack.app
+    observer, outbox = app.ctx.observer, app.ctx.container.outbox
+    assert outbox.busy is not None and not outbox.busy()
+    await client.get("/healthz")
+    await client.get("/no/such/thing")
+    await client.get("/_test/boom")
+    await client.post("/_test/echo", content=b"{", headers={"content-type": "application/json"})
+    await client.post("/_test/echo", content=b"x" * (2 * 1024 * 1024))
+    await client.get("/api/v1/me")
+    assert observer.in_flight == 0
+    waiting = [asyncio.ensure_future(client.get("/_test/held")) for _ in range(16)]
+    for _ in range(100):
+        if observer.in_flight == 16:
+            break
+        await asyncio.sleep(0.01)
+    # OUTBOX_YIELD_AT's default: from 16 requests in flight, deliveries yield to them.
+    assert observer.in_flight == 16 and outbox.busy()
+    app.ctx.probe_gate.set()
+    assert {(await w).status_code for w in waiting} == {200}
+    assert observer.in_flight == 0 and not outbox.busy()
 
 
 async def test_openapi_document_describes_every_route(client):

@@ -50,3 +50,5 @@ def test_a_request_whose_client_hangs_up_is_logged_and_counted_as_499_never_500(
     assert not any('"status":500' in line for line in lines)
     metrics = httpx.get(world["url"] + "/metrics").text
     assert 'route="api/v1/me/certificates",status="500"' not in metrics
+    # Counted out as well as in: the delivery loop would otherwise yield to it for good.
+    assert "\nlingpao_http_requests_in_flight 1.0\n" in metrics  # the scrape itself

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -164,6 +165,45 @@ async def test_the_loop_wakes_for_a_new_row_and_stops_when_told():
     assert world.state == ("delivered", 1)
     stopping.set()
     await asyncio.wait_for(loop, 1)
+
+
+def more_rows(world: World, count: int) -> None:
+    template = world.records.rows[world.row]["application"]
+    for n in range(count):
+        world.records.add(dataclasses.replace(template, id=f"app-more-{n}"))
+
+
+async def test_while_requests_wait_the_loop_sends_a_batch_per_pause_and_ignores_wakes():
+    world = World()
+    more_rows(world, 24)  # 25 rows: three batches of ten at most
+    busy = [True]
+    world.worker.busy = lambda: busy[0]
+    world.worker.yield_seconds = 0.2
+    world.worker.poll_seconds = 60
+    stopping = asyncio.Event()
+    loop = asyncio.create_task(world.worker.run(stopping))
+    await asyncio.sleep(0.05)
+    for _ in range(5):
+        world.worker.wake()  # new filings: they wait for the pause like the rest
+        await asyncio.sleep(0.01)
+    assert len(world.gateway.calls_to("submit_application")) == 10
+    busy[0] = False  # the burst has passed: the rest goes out at once
+    await asyncio.sleep(0.3)
+    assert len(world.gateway.calls_to("submit_application")) == 25
+    stopping.set()
+    await asyncio.wait_for(loop, 1)
+
+
+async def test_a_busy_loop_still_stops_at_once_when_told():
+    world = World()
+    world.worker.busy = lambda: True
+    world.worker.yield_seconds = 60
+    stopping = asyncio.Event()
+    loop = asyncio.create_task(world.worker.run(stopping))
+    await asyncio.sleep(0.05)
+    stopping.set()
+    await asyncio.wait_for(loop, 1)
+    assert world.state == ("delivered", 0)
 
 
 async def test_a_delivery_whose_lease_ran_out_meanwhile_still_keeps_its_attempt():

@@ -293,3 +293,14 @@ def test_redis_url_names_sentinel_or_cluster_by_its_scheme():
 def test_a_redis_url_lingpao_cannot_use_is_refused_at_start_saying_why(url, says):
     with pytest.raises(ConfigError, match=says):
         Settings.from_env({"REDIS_URL": url})
+
+
+@pytest.mark.parametrize(
+    ("value", "refused"), [("0", False), ("16", False), ("200", False), ("-1", True)]
+)
+def test_outbox_yield_at_takes_zero_for_never_and_refuses_a_negative(value, refused):
+    if refused:
+        with pytest.raises(ConfigError, match="OUTBOX_YIELD_AT must be 0"):
+            Settings.from_env({"OUTBOX_YIELD_AT": value}).validate()
+    else:
+        assert Settings.from_env({"OUTBOX_YIELD_AT": value}).outbox_yield_at == int(value)

@@ -9,12 +9,14 @@ Each token logs in once: the login records its `jti`'s first use with its other 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
+import orjson
 from jwt.algorithms import ECAlgorithm
 
 from auth import identity
@@ -79,10 +81,7 @@ class IdentityTokenVerifier:
     async def verify(self, token: str) -> Identity:
         """The identity the token proves, with its `jti`: whether that was used before is
         the login's to record."""
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise InvalidIdentityToken(reason="malformed") from exc
+        header = _header_of(token)
         if header.get("alg") != ALGORITHM:
             raise InvalidIdentityToken(reason="algorithm")
         kid = header.get("kid")
@@ -122,3 +121,18 @@ class IdentityTokenVerifier:
             str(claims["jti"]),
             int(claims["exp"]),
         )
+
+
+def _header_of(token: str) -> dict:
+    """The token's header, read only to choose the key: `jwt.decode` then checks the whole
+    token strictly, against the algorithm pinned above. pyjwt's own reader
+    (`get_unverified_header`) decoded and checked every segment character by character,
+    and `decode` does it again: ~5% of a login."""
+    segment = token.partition(".")[0]
+    try:
+        header = orjson.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, TypeError, UnicodeError) as exc:  # binascii.Error is a ValueError
+        raise InvalidIdentityToken(reason="malformed") from exc
+    if not isinstance(header, dict):
+        raise InvalidIdentityToken(reason="malformed")
+    return header

@@ -213,8 +213,9 @@ class World:
         etag = self.get(page).headers["etag"]
         certificate = self.sm2_sealed_certificate()
         # Enough identity tokens for the login rate of a fast machine; a reused one is a 401.
-        # (600 a second ran out once logins got faster: a one-second smoke sent 603.)
-        tokens = self.tokens_file(max(1000, int(seconds * 1500)))
+        # (600 a second ran out once logins got faster: a one-second smoke sent 603; 1,500
+        # ran out at 1,594 logins a second.)
+        tokens = self.tokens_file(max(1000, int(seconds * 2500)))
         return [
             Scenario("catalog page", page),
             Scenario("catalog page, 304", page, {"If-None-Match": etag}),

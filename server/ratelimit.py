@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 
-from limits import parse_many
+from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
@@ -30,13 +31,19 @@ class RateLimiter:
 
     async def hit(self, rate: str, *identifiers: str) -> None:
         try:
-            for item in parse_many(rate):
+            for item in _parsed(rate):
                 if not await self.strategy.hit(item, *identifiers):
                     stats = await self.strategy.get_window_stats(item, *identifiers)
                     raise RateLimited(retry_after=max(1, int(stats.reset_time - time.time()) + 1))
         except StorageError as exc:
             log.warning("rate-limit storage failed: %s", type(exc).__name__)
             raise Unavailable() from exc
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(rate: str) -> list[RateLimitItem]:
+    # The rates come from the settings, a handful of strings: parsed once, not per hit.
+    return parse_many(rate)
 
 
 class _SharedClientStorage(RedisStorage):

@@ -175,6 +175,22 @@ async def test_without_any_idp_keys_login_is_a_503(stack):
 
 async def test_garbage_and_missing_tokens_are_clear_errors(stack):
     assert_refused(await post_login(stack, "not.a.jwt"))
+    good = await identity_token(stack)
+    header, _, rest = good.partition(".")
+    for garbage in (
+        ".",
+        "...",
+        "eyJ",  # a header cut short
+        "W10." + rest,  # a JSON array for a header
+        "bnVsbA." + rest,  # JSON null
+        "_-_-." + rest,  # not JSON
+        "頭部." + rest,  # not base64url
+        header + "==." + rest,  # padded: read here, refused by pyjwt's strict check
+        header + ".!!!!." + rest.partition(".")[2],
+        header,
+    ):
+        assert_refused(await post_login(stack, garbage))
+    assert (await post_login(stack, good)).status_code == 200
     missing = await stack.client.post("/api/v1/auth/login", json={})
     assert missing.status_code == 400
     assert missing.json()["error"]["code"] == "invalid_request"

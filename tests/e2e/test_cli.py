@@ -83,3 +83,26 @@ def test_rotate_pii_moves_stored_id_numbers_to_guomi_and_a_second_run_finds_noth
     assert "0 users, 0 upload files" in again.stdout
     refused = cli("rotate-pii", "--batch-size", "0")
     assert refused.returncode == 2 and "1 to 10000" in refused.stderr
+
+
+def test_rotate_pii_exits_1_naming_the_rows_it_left_behind_and_a_rerun_finishes(cli, tmp_path):
+    import sqlite3
+
+    assert cli("seed-demo").returncode == 0
+    database = sqlite3.connect(tmp_path / "cli.sqlite3")
+    # Something still sealing under the old suite writes the row back as fast as the
+    # rotation rewrites it (an instance not yet restarted with CRYPTO_SUITE=guomi).
+    database.execute(
+        "CREATE TRIGGER written_back AFTER UPDATE OF id_encrypted ON app_user"
+        " BEGIN UPDATE app_user SET id_encrypted = OLD.id_encrypted WHERE id = NEW.id; END"
+    )
+    database.commit()
+    stuck = cli("rotate-pii", env={"CRYPTO_SUITE": "guomi"})
+    assert stuck.returncode == 1, stuck.stdout + stuck.stderr
+    assert "1 users left behind: run it again" in stuck.stdout
+    database.execute("DROP TRIGGER written_back")
+    database.commit()
+    again = cli("rotate-pii", env={"CRYPTO_SUITE": "guomi"})
+    assert again.returncode == 0 and "nothing left behind" in again.stdout
+    [(sealed,)] = database.execute("select id_encrypted from app_user").fetchall()
+    assert sealed.startswith("sm4gcm:")

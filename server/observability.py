@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import os
 import random
@@ -237,20 +238,26 @@ class RequestObserver:
             self._timer.cancel()
             self._timer = None
         batch, self._pending = self._pending, []
+        # One increment per route and status for the batch: each takes a lock.
+        for key, count in collections.Counter((d.method, d.route, d.status) for d in batch).items():
+            self._counter(key).inc(count)
         for done in batch:
-            self._count(done)
+            self._histogram(done).observe(done.seconds)
         self.metrics.in_flight.set(self.in_flight)
         self.access.write(batch)
 
-    def _count(self, done: Done) -> None:
-        key = (done.method, done.route, done.status)
+    def _counter(self, key: tuple[str, str, int]) -> Counter:
         counter = self._counters.get(key)
         if counter is None:
-            counter = self.metrics.requests.labels(done.method, done.route, str(done.status))
+            method, route, status = key
+            counter = self.metrics.requests.labels(method, route, str(status))
             self._counters[key] = counter
-        counter.inc()
-        histogram = self._histograms.get(key[:2])
+        return counter
+
+    def _histogram(self, done: Done) -> Histogram:
+        key = (done.method, done.route)
+        histogram = self._histograms.get(key)
         if histogram is None:
             histogram = self.metrics.latency.labels(done.method, done.route)
-            self._histograms[key[:2]] = histogram
-        histogram.observe(done.seconds)
+            self._histograms[key] = histogram
+        return histogram

@@ -61,10 +61,11 @@ async def test_readyz_names_the_database_when_it_is_down_and_healthz_stays_up(tm
 
 
 async def test_metrics_count_requests_per_route_pattern(client):
-    await client.get("/healthz")
+    await asyncio.gather(*(client.get("/healthz") for _ in range(7)))
     await client.get("/no/such/thing")
     text = (await client.get("/metrics")).text
-    assert 'lingpao_http_requests_total{method="GET",route="healthz",status="200"}' in text
+    assert 'lingpao_http_requests_total{method="GET",route="healthz",status="200"} 7.0' in text
+    assert 'lingpao_http_request_duration_seconds_count{method="GET",route="healthz"} 7.0' in text
     assert 'route="<unmatched>",status="404"' in text
     assert "lingpao_http_request_duration_seconds_bucket" in text
 

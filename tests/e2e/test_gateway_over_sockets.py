@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 import httpx
 import pytest
@@ -94,6 +95,28 @@ async def test_a_server_that_accepts_and_never_answers_is_a_timeout():
             await client.ping()
     finally:
         await client.aclose()
+        server.close()
+
+
+async def test_a_call_in_flight_when_the_client_closes_ends_at_once_as_unavailable():
+    # Shutdown does not wait out a hanging gateway's deadline: the call's connection is
+    # closed under it (aiohttp's pool; httpcore's had left it to its timeout).
+    async def silent(reader, writer):
+        await asyncio.sleep(10)
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = GatewayClient(f"http://127.0.0.1:{port}", "k", "s", attempts=1, timeout_seconds=8)
+    try:
+        call = asyncio.create_task(client.ping())
+        await asyncio.sleep(0.2)  # sent, and waiting for an answer that never comes
+        started = time.monotonic()
+        await client.aclose()
+        with pytest.raises(GatewayUnavailable):
+            await asyncio.wait_for(call, 2)
+        assert time.monotonic() - started < 1
+    finally:
         server.close()
 
 

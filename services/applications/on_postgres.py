@@ -59,6 +59,30 @@ INSERT INTO outbox (application_id, state, attempts, next_attempt_at, last_error
 SELECT id, 'pending', 0, $11, '', $11 FROM filed
 RETURNING id
 """
+# A new key with the application it makes, its audit line and its outbox row; nothing at all
+# if the key is known (its unique index: a racing filing with the same key waits for this
+# one's commit, then stores nothing).
+FILE_NEW = """
+WITH claimed AS (
+    INSERT INTO idempotency_record (user_id, key, fingerprint, claimed_until, created_at,
+                                    application_id)
+    VALUES ($2, $9, $10, $11, $11, $1)
+    ON CONFLICT (user_id, key) DO NOTHING
+    RETURNING 1
+), filed AS (
+    INSERT INTO application (id, user_id, item_code, status, history, materials, form,
+                             materials_verified, created_at, updated_at)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $11, $11 FROM claimed
+    RETURNING id
+), logged AS (
+    INSERT INTO audit_entry (at, actor, action, target, outcome, reason, actor_user_id,
+                             request_id, purpose)
+    SELECT $11, $12, $14, 'application:' || id::text, 'ok', $3, $2, $13, '' FROM filed
+)
+INSERT INTO outbox (application_id, state, attempts, next_attempt_at, last_error, created_at)
+SELECT id, 'pending', 0, $11, '', $11 FROM filed
+RETURNING id
+"""
 # A callback's nonce used and, only on its first use, its application moved on: only from a
 # status the new one is forward of (the status in the WHERE clause is the lock: history only
 # changes with it). `known` reads the application as it stood before, to tell a late or
@@ -87,39 +111,17 @@ class PostgresApplicationRecords(TortoiseApplicationRecords):
         return bool(await asyncpg_client().execute_query_dict(CLAIM_KEY, values))
 
     async def create(self, new: NewApplication, key: str, fingerprint: str) -> ApplicationView:
-        history = [{"status": QUEUED, "at": rfc3339(new.at)}]
-        rows = await asyncpg_client().execute_query_dict(
-            CREATE,
-            [
-                uuid.UUID(new.id),
-                new.user_id,
-                new.item_code,
-                QUEUED,
-                JSON.to_db_value(history, Application),
-                JSON.to_db_value(new.materials, Application),
-                JSON.to_db_value(new.form, Application),
-                new.materials_verified,
-                key,
-                fingerprint,
-                new.at,
-                new.filed_by[:64],
-                new.request_id[:128],
-                FILE_ACTION,
-            ],
-        )
+        rows = await asyncpg_client().execute_query_dict(CREATE, _values(new, key, fingerprint))
         if not rows:
             raise IdempotencyKeyInFlight(reason="key_taken_over")
-        return ApplicationView(
-            id=new.id,
-            user_id=new.user_id,
-            item_code=new.item_code,
-            status=QUEUED,
-            history=((QUEUED, parse_rfc3339(history[0]["at"])),),
-            created_at=new.at,
-            materials=new.materials,
-            form=new.form,
-            materials_verified=new.materials_verified,
-        )
+        return _filed(new)
+
+    async def file_new(
+        self, new: NewApplication, key: str, fingerprint: str, until: datetime
+    ) -> ApplicationView | None:
+        # `until` bounds a key held while its filing is under way: this one never is.
+        rows = await asyncpg_client().execute_query_dict(FILE_NEW, _values(new, key, fingerprint))
+        return _filed(new) if rows else None
 
     async def get(self, application_id: str) -> ApplicationView | None:
         if not is_uuid(application_id):
@@ -161,3 +163,38 @@ class PostgresApplicationRecords(TortoiseApplicationRecords):
 
     async def _first_nonce(self, nonce: str, at: datetime) -> bool:
         return bool(await asyncpg_client().execute_query_dict(NONCE, [nonce, at]))
+
+
+def _values(new: NewApplication, key: str, fingerprint: str) -> list:
+    """The parameters CREATE and FILE_NEW share."""
+    return [
+        uuid.UUID(new.id),
+        new.user_id,
+        new.item_code,
+        QUEUED,
+        JSON.to_db_value([{"status": QUEUED, "at": rfc3339(new.at)}], Application),
+        JSON.to_db_value(new.materials, Application),
+        JSON.to_db_value(new.form, Application),
+        new.materials_verified,
+        key,
+        fingerprint,
+        new.at,
+        new.filed_by[:64],
+        new.request_id[:128],
+        FILE_ACTION,
+    ]
+
+
+def _filed(new: NewApplication) -> ApplicationView:
+    return ApplicationView(
+        id=new.id,
+        user_id=new.user_id,
+        item_code=new.item_code,
+        status=QUEUED,
+        # As the history will read back: its times are kept as RFC 3339 text.
+        history=((QUEUED, parse_rfc3339(rfc3339(new.at))),),
+        created_at=new.at,
+        materials=new.materials,
+        form=new.form,
+        materials_verified=new.materials_verified,
+    )

@@ -3,6 +3,7 @@ service needs and its tortoise version. Every ORM query about applications lives
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -70,6 +71,14 @@ class ApplicationRecords(Protocol):
     async def create(self, new: NewApplication, key: str, fingerprint: str) -> ApplicationView:
         """The application, its outbox row, its key's outcome and its audit line, in one
         transaction."""
+        ...
+
+    async def file_new(
+        self, new: NewApplication, key: str, fingerprint: str, until: datetime
+    ) -> ApplicationView | None:
+        """A key not seen before, with the application it makes (`create`'s rows); None,
+        storing nothing, when the key is known. A key held by a filing still under way is
+        held until `until`."""
         ...
 
     async def get(self, application_id: str) -> ApplicationView | None: ...
@@ -224,6 +233,19 @@ class TortoiseApplicationRecords:
                 connection=conn,
             )
         return view(row)
+
+    async def file_new(
+        self, new: NewApplication, key: str, fingerprint: str, until: datetime
+    ) -> ApplicationView | None:
+        # Two steps here; one statement on PostgreSQL (services/applications/on_postgres.py).
+        if not await self.claim_key(new.user_id, key, fingerprint, until):
+            return None
+        try:
+            return await self.create(new, key, fingerprint)
+        except BaseException:
+            # Shielded: a client that hangs up must not leave its key held for the lease.
+            await asyncio.shield(self.release_key(new.user_id, key))
+            raise
 
     async def get(self, application_id: str) -> ApplicationView | None:
         if not is_uuid(application_id):

@@ -1,9 +1,13 @@
 """Filing applications once, reading them back, and moving them on as the gateway reports.
 
-A filing is idempotent per user and Idempotency-Key: the key is claimed first (so a second
-request with it, while the first is still being handled, is refused rather than doubled),
-then the item and the materials are checked, then the application, its outbox row and the
-key's outcome commit together. A refused filing releases its key: nothing is stored.
+A filing is idempotent per user and Idempotency-Key. The item and the materials are checked
+first; then the key, the application, its outbox row and its audit line are stored together
+(`file_new`, one statement on PostgreSQL), or, if the key is known already, nothing is: the
+application it made is answered again, or a key used with another body is refused. A
+refusal stores nothing, and a retry of a filing that went through gets its application
+back whatever the checks say now. A key claimed by a request still being handled (the
+ORM's two steps, or an older instance during an upgrade) refuses the second with a 409
+rather than file twice.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import orjson
 from core.clock import Clock, utc, wall
 from core.errors import (
     ApplicationNotFound,
+    Conflict,
     GatewayError,
     IdempotencyKeyInFlight,
     IdempotencyKeyRequired,
@@ -30,6 +35,7 @@ from core.errors import (
     InvalidSignature,
     ItemRequiresVisit,
     MaterialsMissing,
+    NotFound,
 )
 from core.ids import is_certificate_id
 from services import listing
@@ -119,15 +125,47 @@ class Applications:
         if not key or not _KEY.fullmatch(key):
             raise IdempotencyKeyRequired()
         body_fingerprint = fingerprint_of(filing.as_dict())
-        earlier = await self._replay_or_claim(user_id, key, body_fingerprint)
+        holder = await self.holders.of_user(user_id)
+        try:
+            new = await self._checked(holder, filing, request_id)
+        except (InvalidRequest, NotFound, Conflict):
+            earlier = await self._earlier(user_id, key, body_fingerprint)
+            if earlier is not None:
+                return Filed(earlier, replayed=True)
+            raise
+        until = new.at + self.key_lease
+        application = await self.records.file_new(new, key, body_fingerprint, until)
+        if application is None:  # the key is known
+            return await self._file_with_known_key(new, key, body_fingerprint)
+        self.on_filed()
+        return Filed(application, replayed=False)
+
+    async def _earlier(
+        self, user_id: str, key: str, body_fingerprint: str
+    ) -> ApplicationView | None:
+        """For a filing the checks refused: the application its key made already (a retry
+        is answered with it), or None; a key used before with another body is refused."""
+        found = await self.records.key(user_id, key)
+        if found is None:
+            return None
+        if found.fingerprint != body_fingerprint:
+            raise IdempotencyKeyReused()
+        if found.application_id is None:
+            return None  # still being handled by its first request: this one's refusal stands
+        return await self.get(user_id, found.application_id)
+
+    async def _file_with_known_key(
+        self, new: NewApplication, key: str, body_fingerprint: str
+    ) -> Filed:
+        earlier = await self._replay_or_claim(new.user_id, key, body_fingerprint)
         if earlier is not None:
             return Filed(earlier, replayed=True)
+        # The key is ours now: its first request died before it finished, or let it go.
         try:
-            holder = await self.holders.of_user(user_id)
-            application = await self._file_new(holder, key, body_fingerprint, filing, request_id)
+            application = await self.records.create(new, key, body_fingerprint)
         except BaseException:
             # Shielded: a client that hangs up must not leave its key held for the lease.
-            await asyncio.shield(self.records.release_key(user_id, key))
+            await asyncio.shield(self.records.release_key(new.user_id, key))
             raise
         self.on_filed()
         return Filed(application, replayed=False)
@@ -157,9 +195,8 @@ class Applications:
                 return None
         raise IdempotencyKeyInFlight()
 
-    async def _file_new(
-        self, holder: Holder, key: str, body_fingerprint: str, filing: Filing, request_id: str
-    ) -> ApplicationView:
+    async def _checked(self, holder: Holder, filing: Filing, request_id: str) -> NewApplication:
+        """The application the filing makes, once its item and materials are checked."""
         item = await self.catalog.current_item(filing.item_code)
         if item.mode == IN_PERSON:
             raise ItemRequiresVisit(guide=item.detail()["guide"])
@@ -171,7 +208,7 @@ class Applications:
                 missing=sorted({p.code for p in problems}),
                 problems=[p.as_dict() for p in problems],
             )
-        new = NewApplication(
+        return NewApplication(
             id=str(uuid.uuid4()),
             user_id=holder.user_id,
             item_code=item.code,
@@ -182,7 +219,6 @@ class Applications:
             filed_by=holder.id_number_masked,
             request_id=request_id,
         )
-        return await self.records.create(new, key, body_fingerprint)
 
     async def _certificates_of(
         self, holder: Holder, filing: Filing, request_id: str

@@ -91,6 +91,28 @@ async def test_the_same_key_and_body_give_back_the_same_application_and_one_at_t
     assert await Application.all().count() == 1
 
 
+async def test_a_retry_of_a_filing_that_went_through_gets_it_back_though_refused_now(zhang):
+    body = {"item_code": "HJ005", "materials": await materials_for(zhang, zhang.tokens, "HJ005")}
+    first = await file(zhang, zhang.tokens, body)
+    assert first.status_code == 202
+    ops = await ops_login(zhang)
+    switched = await zhang.client.put(
+        "/api/v1/ops/items/HJ005/mode",
+        headers={**bearer(ops), "if-match": "1"},
+        json={"mode": "in_person", "reason": "系统维护，暂停网办"},
+    )
+    assert switched.status_code == 200, switched.text
+    again = await file(zhang, zhang.tokens, body)  # the phone never heard the first answer
+    assert again.status_code == 202 and again.json()["id"] == first.json()["id"]
+    assert again.headers["idempotent-replayed"] == "true"
+    other = await file(zhang, zhang.tokens, body, key="k-2")  # a new filing is refused
+    assert other.status_code == 409 and other.json()["error"]["code"] == "item_requires_visit"
+    reused = await file(zhang, zhang.tokens, {**body, "form": {"备注": "另一份"}})
+    assert reused.status_code == 409
+    assert reused.json()["error"]["code"] == "idempotency_key_reused"
+    assert await Application.all().count() == 1
+
+
 async def test_the_same_key_with_another_body_is_refused(zhang):
     body = {"item_code": "HJ005", "materials": await materials_for(zhang, zhang.tokens, "HJ005")}
     await file(zhang, zhang.tokens, body)

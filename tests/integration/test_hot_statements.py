@@ -332,6 +332,44 @@ async def test_a_filing_whose_key_was_taken_over_stores_nothing(database):
     assert not await AuditEntry.filter(actor_user_id=new.user_id).exists()
 
 
+async def test_a_new_key_files_its_application_at_once_and_a_known_key_stores_nothing(database):
+    applications = database.applications
+    new = new_application(str(uuid.uuid4()))
+    until = new.at + timedelta(seconds=30)
+    created = await applications.file_new(new, "k-4", "fp", until)
+    assert created is not None and created == await stored(applications, new.id)
+    assert created.history == (("queued", new.at),)
+    assert (await OutboxRow.get(application_id=new.id)).state == "pending"
+    key = await applications.key(new.user_id, "k-4")
+    assert key is not None and (key.application_id, key.fingerprint) == (new.id, "fp")
+    (line,) = await AuditEntry.filter(actor_user_id=new.user_id)
+    assert (line.action, line.target) == ("application.file", f"application:{new.id}")
+    again = new_application(new.user_id)
+    assert await applications.file_new(again, "k-4", "other", until) is None
+    held = new_application(new.user_id)  # a key a filing still holds is known too
+    await applications.claim_key(new.user_id, "k-5", "fp", until)
+    assert await applications.file_new(held, "k-5", "fp", until) is None
+    for refused in (again, held):
+        assert await applications.get(refused.id) is None
+        assert not await OutboxRow.filter(application_id=refused.id).exists()
+    assert await AuditEntry.filter(actor_user_id=new.user_id).count() == 1
+    assert (await applications.key(new.user_id, "k-4")).fingerprint == "fp"
+
+
+async def test_racing_filings_with_one_new_key_make_one_application(database):
+    applications = database.applications
+    user = str(uuid.uuid4())
+    news = [new_application(user) for _ in range(5)]
+    until = news[0].at + timedelta(seconds=30)
+    results = await asyncio.gather(*(applications.file_new(n, "k-6", "fp", until) for n in news))
+    made = [r for r in results if r is not None]
+    assert len(made) == 1
+    assert await Application.filter(user_id=user).count() == 1
+    assert await OutboxRow.filter(application_id=made[0].id).count() == 1
+    key = await applications.key(user, "k-6")
+    assert key is not None and key.application_id == made[0].id
+
+
 async def stored(records: TortoiseApplicationRecords, application_id: str) -> ApplicationView:
     found = await records.get(application_id)
     assert found is not None

@@ -69,9 +69,8 @@ def create_app(
         # which then piled retries on top of the burst.
         app.ctx.callback_senders = asyncio.Semaphore(CALLBACK_SENDERS)
         app.ctx.callback_http = httpx.AsyncClient(
-            transport=callback_transport or _callback_sockets(),
+            transport=callback_transport or _callback_sockets(),  # its own connection limit
             timeout=5.0,
-            limits=httpx.Limits(max_connections=CALLBACK_SENDERS),
         )
         app.ctx.intake = Intake(
             app.ctx.items,

@@ -320,9 +320,12 @@ class TortoiseApplicationRecords:
         status: str,
         result_certificate_id: str | None = None,
     ) -> CallbackTaken:
-        if not await self.first_nonce_use(nonce, at):
-            return "replayed"
-        moved = await self.move_forward(application_id, status, at, result_certificate_id)
+        # One transaction: a failure between the two must not leave the nonce used and the
+        # status unmoved, or the gateway's retry would be refused as a replay.
+        async with in_transaction():
+            if not await self.first_nonce_use(nonce, at):
+                return "replayed"
+            moved = await self.move_forward(application_id, status, at, result_certificate_id)
         return "unknown" if moved is None else "moved" if moved else "kept"
 
     async def forget_nonces(self, before: datetime) -> None:

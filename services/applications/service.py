@@ -331,7 +331,9 @@ def _callback_fields(body: bytes) -> tuple[str, str, str | None]:
     application_id = payload.get("idempotency_key")
     status = payload.get("status")
     result = payload.get("result_certificate_id")
-    if not isinstance(application_id, str) or status not in RANK:
+    if not isinstance(application_id, str) or not isinstance(status, str):
+        raise InvalidRequest(fields=[{"field": "status", "problem": "unknown status"}])
+    if status not in RANK:
         raise InvalidRequest(fields=[{"field": "status", "problem": "unknown status"}])
     if result is not None and not is_certificate_id(result):
         # The library's identifiers carry a check character: a wrong one is a forged or

@@ -92,6 +92,9 @@ class OutboxWorker:
         """Delivers until `stopping` is set; then finishes what it holds and returns."""
         last_chores = 0.0
         while not stopping.is_set():
+            # Cleared before the drain, not after: a row filed while it runs is looked for
+            # at once, not at the next poll.
+            self._wake.clear()
             try:
                 handled = await in_own_task(self.drain_once())
                 if self.chores is not None and time.monotonic() - last_chores > 600:
@@ -100,18 +103,20 @@ class OutboxWorker:
             except Exception as exc:  # noqa: BLE001 - database down: try again after a pause
                 log.warning("outbox delivery loop: %s", type(exc).__name__)
                 handled = 0
-            if self.busy is not None and self.busy():
-                # Citizens are waiting on this process: a batch at most every
+            busy = self.busy is not None and self.busy()
+            if handled < self.batch:
+                # Nothing more due (or the database failed): the next poll, or a new row
+                # unless citizens are waiting on this process.
+                await self._pause(stopping, wakeable=not busy)
+            elif busy:
+                # More is due, and citizens are waiting: a batch at most every
                 # `yield_seconds`, the CPU theirs in between (a filing burst is accepted at
                 # its own pace; what it queued is delivered as the burst passes).
                 await self._pause(stopping, wakeable=False, seconds=self.yield_seconds)
-            elif handled < self.batch:
-                await self._pause(stopping)
 
     async def _pause(
         self, stopping: asyncio.Event, *, wakeable: bool = True, seconds: float | None = None
     ) -> None:
-        self._wake.clear()
         events = (self._wake, stopping) if wakeable else (stopping,)
         waits = [asyncio.ensure_future(e.wait()) for e in events]
         try:

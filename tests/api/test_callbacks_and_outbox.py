@@ -156,6 +156,13 @@ async def test_a_callback_with_an_unknown_status_is_a_bad_request(filed):
     assert answer.status_code == 400
 
 
+@pytest.mark.parametrize("value", [["accepted"], {"s": 1}, 3, None])
+async def test_a_callback_whose_status_is_not_a_string_is_a_bad_request(filed, value):
+    answer = await push(filed, {**status(filed, "accepted"), "status": value})
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "invalid_request"
+    assert await history(filed) == ["queued"]
+
+
 async def test_a_signed_callback_with_a_bad_body_is_refused_as_a_replay_when_sent_again(filed):
     nonce = uuid.uuid4().hex
     first = await push(filed, status(filed, "teleported"), nonce=nonce)

@@ -185,7 +185,7 @@ async def test_garbage_and_missing_tokens_are_clear_errors(stack):
         "bnVsbA." + rest,  # JSON null
         "_-_-." + rest,  # not JSON
         "頭部." + rest,  # not base64url
-        header + "==." + rest,  # padded: read here, refused by pyjwt's strict check
+        header + "==." + rest,  # padded: refused, by pyjwt's padding or signature check
         header + ".!!!!." + rest.partition(".")[2],
         header,
     ):

@@ -85,11 +85,14 @@ def test_rotate_pii_moves_stored_id_numbers_to_guomi_and_a_second_run_finds_noth
     assert refused.returncode == 2 and "1 to 10000" in refused.stderr
 
 
-def test_rotate_pii_exits_1_naming_the_rows_it_left_behind_and_a_rerun_finishes(cli, tmp_path):
+def test_rotate_pii_exits_1_counting_the_rows_it_left_behind_and_a_rerun_finishes(
+    cli, tmp_path, request
+):
     import sqlite3
 
     assert cli("seed-demo").returncode == 0
     database = sqlite3.connect(tmp_path / "cli.sqlite3")
+    request.addfinalizer(database.close)
     # Something still sealing under the old suite writes the row back as fast as the
     # rotation rewrites it (an instance not yet restarted with CRYPTO_SUITE=guomi).
     database.execute(

@@ -194,6 +194,53 @@ async def test_while_requests_wait_the_loop_sends_a_batch_per_pause_and_ignores_
     await asyncio.wait_for(loop, 1)
 
 
+async def test_a_busy_loop_with_nothing_due_waits_for_the_poll_not_the_short_pause():
+    world = World()
+    world.records.rows.clear()
+    claims = []
+    claim = world.records.claim
+
+    async def counted(*args):
+        claims.append(args)
+        return await claim(*args)
+
+    world.records.claim = counted  # type: ignore[method-assign]
+    world.worker.busy = lambda: True
+    world.worker.yield_seconds = 0.01
+    world.worker.poll_seconds = 60
+    stopping = asyncio.Event()
+    loop = asyncio.create_task(world.worker.run(stopping))
+    await asyncio.sleep(0.3)
+    world.worker.wake()  # a busy worker does not answer wake-ups either
+    await asyncio.sleep(0.05)
+    assert len(claims) == 1
+    stopping.set()
+    await asyncio.wait_for(loop, 1)
+
+
+async def test_a_row_filed_while_the_loop_drains_is_sent_without_waiting_for_the_poll():
+    world = World()
+    world.worker.poll_seconds = 60
+    submit = world.gateway.submit_application
+
+    async def file_another_meanwhile(key: str, body: dict) -> dict:
+        if key == "app-1":
+            more_rows(world, 1)
+            world.worker.wake()
+        return await submit(key, body)
+
+    world.gateway.submit_application = file_another_meanwhile  # type: ignore[method-assign,assignment]
+    stopping = asyncio.Event()
+    loop = asyncio.create_task(world.worker.run(stopping))
+    for _ in range(50):
+        if len(world.gateway.calls_to("submit_application")) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert len(world.gateway.calls_to("submit_application")) == 2
+    stopping.set()
+    await asyncio.wait_for(loop, 1)
+
+
 async def test_a_busy_loop_still_stops_at_once_when_told():
     world = World()
     world.worker.busy = lambda: True

@@ -213,12 +213,12 @@ class RequestObserver:
         self._histograms: dict[tuple[str, str], Histogram] = {}
 
     def start(self, request: Request) -> None:
-        request.ctx.started = time.perf_counter()
         request_id_of(request)  # handlers read request.ctx.request_id
         if not hasattr(request.ctx, "counted"):
             # Once per request: Sanic may run the request middleware again for an error
             # answer whose first sending failed, and the response middleware only once.
             request.ctx.counted = True
+            request.ctx.started = time.perf_counter()
             self.in_flight += 1
 
     def finish(self, request: Request, response: BaseHTTPResponse) -> None:

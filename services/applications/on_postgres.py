@@ -2,10 +2,11 @@
 server/bootstrap.
 
 Tortoise spends ~150 µs building each query and model, on the worker that takes the
-filings. Here the key is claimed in one statement; the application, its outbox row, the
-key's outcome and the filing's audit line are one statement that inserts nothing unless the
-key still waits for its outcome with our body; a callback's nonce and its status move are
-one.
+filings. Here a new key, its application, outbox row and audit line are one statement
+(FILE_NEW); for a key already known (a retry, or one an older instance claimed first) the
+key is claimed in one and the rest is one that inserts nothing unless the key still waits
+for its outcome with our body (CLAIM_KEY, CREATE); a callback's nonce and its status move
+are one.
 `PostgresApplicationRecords` overrides only those methods of its ORM version
 (services/applications/records.py); the same contract tests hold both
 (tests/integration/test_hot_statements.py and its SQLite twin).

@@ -84,6 +84,10 @@ class Filing:
         }
 
 
+class _KeyKnown(Exception):  # noqa: N818 - a signal inside Applications, never raised out
+    """The checks met a known Idempotency-Key before asking the library."""
+
+
 @dataclass(frozen=True)
 class Filed:
     application: ApplicationView
@@ -127,7 +131,11 @@ class Applications:
         body_fingerprint = fingerprint_of(filing.as_dict())
         holder = await self.holders.of_user(user_id)
         try:
-            new = await self._checked(holder, filing, request_id)
+            new = await self._checked(holder, filing, request_id, key)
+        except _KeyKnown:
+            return await self._file_with_known_key(
+                holder, key, body_fingerprint, filing, request_id
+            )
         except (InvalidRequest, NotFound, Conflict):
             earlier = await self._earlier(user_id, key, body_fingerprint)
             if earlier is not None:
@@ -136,7 +144,9 @@ class Applications:
         until = new.at + self.key_lease
         application = await self.records.file_new(new, key, body_fingerprint, until)
         if application is None:  # the key is known
-            return await self._file_with_known_key(new, key, body_fingerprint)
+            return await self._file_with_known_key(
+                holder, key, body_fingerprint, filing, request_id, new
+            )
         self.on_filed()
         return Filed(application, replayed=False)
 
@@ -151,21 +161,32 @@ class Applications:
         if found.fingerprint != body_fingerprint:
             raise IdempotencyKeyReused()
         if found.application_id is None:
-            return None  # still being handled by its first request: this one's refusal stands
+            if found.claimed_until > utc(self._clock):
+                # Its first request is still being handled and may yet file: retry later.
+                raise IdempotencyKeyInFlight()
+            return None  # its first request died: this one's refusal stands
         return await self.get(user_id, found.application_id)
 
     async def _file_with_known_key(
-        self, new: NewApplication, key: str, body_fingerprint: str
+        self,
+        holder: Holder,
+        key: str,
+        body_fingerprint: str,
+        filing: Filing,
+        request_id: str,
+        new: NewApplication | None = None,
     ) -> Filed:
-        earlier = await self._replay_or_claim(new.user_id, key, body_fingerprint)
+        earlier = await self._replay_or_claim(holder.user_id, key, body_fingerprint)
         if earlier is not None:
             return Filed(earlier, replayed=True)
         # The key is ours now: its first request died before it finished, or let it go.
         try:
+            if new is None:  # the checks stopped at the known key: made in full now
+                new = await self._checked(holder, filing, request_id)
             application = await self.records.create(new, key, body_fingerprint)
         except BaseException:
             # Shielded: a client that hangs up must not leave its key held for the lease.
-            await asyncio.shield(self.records.release_key(new.user_id, key))
+            await asyncio.shield(self.records.release_key(holder.user_id, key))
             raise
         self.on_filed()
         return Filed(application, replayed=False)
@@ -195,12 +216,15 @@ class Applications:
                 return None
         raise IdempotencyKeyInFlight()
 
-    async def _checked(self, holder: Holder, filing: Filing, request_id: str) -> NewApplication:
-        """The application the filing makes, once its item and materials are checked."""
+    async def _checked(
+        self, holder: Holder, filing: Filing, request_id: str, key: str | None = None
+    ) -> NewApplication:
+        """The application the filing makes, once its item and materials are checked;
+        `_KeyKnown` rather than ask the library for a filing whose `key` is known."""
         item = await self.catalog.current_item(filing.item_code)
         if item.mode == IN_PERSON:
             raise ItemRequiresVisit(guide=item.detail()["guide"])
-        certificates = await self._certificates_of(holder, filing, request_id)
+        certificates = await self._certificates_of(holder, filing, request_id, key)
         uploads = await self._uploads_of(holder.user_id, filing)
         problems = check_materials(item, filing.materials, certificates, uploads)
         if problems:
@@ -221,7 +245,7 @@ class Applications:
         )
 
     async def _certificates_of(
-        self, holder: Holder, filing: Filing, request_id: str
+        self, holder: Holder, filing: Filing, request_id: str, key: str | None = None
     ) -> list[HeldCertificate] | None:
         named = {
             m["certificate_id"]
@@ -235,6 +259,11 @@ class Applications:
             # No facts, or facts older than a certificate just issued (or its renewal): the
             # library is asked, once, before the filing is refused for it.
             if held is None or not named <= {c.id for c in held if c.usable}:
+                if key is not None and await self.records.key(holder.user_id, key):
+                    # A retry, or a key used again: answered from the key, without a
+                    # library read in the citizen's access log for a filing that files
+                    # nothing.
+                    raise _KeyKnown()
                 held = await self.held.gather(holder, request_id, PURPOSE_APPLY)
             return held
         except GatewayError as exc:
@@ -331,7 +360,9 @@ def _callback_fields(body: bytes) -> tuple[str, str, str | None]:
     application_id = payload.get("idempotency_key")
     status = payload.get("status")
     result = payload.get("result_certificate_id")
-    if not isinstance(application_id, str) or not isinstance(status, str):
+    if not isinstance(application_id, str):
+        raise InvalidRequest(fields=[{"field": "idempotency_key", "problem": "not a string"}])
+    if not isinstance(status, str):
         raise InvalidRequest(fields=[{"field": "status", "problem": "unknown status"}])
     if status not in RANK:
         raise InvalidRequest(fields=[{"field": "status", "problem": "unknown status"}])

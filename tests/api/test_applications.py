@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.applications.rules import fingerprint
 from services.held import HeldCertificate
 from services.models import Application, AuditEntry, IdempotencyRecord, OutboxRow
 from tests.api.test_uploads import send
@@ -442,3 +444,39 @@ async def test_without_kept_facts_a_filing_asks_the_library_once_even_when_refus
     refused = await file(zhang, zhang.tokens, body)
     assert refused.status_code == 422
     assert await certificate_lists(holder.user_id) == [*before, "办件材料核验"]
+
+
+async def test_a_retry_after_the_facts_expired_is_answered_without_asking_the_library_again(zhang):
+    body = {"item_code": "HJ005", "materials": await materials_for(zhang, zhang.tokens, "HJ005")}
+    holder = await holder_of(zhang, zhang.tokens)
+    first = await file(zhang, zhang.tokens, body)
+    assert first.status_code == 202
+    zhang.app.ctx.container.applications.held.ttl_seconds = 0  # nothing kept (as Redis down)
+    before = await certificate_lists(holder.user_id)
+    again = await file(zhang, zhang.tokens, body)
+    assert again.status_code == 202 and again.json()["id"] == first.json()["id"]
+    reused = await file(zhang, zhang.tokens, {**body, "form": {"备注": "另一份"}})
+    assert reused.json()["error"]["code"] == "idempotency_key_reused"
+    # Neither filed anything: neither shows as a library read in the citizen's access log.
+    assert await certificate_lists(holder.user_id) == before
+    fresh = await file(zhang, zhang.tokens, body, key="k-2")  # a new filing does ask
+    assert fresh.status_code == 202
+    assert await certificate_lists(holder.user_id) == [*before, "办件材料核验"]
+
+
+async def test_a_refused_filing_whose_key_another_request_still_holds_is_told_to_retry(zhang):
+    complete = await materials_for(zhang, zhang.tokens, "HJ005")
+    partial = {k: v for k, v in complete.items() if k == "id_card"}
+    body = {"item_code": "HJ005", "materials": partial}
+    holder = await holder_of(zhang, zhang.tokens)
+    records = zhang.app.ctx.container.applications.records
+    # The first request with this key (an older instance's, mid-upgrade) is still at work.
+    print_ = fingerprint({**body, "form": {}})
+    until = datetime.now(UTC) + timedelta(seconds=30)
+    assert await records.claim_key(holder.user_id, "k-1", print_, until)
+    answer = await file(zhang, zhang.tokens, body)
+    assert answer.status_code == 409
+    assert answer.json()["error"]["code"] == "idempotency_key_in_flight"
+    assert "retry-after" in answer.headers
+    await records.release_key(holder.user_id, "k-1")
+    assert (await file(zhang, zhang.tokens, body)).status_code == 422

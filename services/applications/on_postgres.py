@@ -14,8 +14,11 @@ are one.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import UTC, datetime
+
+from tortoise.transactions import in_transaction
 
 from core.errors import IdempotencyKeyInFlight
 from core.ids import is_uuid
@@ -25,6 +28,7 @@ from services.applications.records import (
     JSON,
     NONCE_LENGTH,
     CallbackTaken,
+    KeyRecord,
     NewApplication,
     TortoiseApplicationRecords,
     view_of,
@@ -84,6 +88,12 @@ INSERT INTO outbox (application_id, state, attempts, next_attempt_at, last_error
 SELECT id, 'pending', 0, $11, '', $11 FROM filed
 RETURNING id
 """
+# Waits behind any uncommitted filing of the key (its unique index), inserting nothing that
+# outlives the transaction it is rolled back with.
+PROBE_KEY = (
+    "INSERT INTO idempotency_record (user_id, key, fingerprint, claimed_until, created_at)"
+    " VALUES ($1, $2, '', $3, $3) ON CONFLICT (user_id, key) DO NOTHING"
+)
 # A callback's nonce used and, only on its first use, its application moved on: only from a
 # status the new one is forward of (the status in the WHERE clause is the lock: history only
 # changes with it). `known` reads the application as it stood before, to tell a late or
@@ -106,6 +116,10 @@ NONCE = (
 )
 
 
+class _Probed(Exception):  # noqa: N818 - rolls the probe's transaction back
+    """The key's probe is done."""
+
+
 class PostgresApplicationRecords(TortoiseApplicationRecords):
     async def claim_key(self, user_id: str, key: str, fingerprint: str, until: datetime) -> bool:
         values = [user_id, key, fingerprint, until, datetime.now(UTC)]
@@ -116,6 +130,16 @@ class PostgresApplicationRecords(TortoiseApplicationRecords):
         if not rows:
             raise IdempotencyKeyInFlight(reason="key_taken_over")
         return _filed(new)
+
+    async def key_after_writers(self, user_id: str, key: str) -> KeyRecord | None:
+        # FILE_NEW writes a key with its application in one statement, unseen until it
+        # commits: a filing the checks refused, racing it with the same key, would read
+        # nothing and answer its refusal while the other files. Only refusals come here.
+        with contextlib.suppress(_Probed):
+            async with in_transaction():
+                await asyncpg_client().execute_query(PROBE_KEY, [user_id, key, datetime.now(UTC)])
+                raise _Probed  # rolled back: the probe leaves nothing
+        return await self.key(user_id, key)
 
     async def file_new(
         self, new: NewApplication, key: str, fingerprint: str, until: datetime

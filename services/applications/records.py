@@ -56,6 +56,10 @@ CallbackTaken = Literal["replayed", "moved", "kept", "unknown"]
 class ApplicationRecords(Protocol):
     async def key(self, user_id: str, key: str) -> KeyRecord | None: ...
 
+    async def key_after_writers(self, user_id: str, key: str) -> KeyRecord | None:
+        """`key`, read once any filing still writing that key has committed or failed."""
+        ...
+
     async def claim_key(self, user_id: str, key: str, fingerprint: str, until: datetime) -> bool:
         """Marks the key as being handled; False when someone holds it already."""
         ...
@@ -171,6 +175,11 @@ class TortoiseApplicationRecords:
             return None
         app_id = str(row.application_id) if row.application_id else None
         return KeyRecord(row.fingerprint, app_id, row.claimed_until)
+
+    async def key_after_writers(self, user_id: str, key: str) -> KeyRecord | None:
+        # The ORM's filing claims its key first, in a statement of its own: a claim is
+        # seen as soon as it is made. (PostgreSQL's one-statement filing is not.)
+        return await self.key(user_id, key)
 
     async def claim_key(self, user_id: str, key: str, fingerprint: str, until: datetime) -> bool:
         try:

@@ -155,7 +155,7 @@ class Applications:
     ) -> ApplicationView | None:
         """For a filing the checks refused: the application its key made already (a retry
         is answered with it), or None; a key used before with another body is refused."""
-        found = await self.records.key(user_id, key)
+        found = await self.records.key_after_writers(user_id, key)
         if found is None:
             return None
         if found.fingerprint != body_fingerprint:

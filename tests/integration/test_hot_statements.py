@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
@@ -25,6 +26,7 @@ from core.crypto import PiiCipher
 from core.errors import IdempotencyKeyInFlight, StoredDataCorrupt
 from server.bootstrap import Records, records_for
 from services import audit
+from services.applications.on_postgres import FILE_NEW, _values
 from services.applications.records import NewApplication, TortoiseApplicationRecords
 from services.applications.rules import ApplicationView
 from services.db import apply_migrations, close_database, open_database
@@ -368,6 +370,33 @@ async def test_racing_filings_with_one_new_key_make_one_application(database):
     assert await OutboxRow.filter(application_id=made[0].id).count() == 1
     key = await applications.key(user, "k-6")
     assert key is not None and key.application_id == made[0].id
+
+
+async def test_a_refused_filing_reads_its_key_only_after_a_racing_filing_of_it_commits(
+    database, pg_url
+):
+    # PostgreSQL only: its filing writes the key and the application in one statement,
+    # unseen until it commits, and a racing filing that the checks refused must not answer
+    # its refusal while this one files.
+    applications = database.applications
+    new = new_application(str(uuid.uuid4()))
+    first = await asyncpg.connect(pg_url.replace("postgres://", "postgresql://", 1))
+    try:
+        writing = first.transaction()
+        await writing.start()
+        await first.execute(FILE_NEW, *_values(new, "k-7", "fp"))
+        assert await applications.key(new.user_id, "k-7") is None  # a plain read: not yet
+        reader = asyncio.create_task(applications.key_after_writers(new.user_id, "k-7"))
+        await asyncio.sleep(0.3)
+        assert not reader.done()  # waiting behind the filing being written
+        await writing.commit()
+        found = await asyncio.wait_for(reader, 5)
+        assert found is not None and found.application_id == new.id
+    finally:
+        await first.close()
+    # The probe left nothing behind, and without a writer it does not wait.
+    assert await applications.key_after_writers(new.user_id, "k-8") is None
+    assert await applications.key(new.user_id, "k-8") is None
 
 
 async def stored(records: TortoiseApplicationRecords, application_id: str) -> ApplicationView:

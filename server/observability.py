@@ -214,10 +214,9 @@ class RequestObserver:
 
     def start(self, request: Request) -> None:
         request_id_of(request)  # handlers read request.ctx.request_id
-        if not hasattr(request.ctx, "counted"):
+        if not hasattr(request.ctx, "started"):
             # Once per request: Sanic may run the request middleware again for an error
             # answer whose first sending failed, and the response middleware only once.
-            request.ctx.counted = True
             request.ctx.started = time.perf_counter()
             self.in_flight += 1
 
@@ -226,8 +225,8 @@ class RequestObserver:
         response.headers["X-Request-ID"] = rid
         started = getattr(request.ctx, "started", None)
         duration = time.perf_counter() - started if started is not None else 0.0
-        if getattr(request.ctx, "counted", False) is True:
-            request.ctx.counted = False  # counted out once, and never in again
+        if started is not None:
+            request.ctx.started = None  # counted out once, and never in again
             self.in_flight -= 1
         method, route, status = request.method, route_label(request), response.status
         self._pending.append(Done(method, route, status, duration, rid, time.time()))

@@ -45,15 +45,13 @@ CLAIM_KEY = (
     "INSERT INTO idempotency_record (user_id, key, fingerprint, claimed_until, created_at)"
     " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, key) DO NOTHING RETURNING id"
 )
-CREATE = """
-WITH settled AS (
-    UPDATE idempotency_record SET application_id = $1
-    WHERE user_id = $2 AND key = $9 AND fingerprint = $10 AND application_id IS NULL
-    RETURNING 1
+# The application, its audit line and its outbox row, only if the step named `{gate}` (the
+# statement's first) returned a row: written once, for CREATE and FILE_NEW.
+_FILED_AFTER = """
 ), filed AS (
     INSERT INTO application (id, user_id, item_code, status, history, materials, form,
                              materials_verified, created_at, updated_at)
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $11, $11 FROM settled
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $11, $11 FROM {gate}
     RETURNING id
 ), logged AS (
     INSERT INTO audit_entry (at, actor, action, target, outcome, reason, actor_user_id,
@@ -64,6 +62,13 @@ INSERT INTO outbox (application_id, state, attempts, next_attempt_at, last_error
 SELECT id, 'pending', 0, $11, '', $11 FROM filed
 RETURNING id
 """
+# A key claimed earlier (CLAIM_KEY) settled with its application, only while it still waits
+# for its outcome with our body.
+CREATE = """
+WITH settled AS (
+    UPDATE idempotency_record SET application_id = $1
+    WHERE user_id = $2 AND key = $9 AND fingerprint = $10 AND application_id IS NULL
+    RETURNING 1""" + _FILED_AFTER.format(gate="settled")  # noqa: S608 - constants only
 # A new key with the application it makes, its audit line and its outbox row; nothing at all
 # if the key is known (its unique index: a racing filing with the same key waits for this
 # one's commit, then stores nothing).
@@ -73,21 +78,7 @@ WITH claimed AS (
                                     application_id)
     VALUES ($2, $9, $10, $11, $11, $1)
     ON CONFLICT (user_id, key) DO NOTHING
-    RETURNING 1
-), filed AS (
-    INSERT INTO application (id, user_id, item_code, status, history, materials, form,
-                             materials_verified, created_at, updated_at)
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $11, $11 FROM claimed
-    RETURNING id
-), logged AS (
-    INSERT INTO audit_entry (at, actor, action, target, outcome, reason, actor_user_id,
-                             request_id, purpose)
-    SELECT $11, $12, $14, 'application:' || id::text, 'ok', $3, $2, $13, '' FROM filed
-)
-INSERT INTO outbox (application_id, state, attempts, next_attempt_at, last_error, created_at)
-SELECT id, 'pending', 0, $11, '', $11 FROM filed
-RETURNING id
-"""
+    RETURNING 1""" + _FILED_AFTER.format(gate="claimed")  # noqa: S608 - constants only
 # Waits behind any uncommitted filing of the key (its unique index), inserting nothing that
 # outlives the transaction it is rolled back with.
 PROBE_KEY = (

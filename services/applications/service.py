@@ -18,7 +18,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import orjson
@@ -39,7 +39,7 @@ from core.errors import (
 )
 from core.ids import is_certificate_id
 from services import listing
-from services.applications.records import ApplicationRecords, NewApplication
+from services.applications.records import ApplicationRecords, KeyRecord, NewApplication
 from services.applications.rules import (
     RANK,
     ApplicationView,
@@ -87,6 +87,10 @@ class Filing:
 class _KeyKnown(Exception):  # noqa: N818 - a signal inside Applications, never raised out
     """The checks met a known Idempotency-Key before asking the library."""
 
+    def __init__(self, found: KeyRecord) -> None:
+        super().__init__()
+        self.found = found
+
 
 @dataclass(frozen=True)
 class Filed:
@@ -132,9 +136,9 @@ class Applications:
         holder = await self.holders.of_user(user_id)
         try:
             new = await self._checked(holder, filing, request_id, key)
-        except _KeyKnown:
+        except _KeyKnown as known:
             return await self._file_with_known_key(
-                holder, key, body_fingerprint, filing, request_id
+                holder, key, body_fingerprint, filing, request_id, found=known.found
             )
         except (InvalidRequest, NotFound, Conflict):
             earlier = await self._earlier(user_id, key, body_fingerprint)
@@ -154,18 +158,25 @@ class Applications:
         self, user_id: str, key: str, body_fingerprint: str
     ) -> ApplicationView | None:
         """For a filing the checks refused: the application its key made already (a retry
-        is answered with it), or None; a key used before with another body is refused."""
+        is answered with it), or None, and this filing's refusal stands."""
         found = await self.records.key_after_writers(user_id, key)
         if found is None:
             return None
+        return await self._settled(user_id, found, body_fingerprint, utc(self._clock))
+
+    async def _settled(
+        self, user_id: str, found: KeyRecord, body_fingerprint: str, now: datetime
+    ) -> ApplicationView | None:
+        """What a key found taken answers: the application it made; a refusal for another
+        body, or while its first request is still being handled (it may yet file); None if
+        that request died before it finished."""
         if found.fingerprint != body_fingerprint:
             raise IdempotencyKeyReused()
-        if found.application_id is None:
-            if found.claimed_until > utc(self._clock):
-                # Its first request is still being handled and may yet file: retry later.
-                raise IdempotencyKeyInFlight()
-            return None  # its first request died: this one's refusal stands
-        return await self.get(user_id, found.application_id)
+        if found.application_id is not None:
+            return await self.get(user_id, found.application_id)
+        if found.claimed_until > now:
+            raise IdempotencyKeyInFlight()
+        return None
 
     async def _file_with_known_key(
         self,
@@ -175,8 +186,9 @@ class Applications:
         filing: Filing,
         request_id: str,
         new: NewApplication | None = None,
+        found: KeyRecord | None = None,
     ) -> Filed:
-        earlier = await self._replay_or_claim(holder.user_id, key, body_fingerprint)
+        earlier = await self._replay_or_claim(holder.user_id, key, body_fingerprint, found)
         if earlier is not None:
             return Filed(earlier, replayed=True)
         # The key is ours now: its first request died before it finished, or let it go.
@@ -192,28 +204,29 @@ class Applications:
         return Filed(application, replayed=False)
 
     async def _replay_or_claim(
-        self, user_id: str, key: str, body_fingerprint: str
+        self, user_id: str, key: str, body_fingerprint: str, found: KeyRecord | None = None
     ) -> ApplicationView | None:
-        """The application the key already made, or None once the key is ours to use."""
+        """For a key found taken (`found`, if already read): the application it made, or
+        None once the key is ours to use."""
         for _ in range(3):
             now = utc(self._clock)
-            # A key is new far more often than it is repeated: claimed first, read if taken.
-            if await self.records.claim_key(user_id, key, body_fingerprint, now + self.key_lease):
-                return None
-            found = await self.records.key(user_id, key)
             if found is None:
-                continue  # released between our claim and our read: try again
-            if found.fingerprint != body_fingerprint:
-                raise IdempotencyKeyReused()
-            if found.application_id is not None:
-                return await self.get(user_id, found.application_id)
-            if found.claimed_until > now:
-                raise IdempotencyKeyInFlight()
+                found = await self.records.key(user_id, key)
+            if found is None:
+                # Let go since (its first request was refused): ours if we claim it first.
+                until = now + self.key_lease
+                if await self.records.claim_key(user_id, key, body_fingerprint, until):
+                    return None
+                continue
+            earlier = await self._settled(user_id, found, body_fingerprint, now)
+            if earlier is not None:
+                return earlier
             # The first request died before it finished: its key may be used again.
             if await self.records.take_over_key(
                 user_id, key, body_fingerprint, now, now + self.key_lease
             ):
                 return None
+            found = None  # taken over by another meanwhile: read again
         raise IdempotencyKeyInFlight()
 
     async def _checked(
@@ -259,11 +272,12 @@ class Applications:
             # No facts, or facts older than a certificate just issued (or its renewal): the
             # library is asked, once, before the filing is refused for it.
             if held is None or not named <= {c.id for c in held if c.usable}:
-                if key is not None and await self.records.key(holder.user_id, key):
+                found = await self.records.key(holder.user_id, key) if key else None
+                if found is not None:
                     # A retry, or a key used again: answered from the key, without a
                     # library read in the citizen's access log for a filing that files
                     # nothing.
-                    raise _KeyKnown()
+                    raise _KeyKnown(found)
                 held = await self.held.gather(holder, request_id, PURPOSE_APPLY)
             return held
         except GatewayError as exc:
@@ -362,9 +376,7 @@ def _callback_fields(body: bytes) -> tuple[str, str, str | None]:
     result = payload.get("result_certificate_id")
     if not isinstance(application_id, str):
         raise InvalidRequest(fields=[{"field": "idempotency_key", "problem": "not a string"}])
-    if not isinstance(status, str):
-        raise InvalidRequest(fields=[{"field": "status", "problem": "unknown status"}])
-    if status not in RANK:
+    if not isinstance(status, str) or status not in RANK:
         raise InvalidRequest(fields=[{"field": "status", "problem": "unknown status"}])
     if result is not None and not is_certificate_id(result):
         # The library's identifiers carry a check character: a wrong one is a forged or

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -15,6 +17,18 @@ from services.outbox import OutboxWorker
 from tests.fakes import FakeClock, FakeGateway, FakeIdentities, FakeOutboxRecords
 
 ZHANG_ID = "330402199001011230"
+
+
+@contextlib.asynccontextmanager
+async def delivering(worker: OutboxWorker) -> AsyncIterator[None]:
+    """The delivery loop running, told to stop at the end, and stopped within a second."""
+    stopping = asyncio.Event()
+    loop = asyncio.create_task(worker.run(stopping))
+    try:
+        yield
+    finally:
+        stopping.set()
+        await asyncio.wait_for(loop, 1)
 
 
 class World:
@@ -151,20 +165,17 @@ async def test_the_loop_wakes_for_a_new_row_and_stops_when_told():
     world = World()
     world.worker.poll_seconds = 60
     world.gateway.failure = GatewayUnavailable()
-    stopping = asyncio.Event()
-    loop = asyncio.create_task(world.worker.run(stopping))
-    await asyncio.sleep(0.01)
-    assert world.state == ("pending", 1)
-    world.gateway.failure = None
-    world.clock.advance(10)
-    world.worker.wake()
-    for _ in range(100):
-        if world.state[0] == "delivered":
-            break
+    async with delivering(world.worker):
         await asyncio.sleep(0.01)
-    assert world.state == ("delivered", 1)
-    stopping.set()
-    await asyncio.wait_for(loop, 1)
+        assert world.state == ("pending", 1)
+        world.gateway.failure = None
+        world.clock.advance(10)
+        world.worker.wake()
+        for _ in range(100):
+            if world.state[0] == "delivered":
+                break
+            await asyncio.sleep(0.01)
+        assert world.state == ("delivered", 1)
 
 
 def more_rows(world: World, count: int) -> None:
@@ -180,18 +191,15 @@ async def test_while_requests_wait_the_loop_sends_a_batch_per_pause_and_ignores_
     world.worker.busy = lambda: busy[0]
     world.worker.yield_seconds = 0.2
     world.worker.poll_seconds = 60
-    stopping = asyncio.Event()
-    loop = asyncio.create_task(world.worker.run(stopping))
-    await asyncio.sleep(0.05)
-    for _ in range(5):
-        world.worker.wake()  # new filings: they wait for the pause like the rest
-        await asyncio.sleep(0.01)
-    assert len(world.gateway.calls_to("submit_application")) == 10
-    busy[0] = False  # the burst has passed: the rest goes out at once
-    await asyncio.sleep(0.3)
-    assert len(world.gateway.calls_to("submit_application")) == 25
-    stopping.set()
-    await asyncio.wait_for(loop, 1)
+    async with delivering(world.worker):
+        await asyncio.sleep(0.05)
+        for _ in range(5):
+            world.worker.wake()  # new filings: they wait for the pause like the rest
+            await asyncio.sleep(0.01)
+        assert len(world.gateway.calls_to("submit_application")) == 10
+        busy[0] = False  # the burst has passed: the rest goes out at once
+        await asyncio.sleep(0.3)
+        assert len(world.gateway.calls_to("submit_application")) == 25
 
 
 async def test_a_busy_loop_with_nothing_due_waits_for_the_poll_not_the_short_pause():
@@ -208,14 +216,11 @@ async def test_a_busy_loop_with_nothing_due_waits_for_the_poll_not_the_short_pau
     world.worker.busy = lambda: True
     world.worker.yield_seconds = 0.01
     world.worker.poll_seconds = 60
-    stopping = asyncio.Event()
-    loop = asyncio.create_task(world.worker.run(stopping))
-    await asyncio.sleep(0.3)
-    world.worker.wake()  # a busy worker does not answer wake-ups either
-    await asyncio.sleep(0.05)
-    assert len(claims) == 1
-    stopping.set()
-    await asyncio.wait_for(loop, 1)
+    async with delivering(world.worker):
+        await asyncio.sleep(0.3)
+        world.worker.wake()  # a busy worker does not answer wake-ups either
+        await asyncio.sleep(0.05)
+        assert len(claims) == 1
 
 
 async def test_a_row_filed_while_the_loop_drains_is_sent_without_waiting_for_the_poll():
@@ -230,26 +235,20 @@ async def test_a_row_filed_while_the_loop_drains_is_sent_without_waiting_for_the
         return await submit(key, body)
 
     world.gateway.submit_application = file_another_meanwhile  # type: ignore[method-assign,assignment]
-    stopping = asyncio.Event()
-    loop = asyncio.create_task(world.worker.run(stopping))
-    for _ in range(50):
-        if len(world.gateway.calls_to("submit_application")) == 2:
-            break
-        await asyncio.sleep(0.01)
-    assert len(world.gateway.calls_to("submit_application")) == 2
-    stopping.set()
-    await asyncio.wait_for(loop, 1)
+    async with delivering(world.worker):
+        for _ in range(50):
+            if len(world.gateway.calls_to("submit_application")) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert len(world.gateway.calls_to("submit_application")) == 2
 
 
 async def test_a_busy_loop_still_stops_at_once_when_told():
     world = World()
     world.worker.busy = lambda: True
     world.worker.yield_seconds = 60
-    stopping = asyncio.Event()
-    loop = asyncio.create_task(world.worker.run(stopping))
-    await asyncio.sleep(0.05)
-    stopping.set()
-    await asyncio.wait_for(loop, 1)
+    async with delivering(world.worker):
+        await asyncio.sleep(0.05)
     assert world.state == ("delivered", 0)
 
 

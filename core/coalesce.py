@@ -1,4 +1,5 @@
-"""Concurrent reads share one round trip: Redis keys in one MGET, a load in one flight.
+"""Concurrent calls share one round trip: Redis keys in one MGET, commands in one pipeline,
+a load in one flight.
 
 Every authenticated request asks Redis whether its token was refused (auth.store), so a
 refusal holds at once on every instance. Asked one by one, that MGET cost a fifth of a
@@ -8,39 +9,46 @@ in flight the reads that arrive wait and go together in the next, sent as it lan
 filing's CPU −10%: under load a turn held one or two checks). Each request still reads
 Redis after it started, so nothing is served from a copy; a check waits at most for the
 MGET in flight and then its own, each bounded by the client's socket timeout.
+
+Rate-limit hits go the same way as commands in one pipeline (`CoalescedPipeline`): each
+is still its own command, run whole by Redis in the order the hits came.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 Mget = Callable[..., Awaitable[list]]
+T = TypeVar("T")
+R = TypeVar("R")
 V = TypeVar("V")
 
 
-class CoalescedMget:
-    def __init__(self, mget: Mget) -> None:
-        self._mget = mget
-        self._pending: list[tuple[Sequence[str], asyncio.Future[list]]] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.round_trips = 0  # for tests and curiosity: how many MGETs were sent
+class _OneInFlight(Generic[T, R]):
+    """Calls that arrive within one turn of the loop, or while a round trip is in flight,
+    go together in the next round trip, sent as the one in flight lands."""
 
-    async def __call__(self, keys: Sequence[str]) -> list:
+    def __init__(self) -> None:
+        self._pending: list[tuple[T, asyncio.Future[R]]] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.round_trips = 0  # for tests and curiosity: how many were sent
+
+    async def _join(self, call: T) -> R:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[list] = loop.create_future()
+        future: asyncio.Future[R] = loop.create_future()
         if self._pending is None:
             self._pending = []
             if not self._tasks:
                 loop.call_soon(self._send)
-            # else: sent when the MGET in flight lands, with whatever arrived meanwhile
-        self._pending.append((keys, future))
+            # else: sent when the round trip in flight lands, with whatever arrived meanwhile
+        self._pending.append((call, future))
         return await future
 
     def _send(self) -> None:
         batch, self._pending = self._pending or [], None
-        task = asyncio.get_running_loop().create_task(self._round_trip(batch))
+        task = asyncio.get_running_loop().create_task(self._guarded(batch))
         self._tasks.add(task)  # held until done: the loop keeps only weak references
         task.add_done_callback(self._landed)
 
@@ -49,22 +57,69 @@ class CoalescedMget:
         if self._pending is not None:
             self._send()
 
-    async def _round_trip(self, batch: list[tuple[Sequence[str], asyncio.Future[list]]]) -> None:
+    async def _guarded(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         self.round_trips += 1
         try:
-            values = await self._mget(*[key for keys, _ in batch for key in keys])
+            await self._round_trip(batch)
         except BaseException as exc:  # every waiter gets the failure as its own
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
             if not isinstance(exc, Exception):
                 raise
-            return
+
+    async def _round_trip(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        raise NotImplementedError
+
+
+class CoalescedMget(_OneInFlight[Sequence[str], list]):
+    def __init__(self, mget: Mget) -> None:
+        super().__init__()
+        self._mget = mget
+
+    async def __call__(self, keys: Sequence[str]) -> list:
+        return await self._join(keys)
+
+    async def _round_trip(self, batch: list[tuple[Sequence[str], asyncio.Future[list]]]) -> None:
+        values = await self._mget(*[key for keys, _ in batch for key in keys])
         start = 0
         for keys, future in batch:
             if not future.done():  # a waiter that gave up (cancelled) is skipped
                 future.set_result(values[start : start + len(keys)])
             start += len(keys)
+
+
+class Pipeline(Protocol):
+    """What CoalescedPipeline needs of a client's pipeline (redis-py's, plain or Cluster)."""
+
+    def execute_command(self, *args: Any) -> Any: ...
+
+    async def execute(self, raise_on_error: bool = ...) -> list: ...
+
+
+class CoalescedPipeline(_OneInFlight[tuple, Any]):
+    """Commands sent together in one pipeline (not a transaction); each caller gets its own
+    command's answer, or its own command's error raised."""
+
+    def __init__(self, pipeline: Callable[[], Pipeline]) -> None:
+        super().__init__()
+        self._pipeline = pipeline
+
+    async def __call__(self, *command: Any) -> Any:
+        return await self._join(command)
+
+    async def _round_trip(self, batch: list[tuple[tuple, asyncio.Future[Any]]]) -> None:
+        pipe = self._pipeline()
+        for command, _ in batch:
+            pipe.execute_command(*command)
+        answers = await pipe.execute(raise_on_error=False)
+        for (_, future), answer in zip(batch, answers, strict=True):
+            if future.done():  # a waiter that gave up (cancelled) is skipped
+                continue
+            if isinstance(answer, Exception):
+                future.set_exception(answer)
+            else:
+                future.set_result(answer)
 
 
 class SingleFlight(Generic[V]):

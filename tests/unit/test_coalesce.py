@@ -1,5 +1,6 @@
 """Concurrent revocation checks share one Redis round trip, and none is answered from a
-copy: a refusal written before a check started is always seen."""
+copy: a refusal written before a check started is always seen. Concurrent rate-limit hits
+share one pipeline, each answered with its own command's result."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 
 import pytest
 
-from core.coalesce import CoalescedMget, SingleFlight
+from core.coalesce import CoalescedMget, CoalescedPipeline, SingleFlight
 
 
 class FakeRedis:
@@ -113,6 +114,104 @@ async def test_a_check_that_gives_up_does_not_disturb_the_others():
     await asyncio.sleep(0)
     impatient.cancel()
     assert await patient == [b"1"]
+    with pytest.raises(asyncio.CancelledError):
+        await impatient
+
+
+class FakePipelines:
+    """Pipelines over a dict of counters: INCRBY answers the new count, BAD fails alone."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.calls: list[list[tuple]] = []  # the commands of each pipeline sent
+        self.gates: list[asyncio.Event] = []
+        self.gated = False
+        self.fail: Exception | None = None
+
+    def __call__(self) -> FakePipelines.Pipe:
+        return FakePipelines.Pipe(self)
+
+    class Pipe:
+        def __init__(self, redis: FakePipelines) -> None:
+            self.redis = redis
+            self.stack: list[tuple] = []
+
+        def execute_command(self, *command):
+            self.stack.append(command)
+            return self
+
+        async def execute(self, raise_on_error: bool = True) -> list:
+            assert raise_on_error is False  # one command's error is its caller's alone
+            redis = self.redis
+            redis.calls.append(self.stack)
+            if redis.gated:
+                gate = asyncio.Event()
+                redis.gates.append(gate)
+                await gate.wait()
+            else:
+                await asyncio.sleep(0)
+            if redis.fail is not None:
+                raise redis.fail
+            answers: list = []
+            for name, *args in self.stack:
+                if name == "BAD":
+                    answers.append(ValueError("NOSCRIPT no such script"))
+                    continue
+                key, amount = args
+                redis.counts[key] = redis.counts.get(key, 0) + amount
+                answers.append(redis.counts[key])
+            return answers
+
+
+async def test_commands_sent_together_share_one_pipeline_in_their_order():
+    redis = FakePipelines()
+    pipeline = CoalescedPipeline(redis)
+    answers = await asyncio.gather(*(pipeline("INCRBY", "hits", 1) for _ in range(10)))
+    assert answers == list(range(1, 11))  # Redis ran them one by one, in the order they came
+    assert len(redis.calls) == 1 and len(redis.calls[0]) == 10
+
+
+async def test_a_command_that_fails_fails_only_its_own_caller():
+    redis = FakePipelines()
+    pipeline = CoalescedPipeline(redis)
+    results = await asyncio.gather(
+        pipeline("INCRBY", "a", 1),
+        pipeline("BAD"),
+        pipeline("INCRBY", "a", 2),
+        return_exceptions=True,
+    )
+    assert results[0] == 1 and results[2] == 3
+    assert isinstance(results[1], ValueError)
+
+
+async def test_a_pipeline_that_fails_fails_every_command_in_it_and_the_next_ones_are_sent():
+    redis = FakePipelines()
+    redis.gated = True
+    pipeline = CoalescedPipeline(redis)
+    first = [asyncio.ensure_future(pipeline("INCRBY", "a", 1)) for _ in range(2)]
+    await asyncio.sleep(0.01)
+    later = asyncio.ensure_future(pipeline("INCRBY", "a", 5))
+    await asyncio.sleep(0.01)
+    assert len(redis.calls) == 1  # one pipeline in flight; the later hit waits for it
+    redis.fail = ConnectionError("redis went away")
+    redis.gates[0].set()
+    results = await asyncio.gather(*first, return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) for r in results)
+    redis.fail = None
+    await asyncio.sleep(0.01)
+    redis.gates[1].set()
+    assert await later == 5  # the failed pipeline counted nothing; this one did
+    assert [len(c) for c in redis.calls] == [2, 1]
+
+
+async def test_a_caller_that_gives_up_leaves_the_other_answers_in_place():
+    redis = FakePipelines()
+    pipeline = CoalescedPipeline(redis)
+    impatient = asyncio.ensure_future(pipeline("INCRBY", "a", 1))
+    patient = asyncio.ensure_future(pipeline("INCRBY", "a", 1))
+    await asyncio.sleep(0)
+    impatient.cancel()
+    assert await patient == 2  # the command sent for the one who left still ran first
     with pytest.raises(asyncio.CancelledError):
         await impatient
 

@@ -11,6 +11,7 @@ from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 from sanic.request import Request
 
@@ -25,8 +26,10 @@ class RateLimiter:
     def __init__(self, client: KV | None) -> None:
         """`client`: the shared Redis; None for the one-process stand-in."""
         storage: Storage
-        if client is not None:
+        if isinstance(client, RedisCluster):
             storage = _SharedClientStorage(client)
+        elif client is not None:
+            storage = _PipelinedStorage(client)
         else:
             storage = MemoryStorage()  # the stand-in: one process only, like the stand-in Redis
         self.storage = storage
@@ -52,17 +55,10 @@ def _parsed(rate: str) -> list[RateLimitItem]:
 class _SharedClientStorage(RedisStorage):
     """limits' Redis storage riding on our own client, whatever it is (one Redis, Sentinel,
     Cluster): one set of connections to Redis and one place that closes them. The moving
-    window touches one key per limit, so Cluster needs no hash tag here.
-
-    A hit is limits' own script, sent as EVALSHA in one pipeline with the hits of other
-    requests that arrive meanwhile (core.coalesce). One at a time, each hit cost ~60 µs
-    of redis-py's per-command bookkeeping, a fifth of a login's CPU with its two limits
-    (issue 13's profile). Redis still runs each hit whole, in the order they came."""
+    window touches one key per limit, so Cluster needs no hash tag here."""
 
     def __init__(self, client: KV) -> None:
         self._client = client
-        self._hits = CoalescedPipeline(lambda: client.pipeline(transaction=False))
-        self._loads = SingleFlight[str]()
         # The URL only names the scheme; configure_bridge below hands over the client.
         super().__init__(
             "async+redis://", implementation="redispy", wrap_exceptions=True, key_prefix="lp:rl"
@@ -71,6 +67,25 @@ class _SharedClientStorage(RedisStorage):
     def configure_bridge(self) -> None:
         self.bridge.storage = self._client  # type: ignore[attr-defined]
         self.bridge.connection_getter = lambda _readonly: self._client  # type: ignore[attr-defined]
+
+
+class _PipelinedStorage(_SharedClientStorage):
+    """One Redis or Sentinel: a hit is limits' own script, sent as EVALSHA in one pipeline
+    with the hits of other requests that arrive meanwhile (core.coalesce). One at a time,
+    each hit cost ~60 µs of redis-py's per-command bookkeeping, a fifth of a login's CPU
+    with its two limits (issue 13's profile). Redis still runs each hit whole, in the order
+    they came. A pipeline that loses its connection is sent again once by the client (as a
+    single command was): hits Redis had already run count twice, which refuses early and
+    never lets more through.
+
+    Not for Cluster: its pipeline reports a node's connection error as that command's
+    answer, without the client's retries and slot-map refresh that ride out a failover,
+    so Cluster keeps limits' own one-command path."""
+
+    def __init__(self, client: KV) -> None:
+        self._hits = CoalescedPipeline(lambda: client.pipeline(transaction=False))
+        self._loads = SingleFlight[str]()
+        super().__init__(client)
 
     # limits' RedispyBridge sends the same scripts with the same keys and arguments, one
     # command at a time; errors are wrapped into StorageError by limits (its

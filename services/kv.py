@@ -28,6 +28,7 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException
 
 from core.errors import ConfigError
 
@@ -99,6 +100,24 @@ def _retry(retries: int = 1) -> Retry:
     )
 
 
+class _Cluster(RedisCluster):
+    """A Redis Cluster client whose "no node answers" is a ConnectionError, as any Redis's.
+
+    redis-py raises RedisClusterException, which is no RedisError, when it cannot build its
+    map of the slots (every node down, slots not covered). Every caller that answers a
+    RedisError by asking the database, or by a 503, met it as a 500 instead (login and
+    `/me` with every node down; tests/cluster/test_redis_cluster_outage.py). Only the
+    map's building is translated: the same exception type also names misuse (keys of
+    several slots in one command), which stays a bug."""
+
+    async def initialize(self, *args: Any, **kwargs: Any) -> _Cluster:
+        try:
+            await super().initialize(*args, **kwargs)
+        except RedisClusterException as exc:
+            raise RedisConnectionError(f"no Redis Cluster node answers: {exc}") from exc
+        return self
+
+
 def open_redis(url: str | None) -> KV:
     if not url:
         # A FakeServer of its own per app, so two apps in one test process share nothing
@@ -117,7 +136,7 @@ def open_redis(url: str | None) -> KV:
     if target.mode == "cluster":
         # After a node fails the cluster needs a moment to elect its replica; the client
         # asks again for the slot map between its tries.
-        return RedisCluster(
+        return _Cluster(
             startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
             password=target.password,
             retry=_retry(retries=2),

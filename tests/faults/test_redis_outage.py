@@ -12,7 +12,16 @@ import asyncio
 import pytest
 
 from tests.api.test_ops import switch
-from tests.auth_helpers import LI, bearer, catalog_ready, identity_token, login, ops_login
+from tests.auth_helpers import (
+    LI,
+    WANG,
+    ZHANG,
+    bearer,
+    catalog_ready,
+    identity_token,
+    login,
+    ops_login,
+)
 from tests.conftest import backend_with_gateway, make_settings
 from tests.faults.proxy import FaultyProxy
 
@@ -160,3 +169,28 @@ async def test_a_stalled_redis_costs_a_bounded_wait_and_lets_no_refused_token_in
         stalled.proxy.heal()
     assert await mode_of(stalled, "HJ005") == before
     assert await me(stalled, gone) == 401
+
+
+async def test_logins_at_once_while_redis_stalls_are_503_within_bounded_waits_and_burn_no_token(
+    stalled,
+):
+    people = [ZHANG, LI, WANG, ZHANG, LI, WANG]
+    tokens = [await identity_token(stalled, person) for person in people]
+    loop = asyncio.get_running_loop()
+    stalled.proxy.stall()
+    try:
+        # Their rate-limit hits go in one pipeline, the ones that come while it is stalled in
+        # the next: each waits for at most the one in flight and its own.
+        started = loop.time()
+        answers = await asyncio.gather(
+            *(stalled.client.post("/api/v1/auth/login", json={"identity_token": t}) for t in tokens)
+        )
+        took = loop.time() - started
+    finally:
+        stalled.proxy.heal()
+    for answer in answers:
+        assert_unavailable(answer)
+    assert took < 2 * 2 + 1.5  # two Redis socket timeouts, and nothing more
+    for token in tokens:  # refused before their use was recorded: each still logs in once
+        again = await stalled.client.post("/api/v1/auth/login", json={"identity_token": token})
+        assert again.status_code == 200, again.text

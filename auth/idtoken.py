@@ -9,7 +9,6 @@ Each token logs in once: the login records its `jti`'s first use with its other 
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 import jwt
 import orjson
 from jwt.algorithms import ECAlgorithm
+from jwt.utils import base64url_decode
 
 from auth import identity
 from auth.records import JTI_MAX
@@ -132,7 +132,7 @@ def _header_of(token: str) -> dict:
         raise InvalidIdentityToken(reason="malformed")  # not a compact JWS: no key looked up
     segment = token.partition(".")[0]
     try:
-        header = orjson.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        header = orjson.loads(base64url_decode(segment))
     except (ValueError, TypeError, UnicodeError) as exc:  # binascii.Error is a ValueError
         raise InvalidIdentityToken(reason="malformed") from exc
     if not isinstance(header, dict):

@@ -11,6 +11,7 @@ import pytest
 from tests.auth_helpers import LI, WANG, ZHANG, bearer, identity_token, login
 from tests.cluster.redis_nodes import RedisClusterNodes
 from tests.conftest import backend_with_gateway, make_settings
+from tests.faults.test_redis_outage import assert_unavailable
 from tests.real_services import fresh_pg_url
 
 __all__ = ["fresh_pg_url"]
@@ -43,12 +44,6 @@ async def logins(stack, people) -> list:
         assert took < 10  # each Redis wait is bounded by its socket timeout and retries
         answers.append(answer)
     return answers
-
-
-def assert_unavailable(answer) -> None:
-    assert answer.status_code == 503, answer.text
-    assert answer.json()["error"]["code"] == "service_unavailable"
-    assert int(answer.headers["retry-after"]) > 0
 
 
 async def test_with_every_node_down_login_is_503_and_sessions_are_judged_by_the_database(stack):

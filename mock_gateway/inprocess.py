@@ -11,7 +11,7 @@ from __future__ import annotations
 import httpx
 from sanic import Sanic
 
-from mock_gateway.app import RESET_HEADER
+from mock_gateway.middleware import RESET_HEADER
 
 
 class MockGatewayTransport(httpx.AsyncBaseTransport):

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from mock_gateway.app import OVERSIZED_BYTES, REDIRECT_TO
+from mock_gateway.middleware import OVERSIZED_BYTES, REDIRECT_TO
 from tests.mock_gateway.test_intake import ZHANG, submit, zhang_certificate
 
 

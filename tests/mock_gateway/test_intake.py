@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import orjson
 
-from mock_gateway.app import CALLBACK_SENDERS
+from mock_gateway.callbacks import CALLBACK_SENDERS
 from mock_gateway.signing import Verifier
 from tests.mock_gateway.conftest import APP_KEY, SECRET, mock_config, start_gateway
 

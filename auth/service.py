@@ -7,14 +7,19 @@ from typing import Protocol
 
 from auth import identity
 from auth.idtoken import Identity
-from auth.logins import login_audited
-from auth.records import Account, LoginDraft, LoginRecorded, LoginRecords, RefusalMirror
+from auth.records import LoginDraft, LoginRecords, RefusalMirror
 from auth.sessions import Sessions, TokenPair
 from auth.tokens import Principal
-from auth.users import UserDirectory, view
+from auth.users import CITIZEN, UserDirectory, view
 from core.audit import AuditWriter
 from core.clock import utc
-from core.errors import AccountDisabled, AuthError, InvalidIdentityToken, RefreshTokenReused
+from core.errors import (
+    AccountDisabled,
+    AuthError,
+    InvalidIdentityToken,
+    RefreshTokenReused,
+    StoredDataCorrupt,
+)
 
 Limiter = Callable[[str], Awaitable[None]]
 
@@ -78,6 +83,7 @@ class AuthService:
             # sees an ID number.
             await self.identity_limiter(hashes[0])
         new, refresh = self.sessions.new_family(who.assurance, device_id)
+        masked = identity.mask(who.id_number)
         draft = LoginDraft(
             jti=who.jti,
             jti_expires_at=who.expires_at,
@@ -86,17 +92,21 @@ class AuthService:
             idp_subject=who.subject,
             at=utc(),
             family=new,
-            actor=identity.mask(who.id_number),
+            id_masked=masked,
+            id_encrypted=self.users.seal(who.id_number),
             request_id=request_id,
+            roles=(CITIZEN,),
         )
         recorded = await self.logins.record_login(draft)
         if not recorded.first_use:
             await self._refused_anonymous("auth.login", "failed", "replayed_jti", request_id)
             raise InvalidIdentityToken(reason="replayed_jti")
-        account, pair = await self._session_of(who, recorded, refresh, draft)
-        if pair is None:
+        account, family = recorded.account, recorded.family
+        if account is None:  # a first use always finds or makes the account
+            raise StoredDataCorrupt(reason="login_without_account")
+        if family is None:
             await self.audit(
-                actor=draft.actor,
+                actor=masked,
                 action="auth.login",
                 target="session",
                 outcome="failed",
@@ -105,24 +115,7 @@ class AuthService:
                 request_id=request_id,
             )
             raise AccountDisabled(reason="disabled")
-        return pair, view(account, who.assurance)
-
-    async def _session_of(
-        self, who: Identity, recorded: LoginRecorded, refresh: str, draft: LoginDraft
-    ) -> tuple[Account, TokenPair | None]:
-        """The account a recorded login is for, and its session: None when disabled."""
-        if recorded.account is None:
-            # A first login: rare enough for several statements (the audit line last: should
-            # it fail, the caller gets no tokens, and the family is one nobody holds).
-            account = await self.users.first_login(who, draft.at)
-            if account.disabled:  # one a racing first login made, and ops disabled since
-                return account, None
-            family = await self.sessions.open_family(account, draft.family)
-            await login_audited(self.audit, draft, account, family)
-            return account, self.sessions.pair(account, family, refresh)
-        if recorded.family is None or recorded.account.disabled:
-            return recorded.account, None
-        return recorded.account, self.sessions.pair(recorded.account, recorded.family, refresh)
+        return self.sessions.pair(account, family, refresh), view(account, who.assurance)
 
     async def refresh(self, refresh_token: str, request_id: str = "") -> tuple[TokenPair, dict]:
         try:

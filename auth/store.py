@@ -1,6 +1,7 @@
 """What every worker and instance must agree on, mirrored in Redis.
 
-Used identity tokens are not here: the database keeps them (auth.orm.TortoiseIdentityTokens).
+Used identity tokens are not here: the database keeps them (each login's own write marks one
+used, auth/records).
 
 lp:{auth}:rev:jti:<jti>   a revoked access token (until its expiry)
 lp:{auth}:rev:fam:<id>    a revoked refresh family (until its absolute expiry)
@@ -31,7 +32,13 @@ EPOCH = f"{PREFIX}mirror:epoch"
 
 
 class NotReplicated(RedisError):
-    """The master took a refusal but no replica confirmed it in time."""
+    """The master took a refusal but no replica confirmed it in time.
+
+    A RedisError on purpose, outside core.errors' tree: to its one catcher
+    (`Revocations._mirror`) a refusal no replica holds is a Redis failure like any other
+    (a failover could lose it), answered the same way: the mirror stops being trusted and
+    the database is asked. It never reaches a client.
+    """
 
 
 class AuthStore:

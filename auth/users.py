@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 
 from auth import identity
-from auth.idtoken import Identity
 from auth.records import Account, UserRecords
 from core.crypto import PiiCipher
-from core.errors import AccountExists, Unavailable, UserNotFound
+from core.errors import UserNotFound
 
 CITIZEN, OPS = "citizen", "ops"
 
@@ -44,34 +42,9 @@ class UserDirectory:
         written under."""
         return tuple(self.cipher.lookup_hashes(identity.normalize(id_number)))
 
-    async def first_login(self, who: Identity, at: datetime) -> Account:
-        """A first login's account: a citizen, as the IdP names them; or, when a first
-        login of the same person on another device created it a moment ago, that one."""
-        try:
-            return await self.records.create(
-                id_hash=self.lookup_hash(who.id_number),
-                id_encrypted=self.cipher.encrypt(who.id_number),
-                id_masked=identity.mask(who.id_number),
-                name=who.name,
-                roles=(CITIZEN,),
-                assurance=who.assurance,
-                idp_subject=who.subject,
-                logged_in_at=at,
-            )
-        except AccountExists:
-            # Outside any transaction (on PostgreSQL the failed insert would abort it).
-            account = await self.records.record_login(
-                list(self.login_hashes(who.id_number)),
-                name=who.name,
-                idp_subject=who.subject,
-                assurance=who.assurance,
-                at=at,
-            )
-            if account is None:
-                # Taken by a row this worker's keys do not find (written under a key it
-                # does not hold, while settings roll out): a retry elsewhere may find it.
-                raise Unavailable(reason="account_behind_unknown_hash") from None
-            return account
+    def seal(self, id_number: str) -> str:
+        """The ID number encrypted at rest, as a new account keeps it."""
+        return self.cipher.encrypt(identity.normalize(id_number))
 
     async def ensure(self, id_number: str, name: str, roles: list[str]) -> tuple[Account, bool]:
         """For demo data: the user with these roles, created if missing."""

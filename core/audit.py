@@ -1,13 +1,14 @@
 """The audit-writer port: what `auth/` and `services/` call to record who did what.
 
-`services.audit.record` is the implementation; the composition root hands it to every
-service the same way, and unit tests hand in a recording fake.
+`store.audit` has the one implementation (an ORM and a PostgreSQL form, picked by the
+composition root); it hands it to every service the same way, and unit tests hand in a
+recording fake. A line written inside an open transaction is part of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Any, Protocol
+from typing import Protocol
 
 
 class AuditWriter(Protocol):
@@ -25,5 +26,4 @@ class AuditWriter(Protocol):
         purpose: str = "",
         before: object = None,
         after: object = None,
-        connection: Any = None,
     ) -> Awaitable[object]: ...

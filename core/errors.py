@@ -7,6 +7,7 @@ text never travels in any of them.
 
     LingpaoError                        (400) the request could not be completed
     ├── ConfigError                     the settings cannot start a server (never an HTTP answer)
+    ├── CommandFailed                   a command could not do what it was asked (never HTTP)
     ├── InvalidRequest                  (400) well-formed, but not a valid ask
     │   ├── EmptyBody                   a JSON body was required and none came
     │   ├── MalformedJson               the body does not parse as JSON
@@ -83,6 +84,12 @@ class ConfigError(LingpaoError):
     """The settings cannot start a server; the message says which setting and why."""
 
     code = "config_error"
+
+
+class CommandFailed(LingpaoError):
+    """A command-line command could not do what it was asked; the message says why."""
+
+    code = "command_failed"
 
 
 class InvalidRequest(LingpaoError):

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from functools import partial
 
-from core.errors import ConfigError
+from core.errors import CommandFailed, ConfigError
 from server.settings import Settings
 
 
@@ -51,12 +51,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from services.db import apply_migrations
+    from store.db import apply_migrations
 
     settings = _settings()
     _ensure_sqlite_folder(settings.database_url)
     if args.create_database and settings.database_url.startswith(("postgres://", "postgresql://")):
-        from services.db import create_database_if_missing
+        from store.db import create_database_if_missing
 
         if asyncio.run(create_database_if_missing(settings.database_url)):
             print("database created")
@@ -222,7 +222,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         # Settings as they are: the demo refuses production before its secrets are read.
         token = asyncio.run(demo.login(Settings.from_env(), args.name, args.assurance))
-    except demo.DemoError as exc:
+    except CommandFailed as exc:
         print(f"lingpao: {exc}", file=sys.stderr)
         return 1
     # Only the token on stdout, so that `TOKEN=$(python -m server demo login 张三)` works.

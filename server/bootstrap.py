@@ -3,10 +3,10 @@
 Everything is built once, from one `Settings`, into one frozen `Container`:
 
     Settings
-      ├─ database (tortoise) ─────────────── TortoiseItemRecords, TortoisePresentationRecords,
-      │                                      the user and session records of auth/;
-      │                                      `records_for`: on asyncpg, the hot paths'
-      │                                      PostgreSQL subclasses (…/on_postgres.py)
+      ├─ database (tortoise) ─────────────── `records_for`: each write with a PostgreSQL
+      │                                      form (login, filing, callback, delivery, audit
+      │                                      line) in the class for this database (…/postgres.py
+      │                                      or …/orm.py); TortoiseItemRecords and the rest
       ├─ redis (or the in-process stand-in) ─ AuthStore (the mirror of refusals that
       │                                      Revocations keeps against the database),
       │                                      RateLimiter, CatalogVersion
@@ -21,7 +21,8 @@ Everything is built once, from one `Settings`, into one frozen `Container`:
       └─ Applications (records, Catalog, HeldCertificates, Holders, Uploads) ─▶ outbox rows
          OutboxWorker (outbox records, GatewayClient, Holders) ─▶ the gateway; OutboxDesk (ops)
 
-`services.audit.record` is the one audit writer, handed to every service the same way.
+`records.audit` (store/audit.py) is the one audit writer, handed to every service the same
+way.
 
 It is used three ways, always through `open_container`/`Container.aclose`: the Sanic app
 (`server/app.py`) builds one per worker in `before_server_start` and closes it in
@@ -40,15 +41,15 @@ from functools import partial
 from pathlib import Path
 
 from auth.idtoken import IdentityTokenVerifier, idp_key_cache
-from auth.logins import ComposedLogins
-from auth.on_postgres import PostgresLogins
-from auth.orm import (
+from auth.records import LoginRecords
+from auth.records.orm import (
     TortoiseDecisionRecords,
     TortoiseIdentityTokens,
+    TortoiseLogins,
     TortoiseSessionRecords,
     TortoiseUserRecords,
 )
-from auth.records import LoginRecords
+from auth.records.postgres import PostgresLogins
 from auth.revocations import Revocations
 from auth.service import AuthService
 from auth.sessions import Sessions
@@ -60,9 +61,13 @@ from core.clock import utc
 from core.crypto import BlobCipher, PiiCipher
 from server.ratelimit import RateLimiter
 from server.settings import Settings
-from services import audit, db, kv
-from services.applications import Applications, CallbackAuth, TortoiseApplicationRecords
-from services.applications.on_postgres import PostgresApplicationRecords
+from services.applications import (
+    ApplicationRecords,
+    Applications,
+    CallbackAuth,
+    PostgresApplicationRecords,
+    TortoiseApplicationRecords,
+)
 from services.catalog import Catalog, CatalogVersion, TortoiseItemRecords
 from services.certificates import Certificates
 from services.gateway import GatewayClient, Transport
@@ -70,11 +75,18 @@ from services.held import HeldCertificates
 from services.holders import Holders
 from services.issuers import IssuerSeals, issuer_key_cache
 from services.one_id import OneId
-from services.outbox import OutboxWorker, TortoiseOutboxRecords
+from services.outbox import (
+    DeliveryRecords,
+    OutboxWorker,
+    PostgresDeliveryRecords,
+    TortoiseDeliveryRecords,
+    TortoiseDeskRecords,
+)
 from services.outbox.desk import OutboxDesk
-from services.outbox.on_postgres import PostgresOutboxRecords
 from services.presentations import Presentations, TortoisePresentationRecords
 from services.uploads import TortoiseUploadRecords, Uploads, UploadStore, engine_from_path
+from store import db, kv
+from store.audit import OrmAuditWriter, PostgresAuditWriter
 
 GatewayOutcome = Callable[[str, str], None]
 DeliveryOutcome = Callable[[str], None]
@@ -145,34 +157,45 @@ async def build(
 
 @dataclass(frozen=True)
 class Records:
-    """The records whose hottest statements PostgreSQL gets written out (issue 13)."""
+    """Where everything is kept, for one database. A write with a written-out PostgreSQL
+    form (a login, a filing, a callback, a delivery, an audit line) has one complete class
+    per database; the rest is the ORM's on both."""
 
     users: TortoiseUserRecords
     sessions: TortoiseSessionRecords
     identity_tokens: TortoiseIdentityTokens
+    decisions: TortoiseDecisionRecords
     logins: LoginRecords
-    applications: TortoiseApplicationRecords
-    outbox: TortoiseOutboxRecords
+    applications: ApplicationRecords
+    deliveries: DeliveryRecords
+    desk: TortoiseDeskRecords
+    audit: AuditWriter
 
 
 def records_for(database_url: str) -> Records:
-    """The ORM's records, or through asyncpg their PostgreSQL subclasses: chosen once here,
-    not per statement."""
-    on_pg = db.speaks_asyncpg(database_url)
-    users, sessions = TortoiseUserRecords(), TortoiseSessionRecords()
-    tokens = TortoiseIdentityTokens()  # housekeeping on both; first uses on SQLite
-    logins = (
-        PostgresLogins()
-        if on_pg
-        else ComposedLogins(tokens, users, sessions, audit.record, db.transaction)
+    """The records of the database the URL names: chosen once here, not per statement."""
+    shared = (
+        TortoiseUserRecords(),
+        TortoiseSessionRecords(),
+        TortoiseIdentityTokens(),
+        TortoiseDecisionRecords(),
     )
+    if db.speaks_asyncpg(database_url):
+        return Records(
+            *shared,
+            logins=PostgresLogins(),
+            applications=PostgresApplicationRecords(),
+            deliveries=PostgresDeliveryRecords(),
+            desk=TortoiseDeskRecords(),
+            audit=PostgresAuditWriter(),
+        )
     return Records(
-        users,
-        sessions,
-        tokens,
-        logins,
-        PostgresApplicationRecords() if on_pg else TortoiseApplicationRecords(),
-        PostgresOutboxRecords() if on_pg else TortoiseOutboxRecords(),
+        *shared,
+        logins=TortoiseLogins(),
+        applications=TortoiseApplicationRecords(),
+        deliveries=TortoiseDeliveryRecords(),
+        desk=TortoiseDeskRecords(),
+        audit=OrmAuditWriter(),
     )
 
 
@@ -188,8 +211,7 @@ def _wire(
     tokens = AccessTokens(settings.token_private_key_pem(), settings.access_token_ttl_seconds)
     records = records_for(settings.database_url)
     users = UserDirectory(PiiCipher(settings.pii_keys()), records.users)
-    identity_tokens = records.identity_tokens
-    decisions = TortoiseDecisionRecords()
+    identity_tokens, decisions, audit = records.identity_tokens, records.decisions, records.audit
     replicated = (
         settings.redis_url is not None and kv.parse_redis_url(settings.redis_url).replicated
     )
@@ -200,23 +222,22 @@ def _wire(
     )
     resources.push_async_callback(revocations.aclose)
     sessions, auth = _auth(settings, revocations, tokens, users, gateway, limiter, records)
-    catalog = Catalog(TortoiseItemRecords(audit.record), gateway, CatalogVersion(client))
+    catalog = Catalog(TortoiseItemRecords(audit), gateway, CatalogVersion(client))
     certificates = Certificates(
-        gateway, IssuerSeals(issuer_key_cache(gateway.certificate_issuers)), audit.record
+        gateway, IssuerSeals(issuer_key_cache(gateway.certificate_issuers)), audit
     )
     holders = Holders(users)
     presentations = Presentations(
         certificates,
         holders,
         TortoisePresentationRecords(),
-        audit.record,
+        audit,
         private_key=tokens.private_key,
         public_key=tokens.public_key,
         kid=tokens.kid,
     )
-    outbox_records = records.outbox
     outbox = OutboxWorker(
-        outbox_records,
+        records.deliveries,
         gateway,
         holders,
         settings.callback_url,
@@ -225,7 +246,7 @@ def _wire(
         on_outcome=on_delivery,
         busy=busy,
     )
-    uploads = _uploads(settings, holders)
+    uploads = _uploads(settings, holders, audit)
     held = HeldCertificates(certificates, client, settings.one_id_cache_seconds)
     applications = Applications(
         records.applications,
@@ -255,9 +276,9 @@ def _wire(
         presentations=presentations,
         applications=applications,
         outbox=outbox,
-        outbox_desk=OutboxDesk(outbox_records, audit.record, on_requeued=outbox.wake),
+        outbox_desk=OutboxDesk(records.desk, audit, on_requeued=outbox.wake),
         uploads=uploads,
-        audit=audit.record,
+        audit=audit,
         _resources=resources,
     )
 
@@ -288,14 +309,14 @@ def _auth(
         sessions,
         records.logins,
         store,
-        audit.record,
+        records.audit,
         identity_limiter=partial(limiter.hit, settings.login_rate_limit, "login-person"),
         family_limiter=partial(limiter.hit, settings.refresh_rate_limit, "refresh-family"),
     )
     return sessions, auth
 
 
-def _uploads(settings: Settings, holders: Holders) -> Uploads:
+def _uploads(settings: Settings, holders: Holders, audit: AuditWriter) -> Uploads:
     store = UploadStore(Path(settings.uploads_dir), BlobCipher(settings.pii_keys()))
     store.purge_stale_spools()
     return Uploads(
@@ -303,7 +324,7 @@ def _uploads(settings: Settings, holders: Holders) -> Uploads:
         TortoiseUploadRecords(),
         holders,
         engine_from_path(settings.ocr_engine),
-        audit.record,
+        audit,
         max_bytes=settings.upload_max_bytes,
     )
 

@@ -10,6 +10,7 @@ signing key, so the API `make run` started accepts it.
 from __future__ import annotations
 
 from core.errors import (
+    CommandFailed,
     GatewayBadAnswer,
     GatewayError,
     GatewayRejected,
@@ -29,10 +30,6 @@ DEMO_CITIZENS = {
 }
 
 
-class DemoError(Exception):
-    """A problem the person at the terminal can fix; the message says what it is."""
-
-
 async def login(
     settings: Settings,
     name: str,
@@ -44,10 +41,14 @@ async def login(
     # Both refusals come before anything is opened, or a production shell would first be
     # told about its secrets.
     if settings.production:
-        raise DemoError("the demo commands are for development only, not LINGPAO_ENV=production")
+        raise CommandFailed(
+            "the demo commands are for development only, not LINGPAO_ENV=production"
+        )
     id_number = DEMO_CITIZENS.get(name)
     if id_number is None:
-        raise DemoError(f"{name!r} is not a demo citizen; the demo citizens are {known_names()}")
+        raise CommandFailed(
+            f"{name!r} is not a demo citizen; the demo citizens are {known_names()}"
+        )
     async with open_container(
         settings.ensure_secrets(), gateway_transport=gateway_transport
     ) as container:
@@ -56,11 +57,11 @@ async def login(
             identity = await container.gateway.identity_token(id_number, name, assurance)
             pair, _ = await container.auth.login(identity, request_id="cli-demo")
         except GatewayError as exc:
-            raise DemoError(_gateway_failure(exc, where)) from exc
+            raise CommandFailed(_gateway_failure(exc, where)) from exc
         except LingpaoError as exc:
             # The reason stays out of API answers; the developer at this terminal may read it.
             why = f" ({exc.reason})" if exc.reason else ""
-            raise DemoError(f"the login was refused: {exc.code}{why}: {exc.message}") from exc
+            raise CommandFailed(f"the login was refused: {exc.code}{why}: {exc.message}") from exc
         return pair.access_token
 
 

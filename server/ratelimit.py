@@ -17,7 +17,7 @@ from sanic.request import Request
 
 from core.coalesce import CoalescedPipeline, SingleFlight
 from core.errors import RateLimited, Unavailable
-from services.kv import KV
+from store.kv import KV
 
 log = logging.getLogger("lingpao.ratelimit")
 

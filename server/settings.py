@@ -274,7 +274,7 @@ class Settings:
                 f"GATEWAY_SIGNATURE must be hmac-sha256 or hmac-sm3, not {self.gateway_signature!r}"
             )
         if self.redis_url:
-            from services.kv import parse_redis_url
+            from store.kv import parse_redis_url
 
             parse_redis_url(self.redis_url)
         if self.log_level.upper() not in LOG_LEVELS:

@@ -26,8 +26,8 @@ from services.certificates import (
     CertificateView,
 )
 from services.holders import Holder, Holders
-from services.models import Presentation
 from services.times import rfc3339
+from store.models import Presentation
 
 TYP = "presentation"
 MAX_TOKEN_BYTES = 1024

@@ -74,7 +74,7 @@ async def fresh_database() -> AsyncIterator[str]:
     await admin.execute(f'CREATE DATABASE "{name}"')
     url = _with_database(TEST_DATABASE_URL, name)
     try:
-        from services.db import apply_migrations
+        from store.db import apply_migrations
 
         await apply_migrations(url)
         yield url

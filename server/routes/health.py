@@ -15,7 +15,8 @@ from server.context import services
 from server.errors import envelope
 from server.openapi import schemas as sc
 from server.openapi.operations import Operation, Success, documented
-from services import db, kpis, kv
+from services import kpis
+from store import db, kv
 
 bp = Blueprint("health")
 log = logging.getLogger("lingpao.health")

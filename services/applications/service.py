@@ -1,24 +1,22 @@
 """Filing applications once, reading them back, and moving them on as the gateway reports.
 
 A filing is idempotent per user and Idempotency-Key. The item and the materials are checked
-first; then the key, the application, its outbox row and its audit line are stored together
-(`file_new`, one statement on PostgreSQL), or, if the key is known already, nothing is: the
-application it made is answered again, or a key used with another body is refused. A
-refusal stores nothing, and a retry of a filing that went through gets its application
-back whatever the checks say now. A key claimed by a request still being handled (the
-ORM's two steps, or an older instance during an upgrade) refuses the second with a 409
-rather than file twice.
+first; then the key, the application, its outbox row and its audit line are stored as one
+(`file_new`), or, if the key is known already, nothing is: the application it made is
+answered again, or a key used with another body is refused. A refusal stores nothing, and
+a retry of a filing that went through gets its application back whatever the checks say
+now, even while that filing is still being written (the records wait for it).
 """
 
 from __future__ import annotations
 
-import asyncio
+import enum
 import logging
 import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 import orjson
@@ -37,19 +35,19 @@ from core.errors import (
     MaterialsMissing,
     NotFound,
 )
-from core.ids import is_certificate_id
+from core.ids import is_certificate_id, is_uuid
 from services import listing
-from services.applications.records import ApplicationRecords, KeyRecord, NewApplication
+from services.applications.records.port import ApplicationRecords, KeyRecord, NewApplication
 from services.applications.rules import (
     RANK,
     ApplicationView,
     check_materials,
 )
 from services.applications.rules import fingerprint as fingerprint_of
-from services.catalog import IN_PERSON, Catalog
+from services.catalog import IN_PERSON, ItemView
 from services.gateway import signing
-from services.held import HeldCertificate, HeldCertificates
-from services.holders import Holder, Holders
+from services.held import HeldCertificate
+from services.holders import Holder
 from services.times import parse_rfc3339
 from services.uploads.rules import UploadView
 
@@ -60,6 +58,24 @@ MAX_KEY_LENGTH = 255
 # Visible ASCII only: a key travels in a header and is compared byte for byte.
 IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,255}$"
 _KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+
+
+class ItemLookup(Protocol):
+    async def current_item(self, code: str) -> ItemView:
+        """The item as the catalog serves it now; ItemNotFound for an unknown code."""
+        ...
+
+
+class CertificateFacts(Protocol):
+    async def remembered(self, user_id: str) -> list[HeldCertificate] | None: ...
+
+    async def gather(
+        self, holder: Holder, request_id: str, purpose: str
+    ) -> list[HeldCertificate]: ...
+
+
+class HolderLookup(Protocol):
+    async def of_user(self, user_id: str) -> Holder: ...
 
 
 class UploadLookup(Protocol):
@@ -84,14 +100,6 @@ class Filing:
         }
 
 
-class _KeyKnown(Exception):  # noqa: N818 - a signal inside Applications, never raised out
-    """The checks met a known Idempotency-Key before asking the library."""
-
-    def __init__(self, found: KeyRecord) -> None:
-        super().__init__()
-        self.found = found
-
-
 @dataclass(frozen=True)
 class Filed:
     application: ApplicationView
@@ -109,14 +117,13 @@ class Applications:
     def __init__(
         self,
         records: ApplicationRecords,
-        catalog: Catalog,
-        held: HeldCertificates,
-        holders: Holders,
+        catalog: ItemLookup,
+        held: CertificateFacts,
+        holders: HolderLookup,
         callback_auth: CallbackAuth,
         uploads: UploadLookup | None = None,
         on_filed: Callable[[], None] | None = None,
         clock: Clock = wall,
-        key_lease: timedelta = timedelta(seconds=30),
     ) -> None:
         self.records = records
         self.catalog = catalog
@@ -127,117 +134,52 @@ class Applications:
         # Wakes the delivery loop so a new application goes out at once, not at the next poll.
         self.on_filed = on_filed or (lambda: None)
         self._clock = clock
-        self.key_lease = key_lease
 
     async def file(self, user_id: str, key: str | None, filing: Filing, request_id: str) -> Filed:
         if not key or not _KEY.fullmatch(key):
             raise IdempotencyKeyRequired()
-        body_fingerprint = fingerprint_of(filing.as_dict())
+        body = fingerprint_of(filing.as_dict())
         holder = await self.holders.of_user(user_id)
         try:
-            new = await self._checked(holder, filing, request_id, key)
-        except _KeyKnown as known:
-            return await self._file_with_known_key(
-                holder, key, body_fingerprint, filing, request_id, found=known.found
-            )
+            checked = await self._checked(holder, filing, request_id, key)
         except (InvalidRequest, NotFound, Conflict):
-            earlier = await self._earlier(user_id, key, body_fingerprint)
-            if earlier is not None:
-                return Filed(earlier, replayed=True)
-            raise
-        until = new.at + self.key_lease
-        application = await self.records.file_new(new, key, body_fingerprint, until)
-        if application is None:  # the key is known
-            return await self._file_with_known_key(
-                holder, key, body_fingerprint, filing, request_id, new
-            )
+            found = await self.records.key_once_written(user_id, key)
+            if found is None:
+                raise
+            return await self._answer_of(user_id, found, body)
+        if isinstance(checked, KeyRecord):
+            return await self._answer_of(user_id, checked, body)
+        application = await self.records.file_new(checked, key, body)
+        if application is None:  # a filing of the same key got there first
+            return await self._answer_of(user_id, await self.records.key(user_id, key), body)
         self.on_filed()
         return Filed(application, replayed=False)
 
-    async def _earlier(
-        self, user_id: str, key: str, body_fingerprint: str
-    ) -> ApplicationView | None:
-        """For a filing the checks refused: the application its key made already (a retry
-        is answered with it), or None, and this filing's refusal stands."""
-        found = await self.records.key_after_writers(user_id, key)
-        if found is None:
-            return None
-        return await self._settled(user_id, found, body_fingerprint, utc(self._clock))
-
-    async def _settled(
-        self, user_id: str, found: KeyRecord, body_fingerprint: str, now: datetime
-    ) -> ApplicationView | None:
-        """What a key found taken answers: the application it made; a refusal for another
-        body, or while its first request is still being handled (it may yet file); None if
-        that request died before it finished."""
-        if found.fingerprint != body_fingerprint:
+    async def _answer_of(self, user_id: str, found: KeyRecord | None, body: str) -> Filed:
+        """What a known key answers: the application it made; 409 for another body."""
+        if found is not None and found.fingerprint != body:
             raise IdempotencyKeyReused()
-        if found.application_id is not None:
-            return await self.get(user_id, found.application_id)
-        if found.claimed_until > now:
+        if found is None or found.application_id is None:
+            # Held by an instance of the previous release, mid-upgrade: it may yet file.
             raise IdempotencyKeyInFlight()
-        return None
-
-    async def _file_with_known_key(
-        self,
-        holder: Holder,
-        key: str,
-        body_fingerprint: str,
-        filing: Filing,
-        request_id: str,
-        new: NewApplication | None = None,
-        found: KeyRecord | None = None,
-    ) -> Filed:
-        earlier = await self._replay_or_claim(holder.user_id, key, body_fingerprint, found)
-        if earlier is not None:
-            return Filed(earlier, replayed=True)
-        # The key is ours now: its first request died before it finished, or let it go.
-        try:
-            if new is None:  # the checks stopped at the known key: made in full now
-                new = await self._checked(holder, filing, request_id)
-            application = await self.records.create(new, key, body_fingerprint)
-        except BaseException:
-            # Shielded: a client that hangs up must not leave its key held for the lease.
-            await asyncio.shield(self.records.release_key(holder.user_id, key))
-            raise
-        self.on_filed()
-        return Filed(application, replayed=False)
-
-    async def _replay_or_claim(
-        self, user_id: str, key: str, body_fingerprint: str, found: KeyRecord | None = None
-    ) -> ApplicationView | None:
-        """For a key found taken (`found`, if already read): the application it made, or
-        None once the key is ours to use."""
-        for _ in range(3):
-            now = utc(self._clock)
-            if found is None:
-                found = await self.records.key(user_id, key)
-            if found is None:
-                # Let go since (its first request was refused): ours if we claim it first.
-                until = now + self.key_lease
-                if await self.records.claim_key(user_id, key, body_fingerprint, until):
-                    return None
-                continue
-            earlier = await self._settled(user_id, found, body_fingerprint, now)
-            if earlier is not None:
-                return earlier
-            # The first request died before it finished: its key may be used again.
-            if await self.records.take_over_key(
-                user_id, key, body_fingerprint, now, now + self.key_lease
-            ):
-                return None
-            found = None  # taken over by another meanwhile: read again
-        raise IdempotencyKeyInFlight()
+        return Filed(await self.get(user_id, found.application_id), replayed=True)
 
     async def _checked(
-        self, holder: Holder, filing: Filing, request_id: str, key: str | None = None
-    ) -> NewApplication:
-        """The application the filing makes, once its item and materials are checked;
-        `_KeyKnown` rather than ask the library for a filing whose `key` is known."""
+        self, holder: Holder, filing: Filing, request_id: str, key: str
+    ) -> NewApplication | KeyRecord:
+        """The application the filing makes, once its item and materials are checked; or,
+        where the library would be asked, its key's record if the key is known (a retry is
+        answered from it, with no library read in the access log for a filing that files
+        nothing)."""
         item = await self.catalog.current_item(filing.item_code)
         if item.mode == IN_PERSON:
             raise ItemRequiresVisit(guide=item.detail()["guide"])
-        certificates = await self._certificates_of(holder, filing, request_id, key)
+        certificates = await self._remembered(holder, filing)
+        if certificates is _ASK_LIBRARY:
+            found = await self.records.key(holder.user_id, key)
+            if found is not None:
+                return found
+            certificates = await self._gathered(holder, request_id)
         uploads = await self._uploads_of(holder.user_id, filing)
         problems = check_materials(item, filing.materials, certificates, uploads)
         if problems:
@@ -257,9 +199,12 @@ class Applications:
             request_id=request_id,
         )
 
-    async def _certificates_of(
-        self, holder: Holder, filing: Filing, request_id: str, key: str | None = None
-    ) -> list[HeldCertificate] | None:
+    async def _remembered(
+        self, holder: Holder, filing: Filing
+    ) -> list[HeldCertificate] | None | _AskLibrary:
+        """The caller's certificates as far as the filing needs them: none named, or the
+        remembered facts; `_ASK_LIBRARY` when those are missing or older than a certificate
+        just issued (or its renewal); None when they cannot be read (see `_gathered`)."""
         named = {
             m["certificate_id"]
             for m in filing.materials.values()
@@ -269,21 +214,18 @@ class Applications:
             return []
         try:
             held = await self.held.remembered(holder.user_id)
-            # No facts, or facts older than a certificate just issued (or its renewal): the
-            # library is asked, once, before the filing is refused for it.
-            if held is None or not named <= {c.id for c in held if c.usable}:
-                found = await self.records.key(holder.user_id, key) if key else None
-                if found is not None:
-                    # A retry, or a key used again: answered from the key, without a
-                    # library read in the citizen's access log for a filing that files
-                    # nothing.
-                    raise _KeyKnown(found)
-                held = await self.held.gather(holder, request_id, PURPOSE_APPLY)
-            return held
         except GatewayError as exc:
-            # The promise holds while the gateway is down: the application is queued, and
-            # the gateway checks the certificates itself when it takes the application.
-            log.warning("certificates not checked at filing (%s); the gateway will", exc.code)
+            _unchecked(exc)
+            return None
+        if held is None or not named <= {c.id for c in held if c.usable}:
+            return _ASK_LIBRARY
+        return held
+
+    async def _gathered(self, holder: Holder, request_id: str) -> list[HeldCertificate] | None:
+        try:
+            return await self.held.gather(holder, request_id, PURPOSE_APPLY)
+        except GatewayError as exc:
+            _unchecked(exc)
             return None
 
     async def _uploads_of(self, user_id: str, filing: Filing) -> dict[str, UploadView]:
@@ -363,6 +305,19 @@ class Applications:
         await self.records.forget_nonces(utc(self._clock) - window)
 
 
+class _AskLibrary(enum.Enum):
+    ASK = "ask"
+
+
+_ASK_LIBRARY = _AskLibrary.ASK
+
+
+def _unchecked(exc: GatewayError) -> None:
+    # The promise holds while the gateway is down: the application is queued, and the
+    # gateway checks the certificates itself when it takes the application.
+    log.warning("certificates not checked at filing (%s); the gateway will", exc.code)
+
+
 def _callback_fields(body: bytes) -> tuple[str, str, str | None]:
     try:
         payload = orjson.loads(body)
@@ -391,6 +346,9 @@ def _decode(cursor: str) -> tuple:
     value = listing.decode_cursor(cursor)
     at, _, last_id = value.partition("|")
     try:
-        return parse_rfc3339(at), last_id
+        after = parse_rfc3339(at)
     except ValueError as exc:
-        raise InvalidRequest(fields=[{"field": "cursor", "problem": "not a cursor"}]) from exc
+        raise listing.bad_cursor() from exc
+    if not is_uuid(last_id):  # an application's id, as its column holds them
+        raise listing.bad_cursor()
+    return after, last_id

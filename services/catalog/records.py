@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 
 from core.audit import AuditWriter
 from services.catalog.rules import IN_PERSON, MODES, ItemView, MaterialView
-from services.models import CertificateType, Item, Material
+from store.models import CertificateType, Item, Material
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,6 @@ class TortoiseItemRecords:
                 reason=change.reason,
                 actor_user_id=change.actor_user_id,
                 request_id=change.request_id,
-                connection=conn,
             )
         return True
 

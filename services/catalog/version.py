@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 
 from core.clock import Clock, monotonic, wall
 from core.errors import Unavailable
-from services.kv import KV
+from store.kv import KV
 
 log = logging.getLogger("lingpao.cache")
 

@@ -1,8 +1,8 @@
 """The transactional outbox: applications on their way to the gateway.
 
-records.py      the `OutboxRecords` port and its tortoise version (claims with row locks)
-on_postgres.py  the delivery loop's statements written out for PostgreSQL
-worker.py       `OutboxWorker`: the delivery loop, its retries and its shutdown
+records/   where deliveries wait: the ports, and one complete version per database
+worker.py  `OutboxWorker`: the delivery loop, its retries and its shutdown
+desk.py    `OutboxDesk`: what ops see and requeue
 """
 
 from services.outbox.records import (
@@ -11,9 +11,12 @@ from services.outbox.records import (
     IN_FLIGHT,
     PENDING,
     Delivery,
+    DeliveryRecords,
+    DeskRecords,
     OutboxEntry,
-    OutboxRecords,
-    TortoiseOutboxRecords,
+    PostgresDeliveryRecords,
+    TortoiseDeliveryRecords,
+    TortoiseDeskRecords,
 )
 from services.outbox.worker import OutboxWorker
 
@@ -23,8 +26,11 @@ __all__ = [
     "IN_FLIGHT",
     "PENDING",
     "Delivery",
+    "DeliveryRecords",
+    "DeskRecords",
     "OutboxEntry",
-    "OutboxRecords",
     "OutboxWorker",
-    "TortoiseOutboxRecords",
+    "PostgresDeliveryRecords",
+    "TortoiseDeliveryRecords",
+    "TortoiseDeskRecords",
 ]

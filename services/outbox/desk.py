@@ -10,7 +10,14 @@ from core.clock import Clock, utc, wall
 from core.errors import Conflict, InvalidRequest, OutboxRowNotFound
 from core.numbers import plain_int
 from services import listing
-from services.outbox.records import DEAD, DELIVERED, IN_FLIGHT, PENDING, OutboxEntry, OutboxRecords
+from services.outbox.records.port import (
+    DEAD,
+    DELIVERED,
+    IN_FLIGHT,
+    PENDING,
+    DeskRecords,
+    OutboxEntry,
+)
 
 STATES = (PENDING, IN_FLIGHT, DELIVERED, DEAD)
 
@@ -18,7 +25,7 @@ STATES = (PENDING, IN_FLIGHT, DELIVERED, DEAD)
 class OutboxDesk:
     def __init__(
         self,
-        records: OutboxRecords,
+        records: DeskRecords,
         audit: AuditWriter,
         on_requeued: Callable[[], None] | None = None,
         clock: Clock = wall,

@@ -37,7 +37,7 @@ from core.errors import (
 from core.tasks import in_own_task
 from services.gateway import Gateway
 from services.holders import Holders
-from services.outbox.records import Delivery, DeliveryRecords, new_worker_id
+from services.outbox.records.port import Delivery, DeliveryRecords, new_worker_id
 
 log = logging.getLogger("lingpao.outbox")
 

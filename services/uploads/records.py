@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Protocol
 
-from services.models import Upload
+from store.models import Upload
 
 
 @dataclass(frozen=True)

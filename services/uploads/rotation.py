@@ -12,9 +12,9 @@ import base64
 from collections.abc import AsyncIterator
 
 from core.crypto import HEADER_BYTES
-from services.models import Upload
 from services.uploads.service import ocr_context
 from services.uploads.store import UploadStore
+from store.models import Upload
 
 
 async def rotate_uploads(store: UploadStore, batch_size: int = 200) -> AsyncIterator[int]:

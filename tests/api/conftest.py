@@ -9,7 +9,7 @@ from sanic.response import json
 from server.body import parse_body
 from server.guards import require_face, require_ops
 from server.openapi.operations import undocumented
-from services.db import apply_migrations
+from store.db import apply_migrations
 from tests.conftest import backend_with_gateway
 
 

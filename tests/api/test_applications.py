@@ -9,7 +9,7 @@ import pytest
 
 from services.applications.rules import fingerprint
 from services.held import HeldCertificate
-from services.models import Application, AuditEntry, IdempotencyRecord, OutboxRow
+from store.models import Application, AuditEntry, IdempotencyRecord, OutboxRow
 from tests.api.test_uploads import send
 from tests.auth_helpers import LI, bearer, catalog_ready, login, ops_login
 from tests.certificate_ids import misnumbered
@@ -469,14 +469,16 @@ async def test_a_refused_filing_whose_key_another_request_still_holds_is_told_to
     partial = {k: v for k, v in complete.items() if k == "id_card"}
     body = {"item_code": "HJ005", "materials": partial}
     holder = await holder_of(zhang, zhang.tokens)
-    records = zhang.app.ctx.container.applications.records
-    # The first request with this key (an older instance's, mid-upgrade) is still at work.
+    # The first request with this key is an instance's of the previous release, mid-upgrade,
+    # which claimed keys before filing: still at work.
     print_ = fingerprint({**body, "form": {}})
     until = datetime.now(UTC) + timedelta(seconds=30)
-    assert await records.claim_key(holder.user_id, "k-1", print_, until)
+    claim = await IdempotencyRecord.create(
+        user_id=holder.user_id, key="k-1", fingerprint=print_, claimed_until=until
+    )
     answer = await file(zhang, zhang.tokens, body)
     assert answer.status_code == 409
     assert answer.json()["error"]["code"] == "idempotency_key_in_flight"
     assert "retry-after" in answer.headers
-    await records.release_key(holder.user_id, "k-1")
+    await claim.delete()  # it gave up
     assert (await file(zhang, zhang.tokens, body)).status_code == 422

@@ -11,7 +11,7 @@ import pytest
 from stdnum.iso7064 import mod_37_36
 
 from services.gateway import signing
-from services.models import Application, OutboxRow
+from store.models import Application, OutboxRow
 from tests.api.test_applications import file, materials_for, until_status
 from tests.auth_helpers import bearer, catalog_ready, login, ops_login
 

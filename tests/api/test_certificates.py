@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from services.models import AuditEntry
+from store.models import AuditEntry
 from tests.auth_helpers import LI, ZHANG, bearer, catalog_ready, login, ops_login
 
 
@@ -171,7 +171,7 @@ async def test_a_slow_gateway_within_the_timeout_still_answers(zhang):
 
 
 async def test_a_gateway_slower_than_the_timeout_is_a_503_not_a_hang(tmp_path):
-    from services.db import apply_migrations
+    from store.db import apply_migrations
     from tests.conftest import backend_with_gateway, make_settings
 
     settings = make_settings(tmp_path, gateway_timeout_seconds=0.2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from services.db import apply_migrations
+from store.db import apply_migrations
 from tests.conftest import backend_with_gateway, logged_with, make_settings
 
 

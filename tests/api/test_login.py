@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from auth.models import User
-from services.models import AuditEntry
+from store.models import AuditEntry
 from tests.auth_helpers import LI, WANG, ZHANG, bearer, forged, identity_token, login
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from services.db import apply_migrations
+from store.db import apply_migrations
 from tests.auth_helpers import LI, ZHANG, bearer, catalog_ready, login
 from tests.conftest import backend_with_gateway, make_settings
 

@@ -9,7 +9,7 @@ import time
 import jwt
 import pytest
 
-from services.models import Presentation
+from store.models import Presentation
 from tests.auth_helpers import ZHANG, bearer, login
 from tests.certificate_ids import misnumbered
 
@@ -154,7 +154,7 @@ async def test_presenting_and_verifying_are_in_the_holders_access_log(zhang):
 
 
 async def test_verification_is_rate_limited(tmp_path):
-    from services.db import apply_migrations
+    from store.db import apply_migrations
     from tests.conftest import backend_with_gateway, make_settings
 
     settings = make_settings(tmp_path, verify_rate_limit="2/minute")

@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from auth.tokens import AccessTokens
-from services.models import AuditEntry
+from store.models import AuditEntry
 from tests.auth_helpers import LI, WANG, ZHANG, bearer, login
 from tests.conftest import backend_with_gateway, logged_with, make_settings
 
@@ -168,7 +168,7 @@ async def test_each_auth_event_is_audited_with_the_masked_id_only(stack):
 
 
 async def test_logins_beyond_the_rate_limit_get_429_with_retry_after(tmp_path):
-    from services.db import apply_migrations
+    from store.db import apply_migrations
     from tests.auth_helpers import identity_token
 
     settings = make_settings(tmp_path, login_rate_limit="2/minute")

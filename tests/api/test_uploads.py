@@ -13,8 +13,8 @@ from PIL import ExifTags, Image
 from core.errors import ConfigError
 from server import bootstrap
 from server.multipart import FORM_OVERHEAD_BYTES
-from services.models import AuditEntry
 from services.uploads import can_satisfy
+from store.models import AuditEntry
 from tests import upload_samples as samples
 from tests.auth_helpers import LI, ZHANG, bearer, login
 from tests.conftest import logged_with, make_settings

@@ -4,15 +4,17 @@ Each fake keeps the semantics of what it replaces and records what it was asked 
 `calls`, so a test can check both what happened and what was (not) attempted.
 
     common.py    FakeClock, FakeAudit, FakeLimiter
-    auth.py      FakeVerifier, FakeIdentityTokens, FakeUserRecords, FakeSessionRecords,
+    auth.py      FakeVerifier, FakeUserRecords, FakeSessionRecords, FakeLogins,
                  fake_auth_store
     services.py  FakeGateway (with FakeIssuer, FakeSm2Issuer), FakeItemRecords,
                  FakePresentationRecords, FakeIdentities, FakeOutboxRecords, certificate_id
+    applications.py  FakeApplicationRecords (its outbox rows in a FakeOutboxRecords)
     uploads.py   FakeUploadRecords, FakeOcrEngine
 """
 
+from tests.fakes.applications import FakeApplicationRecords
 from tests.fakes.auth import (
-    FakeIdentityTokens,
+    FakeLogins,
     FakeSessionRecords,
     FakeUserRecords,
     FakeVerifier,
@@ -33,11 +35,12 @@ from tests.fakes.services import (
 from tests.fakes.uploads import FakeOcrEngine, FakeUploadRecords
 
 __all__ = [
+    "FakeApplicationRecords",
     "FakeAudit",
     "FakeClock",
     "FakeGateway",
     "FakeIdentities",
-    "FakeIdentityTokens",
+    "FakeLogins",
     "FakeIssuer",
     "FakeItemRecords",
     "FakeLimiter",

@@ -11,14 +11,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from auth.idtoken import Identity
-from auth.records import Account, Family
+from auth.records import JTI_MAX, Account, Family, LoginDraft, LoginRecorded, login_line
 from auth.store import AuthStore
-from core.errors import AccountExists, InvalidIdentityToken
+from core.errors import AccountExists, InvalidIdentityToken, StoredDataCorrupt
 
 
 class FakeVerifier:
     """The IdP's side reduced to a table of tokens; like the real one it proves who the
-    token names and leaves whether it was used before to the login (FakeIdentityTokens)."""
+    token names and leaves whether it was used before to the login (FakeLogins)."""
 
     def __init__(self) -> None:
         self.identities: dict[str, Identity] = {}
@@ -37,21 +37,6 @@ class FakeVerifier:
         if who is None:
             raise InvalidIdentityToken(reason="malformed")
         return who
-
-
-class FakeIdentityTokens:
-    """Used identity tokens in a set: each logs in once."""
-
-    def __init__(self) -> None:
-        self.used: set[str] = set()
-        self.calls: list[str] = []
-
-    async def first_use(self, jti: str, expires_at: int) -> bool:
-        self.calls.append(jti)
-        if jti in self.used:
-            return False
-        self.used.add(jti)
-        return True
 
 
 class FakeUserRecords:
@@ -108,17 +93,6 @@ class FakeUserRecords:
         if logged_in_at is not None:
             self.last_login[account.id] = logged_in_at
         return account
-
-    async def record_login(
-        self, id_hashes: list[str], *, name: str, idp_subject: str, assurance: str, at: datetime
-    ) -> Account | None:
-        self.calls.append(("record_login", tuple(id_hashes)))
-        user_id = next((self.ids_by_hash[h] for h in id_hashes if h in self.ids_by_hash), None)
-        if user_id is None:
-            return None
-        self._change(user_id, name=name, assurance=assurance)
-        self.last_login[user_id] = at
-        return self.accounts[user_id]
 
     async def set_roles(self, user_id: str, roles: tuple[str, ...]) -> None:
         self.calls.append(("set_roles", user_id, tuple(roles)))
@@ -218,6 +192,56 @@ class FakeSessionRecords:
     def _read(self, family_id: str) -> Family:
         family = self.families[family_id]
         return replace(family, account=self.users.accounts[family.user_id])
+
+
+class FakeLogins:
+    """LoginRecords over the fake users and sessions, its own used identity tokens and the
+    fake audit: every step without an await between them, as one transaction (or one
+    statement) makes the real ones atomic."""
+
+    def __init__(self, users: FakeUserRecords, sessions: FakeSessionRecords, audit: Any) -> None:
+        self.users, self.sessions, self.audit = users, sessions, audit
+        self.used: set[str] = set()
+        self.calls: list[str] = []
+
+    async def record_login(self, draft: LoginDraft) -> LoginRecorded:
+        self.calls.append(draft.jti)
+        if not 0 < len(draft.jti) <= JTI_MAX or draft.jti in self.used:
+            return LoginRecorded(first_use=False)
+        users, assurance = self.users, draft.family.assurance
+        found = {users.ids_by_hash[h] for h in draft.id_hashes if h in users.ids_by_hash}
+        self.used.add(draft.jti)
+        for user_id in found:
+            users._change(user_id, name=draft.name, assurance=assurance)
+            users.last_login[user_id] = draft.at
+        if len(found) > 1:
+            raise StoredDataCorrupt(reason="accounts_share_a_person")
+        # The fakes' own steps never wait on anything: nothing runs between them.
+        account = (
+            users.accounts[found.pop()]
+            if found
+            else await users.create(
+                id_hash=draft.id_hashes[0],
+                id_encrypted=draft.id_encrypted,
+                id_masked=draft.id_masked,
+                name=draft.name,
+                roles=draft.roles,
+                assurance=assurance,
+                logged_in_at=draft.at,
+            )
+        )
+        if account.disabled:
+            return LoginRecorded(first_use=True, account=account)
+        new = draft.family
+        family = await self.sessions.create_family(
+            account,
+            device_id=new.device_id,
+            assurance=new.assurance,
+            expires_at=new.expires_at,
+            token_hash=new.token_hash,
+        )
+        self.audit.keep(login_line(draft, family.id, account.id))
+        return LoginRecorded(first_use=True, account=account, family=family)
 
 
 def fake_auth_store() -> AuthStore:

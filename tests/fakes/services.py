@@ -8,6 +8,7 @@ import base64
 import copy
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import gmssl_pyx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -271,12 +272,15 @@ class FakeIdentities:
 
 
 class FakeOutboxRecords:
-    """Outbox rows in memory with the claim-checked transitions of the real ones."""
+    """Outbox rows in memory with the claim-checked transitions of the real ones; with the
+    `applications` (a FakeApplicationRecords) that filed them, a claim reads each
+    application as it is now and a delivery's mark moves it on, as the real ones do."""
 
     def __init__(self) -> None:
         self.rows: dict[int, dict] = {}
         self.attempts: list[tuple[int, str, str]] = []
         self.calls: list[tuple] = []
+        self.applications: Any = None
 
     def add(self, application: ApplicationView) -> int:
         row_id = len(self.rows) + 1
@@ -302,7 +306,10 @@ class FakeOutboxRecords:
             lapsed = row["state"] == "in_flight" and row["until"] < now
             if (due or lapsed) and len(taken) < limit:
                 row.update(state="in_flight", by=worker, until=until)
-                taken.append(Delivery(row_id, row["attempts"], row["application"]))
+                application = row["application"]
+                if self.applications is not None:
+                    application = self.applications.applications[application.id]
+                taken.append(Delivery(row_id, row["attempts"], application))
         return taken
 
     def _mine(self, row_id: int, worker: str) -> dict | None:
@@ -314,8 +321,10 @@ class FakeOutboxRecords:
     ) -> bool:
         row = self._mine(row_id, worker)
         if row is not None:
-            row.update(state="delivered", gateway_id=gateway_id, by=None)
+            row.update(state="delivered", gateway_id=gateway_id, by=None, until=None)
             self.attempts.append((row_id, "delivered", ""))
+            if self.applications is not None:
+                self.applications.submitted(row["application"].id, gateway_id, at)
         return row is not None
 
     async def retry_later(

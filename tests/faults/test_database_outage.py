@@ -12,8 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from services.models import Application, IdempotencyRecord, OutboxRow
-from services.outbox import on_postgres
+from services.outbox.records import postgres as delivery_statements
+from store.models import Application, IdempotencyRecord, OutboxRow
 from tests.api.test_applications import file, materials_for, until_status
 from tests.api.test_callbacks_and_outbox import push
 from tests.auth_helpers import bearer, catalog_ready, login, ops_login
@@ -229,7 +229,7 @@ async def test_a_delivery_round_whose_connection_died_does_not_leave_the_loop_a_
         fetch, cuts = asyncpg.Connection.fetch, list[str]()
 
         async def cut_at_the_first_claim(self, query, *args, **kwargs):
-            if not cuts and query == on_postgres.CLAIM:
+            if not cuts and query == delivery_statements.CLAIM:
                 cuts.append(query)
                 await self.close()  # the connection dies under the claim
             return await fetch(self, query, *args, **kwargs)

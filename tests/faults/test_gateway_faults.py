@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from services.models import OutboxAttempt, OutboxRow
+from store.models import OutboxAttempt, OutboxRow
 from tests.api.test_applications import file, materials_for, until_status
 from tests.auth_helpers import LI, bearer, catalog_ready, login
 from tests.conftest import backend_with_gateway, make_settings

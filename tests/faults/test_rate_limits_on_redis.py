@@ -10,7 +10,7 @@ import pytest
 
 from core.errors import RateLimited, Unavailable
 from server.ratelimit import RateLimiter
-from services.kv import close_redis, open_redis
+from store.kv import close_redis, open_redis
 
 pytestmark = pytest.mark.timeout(60)
 

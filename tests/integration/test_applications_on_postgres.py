@@ -11,7 +11,7 @@ import pytest
 
 from mock_gateway.inprocess import MockGatewayTransport
 from server.app import create_app
-from services.models import Application, OutboxAttempt, OutboxRow
+from store.models import Application, OutboxAttempt, OutboxRow
 from tests.api.test_applications import file, materials_for, until_status
 from tests.auth_helpers import bearer, catalog_ready, login
 from tests.conftest import backend_with_gateway, make_settings, serve_in_process

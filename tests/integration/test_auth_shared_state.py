@@ -9,7 +9,7 @@ import pytest
 
 from mock_gateway.inprocess import MockGatewayTransport
 from server.app import create_app
-from services.db import apply_migrations
+from store.db import apply_migrations
 from tests.auth_helpers import LI, ZHANG, bearer, identity_token, login
 from tests.conftest import backend_with_gateway, make_settings, serve_in_process
 

@@ -7,7 +7,7 @@ from contextlib import AsyncExitStack
 
 from mock_gateway.inprocess import MockGatewayTransport
 from server.app import create_app
-from services.db import apply_migrations
+from store.db import apply_migrations
 from tests.auth_helpers import bearer, catalog_ready, ops_login
 from tests.conftest import backend_with_gateway, make_settings, serve_in_process
 

@@ -8,8 +8,8 @@ import pytest
 from tortoise import connections
 from tortoise.backends.asyncpg.client import TransactionWrapper
 
-from services import db
-from services.fair_pool import FairPool
+from store import db
+from store.fair_pool import FairPool
 
 
 @pytest.fixture

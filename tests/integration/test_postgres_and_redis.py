@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.db import apply_migrations
+from store.db import apply_migrations
 from tests.conftest import backend_with_gateway, make_settings
 
 

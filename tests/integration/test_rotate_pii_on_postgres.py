@@ -13,8 +13,8 @@ import secrets
 from auth.models import User
 from auth.rotation import left_behind, rotate_users
 from core.crypto import HEADER_BYTES, SUITE_SM4_GCM_64K, PiiCipher
-from services.models import Upload
 from services.uploads.rotation import rotate_uploads
+from store.models import Upload
 from tests import upload_samples as samples
 from tests.auth_helpers import ZHANG, bearer, login
 from tests.conftest import backend_with_gateway, make_settings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.db import apply_migrations
+from store.db import apply_migrations
 from tests import upload_samples as samples
 from tests.auth_helpers import LI, ZHANG, bearer, login
 from tests.conftest import backend_with_gateway, make_settings

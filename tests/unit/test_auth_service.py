@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import pytest
 
-from auth.logins import ComposedLogins
 from auth.service import AuthService
 from auth.sessions import Sessions
 from auth.store import AuthStore
@@ -17,18 +16,16 @@ from auth.users import UserDirectory
 from core.crypto import PiiCipher
 from core.errors import (
     AccountDisabled,
-    AccountExists,
     InvalidIdentityToken,
     InvalidToken,
     RateLimited,
     RefreshTokenReused,
-    Unavailable,
 )
 from tests.fakes import (
     FakeAudit,
     FakeClock,
-    FakeIdentityTokens,
     FakeLimiter,
+    FakeLogins,
     FakeSessionRecords,
     FakeUserRecords,
     FakeVerifier,
@@ -50,7 +47,7 @@ class World:
     store: AuthStore
     person_limit: FakeLimiter
     family_limit: FakeLimiter
-    jtis: FakeIdentityTokens
+    logins: FakeLogins
 
 
 def world(users: FakeUserRecords | None = None) -> World:
@@ -59,18 +56,18 @@ def world(users: FakeUserRecords | None = None) -> World:
     person_limit, family_limit = FakeLimiter(), FakeLimiter()
     sessions = Sessions(AccessTokens(KEY), store, records, clock=FakeClock(time.time()))
     directory = UserDirectory(PiiCipher(os.urandom(32)), users)
-    jtis = FakeIdentityTokens()
+    logins = FakeLogins(users, records, audit)
     service = AuthService(
         idp,
         directory,
         sessions,
-        ComposedLogins(jtis, users, records, audit),
+        logins,
         store,
         audit,
         identity_limiter=person_limit,
         family_limiter=family_limit,
     )
-    return World(service, idp, audit, users, records, store, person_limit, family_limit, jtis)
+    return World(service, idp, audit, users, records, store, person_limit, family_limit, logins)
 
 
 async def log_in(w: World, person=ZHANG, assurance: str = "face"):
@@ -165,52 +162,19 @@ async def test_a_login_refused_by_the_limit_leaves_its_identity_token_good_for_l
     w.person_limit.refuse()
     with pytest.raises(RateLimited):
         await w.auth.login(token)
-    assert w.jtis.used == set()
+    assert w.logins.used == set()
     w.person_limit.refusing = False
     pair, _ = await w.auth.login(token)
     assert pair.principal.family_id in w.records.families
 
 
-class RacedUsers(FakeUserRecords):
-    """Another device's first login of the same person creates the account between this
-    login's look and its own create (ops may disable it at once; its hash may be one this
-    worker's keys do not make)."""
-
-    def __init__(self, *, disabled: bool = False, hash_we_know: bool = True) -> None:
-        super().__init__()
-        self.disabled, self.hash_we_know, self.raced = disabled, hash_we_know, False
-
-    async def create(self, **values):
-        if not self.raced:
-            self.raced = True
-            if not self.hash_we_know:
-                raise AccountExists(reason="id_hash_taken")  # by a row we cannot look up
-            account = await super().create(**values)
-            await self.set_disabled(account.id, self.disabled)
-        return await super().create(**values)  # the unique hash: AccountExists
-
-
-async def test_a_first_login_that_loses_the_race_logs_in_to_the_account_the_winner_made():
-    w = world(RacedUsers())
-    pair, user = await log_in(w)
-    assert list(w.users.accounts) == [user["id"]]
-    assert w.records.families[pair.principal.family_id].user_id == user["id"]
-    assert w.audit.actions() == [("auth.login", "ok")]
-
-
-async def test_a_first_login_that_loses_the_race_to_an_account_disabled_since_is_refused():
-    w = world(RacedUsers(disabled=True))
-    with pytest.raises(AccountDisabled):
-        await log_in(w)
-    assert w.records.families == {}
-    assert w.audit.calls[-1]["reason"] == "account_disabled"
-
-
-async def test_a_first_login_blocked_by_an_account_it_cannot_find_is_unavailable_not_a_conflict():
-    w = world(RacedUsers(hash_we_know=False))
-    with pytest.raises(Unavailable):
-        await log_in(w)
-    assert w.records.families == {}
+async def test_a_first_login_keeps_the_id_number_sealed_and_found_by_its_hash():
+    w = world()
+    _, user = await log_in(w)
+    (account,) = w.users.accounts.values()
+    assert ZHANG[0] not in str(account) and account.id_masked == ZHANG[2]
+    assert w.auth.users.id_number_of(account) == ZHANG[0]
+    assert (await w.auth.users.find(ZHANG[0])).id == user["id"]
 
 
 async def test_a_bad_identity_token_never_reaches_the_limiter_or_the_users():

@@ -12,11 +12,12 @@ import httpx
 import pytest
 
 from auth.tokens import AccessTokens
+from core.errors import CommandFailed
 from mock_gateway.idp import IdentityProvider
 from mock_gateway.population import Person
-from server.demo import DemoError, login
+from server.demo import login
 from server.settings import Settings
-from services.db import apply_migrations
+from store.db import apply_migrations
 from tests.conftest import make_settings
 
 ZHANG_ID = "330402199001011230"
@@ -80,7 +81,7 @@ async def test_the_assurance_asked_for_is_the_one_the_token_carries(migrated):
 async def test_the_demo_login_is_refused_in_production_before_anything_is_opened(tmp_path):
     production = Settings.from_env({"LINGPAO_ENV": "production"})
     gateway = MockGateway(production)
-    with pytest.raises(DemoError, match="development only"):
+    with pytest.raises(CommandFailed, match="development only"):
         await login(production, "张三", gateway_transport=gateway)
     assert gateway.calls == []
 
@@ -88,7 +89,7 @@ async def test_the_demo_login_is_refused_in_production_before_anything_is_opened
 async def test_an_unknown_name_is_refused_with_the_names_of_the_demo_citizens(tmp_path):
     settings = make_settings(tmp_path)
     gateway = MockGateway(settings)
-    with pytest.raises(DemoError) as refused:
+    with pytest.raises(CommandFailed) as refused:
         await login(settings, "赵六", gateway_transport=gateway)
     assert "赵六" in str(refused.value)
     assert all(name in str(refused.value) for name in ("张三", "李四", "王五"))
@@ -98,7 +99,7 @@ async def test_an_unknown_name_is_refused_with_the_names_of_the_demo_citizens(tm
 async def test_a_gateway_that_is_down_is_named_with_its_address_and_what_to_check(tmp_path):
     settings = make_settings(tmp_path)
     gateway = MockGateway(settings, httpx.ConnectError("connection refused"))
-    with pytest.raises(DemoError) as error:
+    with pytest.raises(CommandFailed) as error:
         await login(settings, "王五", gateway_transport=gateway)
     said = str(error.value)
     assert "cannot reach the mock gateway at http://gateway.test" in said
@@ -110,14 +111,14 @@ async def test_a_gateway_that_is_down_is_named_with_its_address_and_what_to_chec
 
 async def test_a_gateway_that_answers_503_is_treated_as_down(tmp_path):
     settings = make_settings(tmp_path)
-    with pytest.raises(DemoError, match="cannot reach the mock gateway"):
+    with pytest.raises(CommandFailed, match="cannot reach the mock gateway"):
         await login(settings, "张三", gateway_transport=MockGateway(settings, 503))
 
 
 async def test_a_gateway_that_does_not_answer_in_time_says_so(tmp_path):
     settings = make_settings(tmp_path)
     gateway = MockGateway(settings, httpx.ReadTimeout("slow"))
-    with pytest.raises(DemoError, match="did not answer in time") as error:
+    with pytest.raises(CommandFailed, match="did not answer in time") as error:
         await login(settings, "张三", gateway_transport=gateway)
     assert ZHANG_ID not in str(error.value)
     assert gateway.closed
@@ -125,7 +126,7 @@ async def test_a_gateway_that_does_not_answer_in_time_says_so(tmp_path):
 
 async def test_a_refused_sign_in_says_what_the_gateway_answered_without_the_id_number(tmp_path):
     settings = make_settings(tmp_path)
-    with pytest.raises(DemoError) as error:
+    with pytest.raises(CommandFailed) as error:
         await login(settings, "李四", gateway_transport=MockGateway(settings, 401))
     assert "refused the sign-in (401 unknown_person)" in str(error.value)
     assert "330411198506152348" not in str(error.value)
@@ -133,5 +134,5 @@ async def test_a_refused_sign_in_says_what_the_gateway_answered_without_the_id_n
 
 async def test_an_identity_token_our_login_refuses_is_said_with_the_reason(migrated):
     gateway = MockGateway(replace(migrated, gateway_app_key="another-app"))  # not our audience
-    with pytest.raises(DemoError, match="the login was refused: invalid_identity_token"):
+    with pytest.raises(CommandFailed, match="the login was refused: invalid_identity_token"):
         await login(migrated, "张三", gateway_transport=gateway)

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from services.db import tortoise_config
-from services.fair_pool import FairPool
+from store.db import tortoise_config
+from store.fair_pool import FairPool
 
 
 class LifoPool:
@@ -89,7 +89,7 @@ async def test_everything_else_is_the_pools_own():
 
 def test_a_server_on_postgresql_gets_the_fair_pool_and_sqlite_keeps_its_own():
     url = "postgres://lingpao@db.example:5432/lingpao"
-    assert tortoise_config(url, 5)["connections"]["default"]["engine"] == "services.fair_pool"
+    assert tortoise_config(url, 5)["connections"]["default"]["engine"] == "store.fair_pool"
     assert tortoise_config("sqlite://lingpao.sqlite3", 5)["connections"]["default"] == (
         "sqlite://lingpao.sqlite3"
     )

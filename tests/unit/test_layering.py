@@ -11,12 +11,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # package -> what it must not import (top-level names)
 FORBIDDEN = {
-    "core": {"auth", "services", "server", "ocr_stubs", "mock_gateway", "sanic", "sanic_ext"},
+    "core": {
+        "store",
+        "auth",
+        "services",
+        "server",
+        "ocr_stubs",
+        "mock_gateway",
+        "sanic",
+        "sanic_ext",
+        "tortoise",
+        "redis",
+        "asyncpg",
+    },
+    "store": {"auth", "services", "server", "ocr_stubs", "mock_gateway", "sanic", "sanic_ext"},
     "auth": {"services", "server", "mock_gateway", "sanic", "sanic_ext"},
     "services": {"auth", "server", "mock_gateway", "sanic", "sanic_ext"},
     "ocr_stubs": {"auth", "services", "server", "mock_gateway", "sanic", "sanic_ext"},
     "server": {"mock_gateway"},
-    "mock_gateway": {"core", "auth", "services", "server", "ocr_stubs"},
+    "mock_gateway": {"core", "store", "auth", "services", "server", "ocr_stubs"},
 }
 
 

@@ -26,6 +26,26 @@ GET /api/v1/applications/{};POST /api/v1/uploads;POST /api/v1/gateway/callbacks;
 GET /api/v1/ops/items;PUT /api/v1/ops/items/{}/mode;GET /api/v1/ops/kpis;
 GET /api/v1/ops/audit;GET /api/v1/ops/outbox;POST /api/v1/ops/outbox/{}/requeue"""
 
+# Routes the contract names that are not served yet, each with the issue that adds it: a
+# route the contract gains unannounced, or one served since, fails the test below.
+NOT_YET_SERVED = {
+    "GET /api/v1/applications/{}/evaluation": "好差评 (issue 28)",
+    "POST /api/v1/applications/{}/evaluation": "好差评 (issue 28)",
+    "GET /api/v1/ops/evaluations": "好差评 (issue 28)",
+    "POST /api/v1/ops/evaluations/{}/appeal": "好差评 (issue 28)",
+    "POST /api/v1/ops/evaluations/{}/appeal-decision": "好差评 (issue 28)",
+    "POST /api/v1/ops/evaluations/{}/rectification": "好差评 (issue 28)",
+    "GET /log/checkpoint": "transparency log (issue 29)",
+    "GET /log/key": "transparency log (issue 29)",
+    "GET /log/tile/{}/{}[.p/{}]": "transparency log (issue 29)",
+    "GET /api/v1/me/access-log/{}/proof": "transparency log (issue 29)",
+    "GET /api/v1/ops/log/consistency": "transparency log (issue 29)",
+    "GET /api/v1/me/sessions": "a citizen's own data (issue 35)",
+    "DELETE /api/v1/me/sessions/{}": "a citizen's own data (issue 35)",
+    "GET /api/v1/me/export": "a citizen's own data (issue 35)",
+    "POST /api/v1/me/deletion": "a citizen's own data (issue 35)",
+}
+
 
 @pytest.fixture(scope="module")
 def doc():
@@ -44,7 +64,9 @@ def contract_routes() -> set[str]:
 def test_the_list_of_contract_routes_is_the_contract_s():
     found = re.findall(r"^\| (GET|POST|PUT|DELETE) (/[^ ?|]+)", CONTRACT.read_text(), re.M)
     skipped = ("/idp", "/_admin", "/gateway", "/ops/", "/certificates")
-    assert {f"{m} {shape(p)}" for m, p in found if not p.startswith(skipped)} == contract_routes()
+    named = {f"{m} {shape(p)}" for m, p in found if not p.startswith(skipped)}
+    assert named == contract_routes() | set(NOT_YET_SERVED)
+    assert not contract_routes() & set(NOT_YET_SERVED)
 
 
 def test_the_document_is_valid_openapi_3_1(doc):

@@ -266,7 +266,7 @@ def test_a_mock_gateway_port_that_is_not_a_number_is_a_clear_config_error():
 
 
 def test_redis_url_names_sentinel_or_cluster_by_its_scheme():
-    from services.kv import parse_redis_url
+    from store.kv import parse_redis_url
 
     sentinel = parse_redis_url("redis+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/lingpao/2")
     assert (sentinel.mode, sentinel.master, sentinel.db, sentinel.password) == (

@@ -13,7 +13,7 @@ from tortoise.migrations.api import migrate as _migrate
 from tortoise.transactions import in_transaction
 
 APP_LABEL = "lingpao"
-MODEL_MODULES = ["services.models", "auth.models"]
+MODEL_MODULES = ["store.models", "auth.models"]
 
 
 def tortoise_config(database_url: str, timeout_seconds: float | None = None) -> dict:
@@ -22,7 +22,7 @@ def tortoise_config(database_url: str, timeout_seconds: float | None = None) -> 
         "apps": {
             APP_LABEL: {
                 "models": MODEL_MODULES,
-                "migrations": "services.migrations",
+                "migrations": "store.migrations",
                 "default_connection": "default",
             }
         },
@@ -33,7 +33,7 @@ def tortoise_config(database_url: str, timeout_seconds: float | None = None) -> 
 
 def speaks_asyncpg(database_url: str) -> bool:
     """PostgreSQL through asyncpg (tortoise's driver for `postgres://`), whose `$n`
-    statements the records' PostgreSQL subclasses write out."""
+    statements the records' PostgreSQL classes write out."""
     return database_url.startswith(("postgres://", "postgresql://", "asyncpg://"))
 
 
@@ -49,7 +49,7 @@ def _connection(database_url: str, timeout_seconds: float | None) -> str | dict:
     credentials["server_settings"] = {"statement_timeout": str(int(timeout_seconds * 1000))}
     credentials["reset"] = keep_session
     if connection["engine"] == "tortoise.backends.asyncpg":
-        connection["engine"] = "services.fair_pool"  # the pool's waits in order, bounded
+        connection["engine"] = "store.fair_pool"  # the pool's waits in order, bounded
     return connection
 
 
@@ -87,7 +87,7 @@ def transaction() -> AbstractAsyncContextManager[object]:
 
 def asyncpg_client() -> AsyncpgDBClient:
     """The connection, or the open transaction's, for the statements written out for
-    PostgreSQL (`*/on_postgres.py`, picked by bootstrap only when `speaks_asyncpg`): asyncpg's
+    PostgreSQL (`*/records/postgres.py`, picked by bootstrap only when `speaks_asyncpg`): asyncpg's
     client, whose `$n` placeholders they use."""
     return cast(AsyncpgDBClient, connections.get("default"))
 

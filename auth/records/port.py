@@ -1,8 +1,9 @@
-"""What the auth domain reasons about, and the two ports through which it is kept.
+"""What the auth domain reasons about, and the ports through which it is kept.
 
 `Account` and `Family` are plain snapshots: the domain reads them, decides, and asks the
-records to change what it decided. `UserRecords` and `SessionRecords` are the ports; the
-tortoise implementations live in `auth.orm`, the in-memory ones in `tests/fakes.py`.
+records to change what it decided. The tortoise implementations live in `auth.records.orm`,
+a login's one statement on PostgreSQL in `auth.records.postgres`, the in-memory ones in
+`tests/fakes/auth.py`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from store.audit import AuditLine
 
 JTI_MAX = 128  # the longest identity-token id kept as used (used_identity_token.jti)
 
@@ -71,13 +74,6 @@ class UserRecords(Protocol):
         """Raises AccountExists when an account carries `id_hash` already."""
         ...
 
-    async def record_login(
-        self, id_hashes: list[str], *, name: str, idp_subject: str, assurance: str, at: datetime
-    ) -> Account | None:
-        """Records a login on the account carrying any of these hashes (see
-        `by_any_id_hash`); that account as it is now, or None when there is none."""
-        ...
-
     async def set_roles(self, user_id: str, roles: tuple[str, ...]) -> None: ...
 
     async def set_disabled(self, user_id: str, disabled: bool) -> None: ...
@@ -136,8 +132,9 @@ class NewFamily:
 @dataclass(frozen=True)
 class LoginDraft:
     """Everything one login writes, decided before the write: the identity token's first
-    use, the account's update (found by any of its hashes), the new family, and the audit
-    line that says so."""
+    use, the account's update (found by any of its hashes) or, at a first login, the
+    account as it is made (under the first hash), the new family, and the audit line that
+    says so."""
 
     jti: str
     jti_expires_at: int  # the identity token's own expiry, epoch seconds
@@ -146,8 +143,10 @@ class LoginDraft:
     idp_subject: str
     at: datetime
     family: NewFamily
-    actor: str  # for the audit line: the masked ID number, never the full one
+    id_masked: str  # the audit line's actor too: never the full ID number
+    id_encrypted: str  # for a first login's account
     request_id: str
+    roles: tuple[str, ...] = ("citizen",)  # a first login's account's
 
 
 @dataclass(frozen=True)
@@ -155,18 +154,33 @@ class LoginRecorded:
     """What the login's write found and did."""
 
     first_use: bool  # False: the identity token was used before, and nothing was written
-    account: Account | None = None  # None: no account carries the hashes (a first login)
+    account: Account | None = None  # the account logged in to, made now at a first login
     family: Family | None = None  # written only for an account that is not disabled
 
 
 class LoginRecords(Protocol):
-    """A login's writes as one step (issue 13: one statement on PostgreSQL)."""
+    """A login's writes as one atomic unit (one transaction; one statement on PostgreSQL)."""
 
     async def record_login(self, draft: LoginDraft) -> LoginRecorded:
         """Records the identity token's first use; only then the login on the account
-        carrying any of the hashes; only for an account not disabled, the new family and
-        the login's audit line."""
+        carrying any of the hashes, made if there is none; only for an account not
+        disabled, the new family and the login's audit line. All or nothing. If two
+        accounts carry the hashes, the token is used and each gets the login, but no family
+        or audit line is written, and StoredDataCorrupt is raised."""
         ...
+
+
+def login_line(draft: LoginDraft, family_id: str, user_id: str | None) -> AuditLine:
+    """The audit line of a login that started a session."""
+    return AuditLine(
+        actor=draft.id_masked,
+        action="auth.login",
+        target=f"family:{family_id}",
+        reason=draft.family.assurance,
+        actor_user_id=user_id,
+        request_id=draft.request_id,
+        at=draft.at,
+    )
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,6 @@
-"""The auth records on tortoise: every query the auth layer makes to the database.
-
-On PostgreSQL a returning citizen's whole login is one statement (auth/on_postgres.py);
-everything else, and every login on SQLite, goes through these, held to the same
-contract tests."""
+"""The auth records on tortoise: every query the auth layer makes to the database but a
+login on PostgreSQL (auth/records/postgres.py, one statement). A login here
+(`TortoiseLogins`) is one transaction, held to the same contract tests."""
 
 from __future__ import annotations
 
@@ -24,11 +22,20 @@ from auth.models import (
     UsedIdentityToken,
     User,
 )
-from auth.records import JTI_MAX, Account, Family, Refusals
-from core.errors import AccountExists
+from auth.records.port import (
+    JTI_MAX,
+    Account,
+    Family,
+    LoginDraft,
+    LoginRecorded,
+    Refusals,
+    login_line,
+)
+from core.errors import AccountExists, StoredDataCorrupt
 from core.ids import is_uuid
+from store.audit import OrmAuditWriter
 
-# What an Account is read from; auth/on_postgres.py's statements return the same columns.
+# What an Account is read from; auth/records/postgres.py's statement returns the same columns.
 ACCOUNT_COLUMNS = ("id", "name", "id_masked", "id_encrypted", "roles", "disabled", "assurance")
 _ROLES = User._meta.fields_map["roles"]
 
@@ -116,17 +123,6 @@ class TortoiseUserRecords:
             raise AccountExists(reason="id_hash_taken") from exc
         return _account(row)
 
-    async def record_login(
-        self, id_hashes: list[str], *, name: str, idp_subject: str, assurance: str, at: datetime
-    ) -> Account | None:
-        account = await self.by_any_id_hash(id_hashes)
-        if account is None:
-            return None
-        await User.filter(id=account.id).update(
-            name=name, idp_subject=idp_subject, assurance=assurance, last_login_at=at
-        )
-        return replace(account, name=name, assurance=assurance)
-
     async def set_roles(self, user_id: str, roles: tuple[str, ...]) -> None:
         await User.filter(id=user_id).update(roles=list(roles))
 
@@ -195,19 +191,8 @@ class TortoiseSessionRecords:
 
 
 class TortoiseIdentityTokens:
-    """Used identity tokens, in the database: each logs in once, whatever Redis forgets."""
-
-    async def first_use(self, jti: str, expires_at: int) -> bool:
-        if not 0 < len(jti) <= JTI_MAX:
-            return False  # no id we could keep: never "first"
-        return await self._insert(jti, jti_kept_until(expires_at))
-
-    async def _insert(self, jti: str, until: datetime) -> bool:
-        try:
-            await UsedIdentityToken.create(jti=jti, expires_at=until)
-        except IntegrityError:
-            return False
-        return True
+    """Used identity tokens, in the database (each login's own write marks one used, in
+    `TortoiseLogins` or auth/records/postgres.py): forgotten once they could log in no more."""
 
     async def forget_expired(self, now: datetime) -> None:
         await UsedIdentityToken.filter(expires_at__lt=now).delete()
@@ -258,3 +243,65 @@ class TortoiseDecisionRecords:
         await MirrorState.get_or_create(id=1, defaults={"generation": 1})
         await MirrorState.filter(id=1).update(generation=F("generation") + 1)
         return await self.generation()
+
+
+class TortoiseLogins:
+    """A login as one transaction (SQLite's: tortoise holds its one connection for it, so
+    logins never interleave), through the user and session records."""
+
+    def __init__(self) -> None:
+        self._users, self._sessions = TortoiseUserRecords(), TortoiseSessionRecords()
+        self._audit = OrmAuditWriter()
+
+    async def record_login(self, draft: LoginDraft) -> LoginRecorded:
+        if not 0 < len(draft.jti) <= JTI_MAX:
+            return LoginRecorded(first_use=False)  # no id we could keep: never a first use
+        new = draft.family
+        async with in_transaction():
+            if await UsedIdentityToken.exists(jti=draft.jti):
+                return LoginRecorded(first_use=False)
+            await UsedIdentityToken.create(
+                jti=draft.jti, expires_at=jti_kept_until(draft.jti_expires_at)
+            )
+            account = await self._logged_in(draft)
+            if account is None or account.disabled:
+                family = None
+            else:
+                family = await self._sessions.create_family(
+                    account,
+                    device_id=new.device_id,
+                    assurance=new.assurance,
+                    expires_at=new.expires_at,
+                    token_hash=new.token_hash,
+                )
+                await self._audit.write(login_line(draft, family.id, account.id))
+        if account is None:
+            # As on PostgreSQL: the token used and both accounts' logins kept, no session.
+            raise StoredDataCorrupt(reason="accounts_share_a_person")
+        return LoginRecorded(first_use=True, account=account, family=family)
+
+    async def _logged_in(self, draft: LoginDraft) -> Account | None:
+        """The account carrying any of the hashes with this login on it, made if none is;
+        None when two carry them (each gets the login)."""
+        rows = await User.filter(id_hash__in=list(draft.id_hashes)).limit(2)
+        changes: dict[str, Any] = {
+            "name": draft.name,
+            "idp_subject": draft.idp_subject,
+            "assurance": draft.family.assurance,
+            "last_login_at": draft.at,
+        }
+        if rows:
+            await User.filter(id__in=[r.id for r in rows]).update(**changes)
+            if len(rows) > 1:
+                return None
+            return replace(_account(rows[0]), name=draft.name, assurance=draft.family.assurance)
+        return await self._users.create(
+            id_hash=draft.id_hashes[0],
+            id_encrypted=draft.id_encrypted,
+            id_masked=draft.id_masked,
+            name=draft.name,
+            roles=draft.roles,
+            assurance=draft.family.assurance,
+            idp_subject=draft.idp_subject,
+            logged_in_at=draft.at,
+        )

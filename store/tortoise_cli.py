@@ -2,6 +2,6 @@
 
 import os
 
-from services.db import tortoise_config
+from store.db import tortoise_config
 
 TORTOISE_ORM = tortoise_config(os.environ.get("DATABASE_URL", "sqlite://:memory:"))

@@ -9,7 +9,7 @@ many turns as the pool has connections, a task holding a turn always finds one f
 the turns go first come, first served. A wait for a turn is bounded by the statement
 timeout: past it, TimeoutError, which the API answers with a 503 and Retry-After.
 
-`services.db` names this module as the engine for PostgreSQL URLs; the client is
+`store.db` names this module as the engine for PostgreSQL URLs; the client is
 tortoise's own in every other respect.
 """
 

@@ -1,106 +1,28 @@
-"""Where deliveries to the gateway wait: the port the delivery loop needs and its tortoise
-version. Every ORM query about the outbox lives here.
-
-A row is claimed with a lease: `in_flight` until `claimed_until`, by one worker. Every
-later change checks the claim, so a worker whose lease ran out (it crashed or stalled)
-cannot mark a row another worker has taken since. On PostgreSQL the claim is `SELECT …
-FOR UPDATE SKIP LOCKED` (services/outbox/on_postgres.py), so any number of workers share
-the queue without waiting on each other; here, on SQLite (one process), a conditional
-update per row does the same job.
-"""
+"""The outbox records through tortoise: `TortoiseDeliveryRecords` is SQLite's delivery
+loop (each claim and mark one transaction); `TortoiseDeskRecords` serves ops on every
+database."""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from services.applications.records import view as application_view
-from services.applications.rules import QUEUED, SUBMITTED, ApplicationView
-from services.models import Application, OutboxAttempt, OutboxRow
+from services.applications.records.rows import view as application_view
+from services.applications.rules import QUEUED, SUBMITTED
+from services.outbox.records.port import (
+    DEAD,
+    DELIVERED,
+    IN_FLIGHT,
+    PENDING,
+    Delivery,
+    OutboxEntry,
+)
 from services.times import rfc3339
-
-PENDING, IN_FLIGHT, DELIVERED, DEAD = "pending", "in_flight", "delivered", "dead"
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """A claimed row with what it delivers."""
-
-    id: int
-    attempts: int
-    application: ApplicationView
-
-
-@dataclass(frozen=True)
-class OutboxEntry:
-    id: int
-    application_id: str
-    state: str
-    attempts: int
-    last_error: str
-    next_attempt_at: datetime
-    created_at: datetime
-    delivered_at: datetime | None
-
-    def as_dict(self) -> dict:
-        return {
-            "id": self.id,
-            "application_id": self.application_id,
-            "state": self.state,
-            "attempts": self.attempts,
-            "last_error": self.last_error or None,
-            "next_attempt_at": rfc3339(self.next_attempt_at),
-            "created_at": rfc3339(self.created_at),
-            "delivered_at": rfc3339(self.delivered_at) if self.delivered_at else None,
-        }
-
-
-class DeliveryRecords(Protocol):
-    """What the delivery loop needs."""
-
-    async def claim(
-        self, worker: str, now: datetime, until: datetime, limit: int
-    ) -> list[Delivery]: ...
-
-    async def delivered(
-        self, row_id: int, worker: str, gateway_id: str, at: datetime, duration_ms: int
-    ) -> bool:
-        """Marks the row done, the application submitted and the attempt kept, together."""
-        ...
-
-    async def retry_later(
-        self, row_id: int, worker: str, at: datetime, error: str, counted: bool
-    ) -> bool: ...
-
-    async def dead(self, row_id: int, worker: str, error: str) -> bool: ...
-
-    async def release(self, row_id: int, worker: str) -> bool: ...
-
-    async def record_attempt(
-        self, row_id: int, outcome: str, error: str, duration_ms: int
-    ) -> None: ...
-
-
-class OutboxRecords(DeliveryRecords, Protocol):
-    """The delivery loop's needs and what ops look at."""
-
-    async def page(
-        self, state: str | None, before_id: int | None, limit: int
-    ) -> list[OutboxEntry]: ...
-
-    async def requeue(self, row_id: int, now: datetime) -> OutboxEntry | None: ...
-
-    async def get(self, row_id: int) -> OutboxEntry | None: ...
-
-    async def depth(self) -> tuple[int, datetime | None]:
-        """How many rows wait (pending or in flight), and since when the oldest does."""
-        ...
+from store import filters
+from store.models import Application, OutboxAttempt, OutboxRow
 
 
 def _entry(row: OutboxRow) -> OutboxEntry:
@@ -121,37 +43,23 @@ def _claimable(now: datetime) -> Q:
     return Q(state=PENDING, next_attempt_at__lte=now) | Q(state=IN_FLIGHT, claimed_until__lt=now)
 
 
-class TortoiseOutboxRecords:
-    """The ORM version: SQLite's, and the reference for services/outbox/on_postgres.py,
-    whose subclass bootstrap picks on PostgreSQL."""
-
+class TortoiseDeliveryRecords:
     async def claim(
         self, worker: str, now: datetime, until: datetime, limit: int
     ) -> list[Delivery]:
-        ids = await self._claim_one_by_one(worker, now, until, limit)
-        rows = await OutboxRow.filter(id__in=ids, claimed_by=worker).order_by("id")
-        applications = {
-            str(a.id): application_view(a)
-            for a in await Application.filter(id__in=[r.application_id for r in rows])
-        }
+        # One transaction: tortoise holds SQLite's one connection for it, so two claims
+        # never interleave and no row goes to two workers.
+        async with in_transaction():
+            rows = await OutboxRow.filter(_claimable(now)).order_by("id").limit(limit)
+            ids = [r.id for r in rows]
+            await OutboxRow.filter(_claimable(now), id__in=ids).update(
+                state=IN_FLIGHT, claimed_by=worker, claimed_until=until
+            )
+            applications = {
+                str(a.id): application_view(a)
+                for a in await Application.filter(id__in=[r.application_id for r in rows])
+            }
         return [Delivery(r.id, r.attempts, applications[str(r.application_id)]) for r in rows]
-
-    async def _claim_one_by_one(
-        self, worker: str, now: datetime, until: datetime, limit: int
-    ) -> list[int]:
-        candidates = await OutboxRow.filter(_claimable(now)).order_by("id").limit(limit)
-        claimed = []
-        for row in candidates:
-            # Conditional on what we read: of two claimers, one updates the row.
-            same = OutboxRow.filter(id=row.id, state=row.state)
-            if row.claimed_until is None:
-                same = same.filter(claimed_until__isnull=True)
-            else:
-                same = same.filter(claimed_until=row.claimed_until)
-            won = await same.update(state=IN_FLIGHT, claimed_by=worker, claimed_until=until)
-            if won:
-                claimed.append(row.id)
-        return claimed
 
     def _mine(self, row_id: int, worker: str) -> QuerySet[OutboxRow]:
         return OutboxRow.filter(id=row_id, claimed_by=worker, state=IN_FLIGHT)
@@ -225,7 +133,10 @@ class TortoiseOutboxRecords:
             outbox_id=row_id, outcome=outcome, error=error[:200], duration_ms=duration_ms
         )
 
+
+class TortoiseDeskRecords:
     async def page(self, state: str | None, before_id: int | None, limit: int) -> list[OutboxEntry]:
+        filters.check(OutboxRow, {"cursor": ("id", before_id), "state": ("state", state)})
         rows = OutboxRow.all()
         if state:
             rows = rows.filter(state=state)
@@ -234,12 +145,16 @@ class TortoiseOutboxRecords:
         return [_entry(r) for r in await rows.order_by("-id").limit(limit)]
 
     async def requeue(self, row_id: int, now: datetime) -> OutboxEntry | None:
+        if not filters.fits(OutboxRow, "id", row_id):
+            return None
         moved = await OutboxRow.filter(id=row_id, state__in=[DEAD, PENDING]).update(
             state=PENDING, attempts=0, next_attempt_at=now, claimed_by=None, claimed_until=None
         )
         return await self.get(row_id) if moved else None
 
     async def get(self, row_id: int) -> OutboxEntry | None:
+        if not filters.fits(OutboxRow, "id", row_id):
+            return None
         row = await OutboxRow.get_or_none(id=row_id)
         return None if row is None else _entry(row)
 
@@ -248,7 +163,3 @@ class TortoiseOutboxRecords:
         count = await waiting.count()
         oldest = await waiting.order_by("created_at").first()
         return count, oldest.created_at if oldest else None
-
-
-def new_worker_id() -> str:
-    return uuid.uuid4().hex[:16]

@@ -1,4 +1,4 @@
-"""Tables of the domain. The schema comes only from the migrations in services/migrations."""
+"""Tables of the domain. The schema comes only from the migrations in store/migrations."""
 
 from tortoise import fields
 from tortoise.models import Model
@@ -122,8 +122,10 @@ class Application(Model):
 class IdempotencyRecord(Model):
     """One Idempotency-Key of one user: the body's fingerprint and what it produced.
 
-    While `application_id` is empty the first request with the key is still being handled
-    (until `claimed_until`); a second one then gets a 409, never a second application.
+    Written with its application in one transaction or statement. `claimed_until` and an
+    empty `application_id` are only ever written by instances of the previous release
+    (which claimed a key before filing), mid-upgrade: such a key is answered 409 in flight.
+    This release writes the filing's time there and never reads it.
     """
 
     id = fields.BigIntField(primary_key=True)

@@ -119,22 +119,16 @@ class AuthService:
 
     async def refresh(self, refresh_token: str, request_id: str = "") -> tuple[TokenPair, dict]:
         try:
-            pair, family = await self.sessions.refresh(refresh_token, self.family_limiter)
+            pair, family = await self.sessions.refresh(
+                refresh_token, self.family_limiter, request_id
+            )
         except RefreshTokenReused as exc:
             await self._refused_anonymous("auth.refresh_reuse", "revoked", exc.reason, request_id)
             raise
         except AuthError as exc:
             await self._refused_anonymous("auth.refresh", "failed", exc.reason, request_id)
             raise
-        account = family.account
-        await self.audit(
-            actor=account.id_masked,
-            action="auth.refresh",
-            target=f"family:{family.id}",
-            actor_user_id=account.id,
-            request_id=request_id,
-        )
-        return pair, view(account, family.assurance)
+        return pair, view(family.account, family.assurance)
 
     async def logout(self, principal: Principal, request_id: str = "") -> None:
         await self.sessions.logout(principal)

@@ -18,6 +18,7 @@ from auth.records import Account, Family, NewFamily, RefusalMirror, SessionRecor
 from auth.tokens import AccessTokens, Principal
 from core.clock import Clock, utc, wall
 from core.errors import AccountDisabled, InvalidToken, RefreshTokenReused
+from store.audit import AuditLine
 
 REFRESH_PREFIX = "rt."
 
@@ -92,9 +93,13 @@ class Sessions:
         return TokenPair(access, refresh, self.tokens.ttl, principal)
 
     async def refresh(
-        self, refresh_token: str, guard: Callable[[str], Awaitable[None]] | None = None
+        self,
+        refresh_token: str,
+        guard: Callable[[str], Awaitable[None]] | None = None,
+        request_id: str = "",
     ) -> tuple[TokenPair, Family]:
-        """`guard` sees the family id before rotation (a rate limit); it may raise."""
+        """`guard` sees the family id before rotation (a rate limit); it may raise. The
+        rotation is audited with it, as `request_id`'s."""
         if not refresh_token.startswith(REFRESH_PREFIX) or len(refresh_token) > 100:
             raise InvalidToken(reason="refresh_malformed")
         token_hash = _hash(refresh_token)
@@ -111,8 +116,16 @@ class Sessions:
         if guard is not None:
             await guard(family.id)
         refresh = _new_refresh_token()
+        line = AuditLine(
+            actor=family.account.id_masked,
+            action="auth.refresh",
+            target=f"family:{family.id}",
+            actor_user_id=family.account.id,
+            request_id=request_id,
+            at=now,
+        )
         if not await self.records.claim_and_rotate(
-            token_hash, _hash(refresh), family_id=family.id, at=now
+            token_hash, _hash(refresh), family_id=family.id, at=now, line=line
         ):
             # Shown again after its rotation: whoever holds the newer token may be a thief.
             await self.revoke_family(family, "reuse")

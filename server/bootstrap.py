@@ -86,7 +86,7 @@ from services.outbox.desk import OutboxDesk
 from services.presentations import Presentations, TortoisePresentationRecords
 from services.uploads import TortoiseUploadRecords, Uploads, UploadStore, engine_from_path
 from store import db, kv
-from store.audit import OrmAuditWriter, PostgresAuditWriter
+from store.audit import LineWriter, OrmAuditWriter, PostgresAuditWriter
 
 GatewayOutcome = Callable[[str, str], None]
 DeliveryOutcome = Callable[[str], None]
@@ -169,33 +169,35 @@ class Records:
     applications: ApplicationRecords
     deliveries: DeliveryRecords
     desk: TortoiseDeskRecords
-    audit: AuditWriter
+    audit: OrmAuditWriter | PostgresAuditWriter
 
 
 def records_for(database_url: str) -> Records:
     """The records of the database the URL names: chosen once here, not per statement."""
+    postgres = db.speaks_asyncpg(database_url)
+    audit = PostgresAuditWriter() if postgres else OrmAuditWriter()
     shared = (
         TortoiseUserRecords(),
-        TortoiseSessionRecords(),
+        TortoiseSessionRecords(audit),
         TortoiseIdentityTokens(),
         TortoiseDecisionRecords(),
     )
-    if db.speaks_asyncpg(database_url):
+    if postgres:
         return Records(
             *shared,
             logins=PostgresLogins(),
             applications=PostgresApplicationRecords(),
             deliveries=PostgresDeliveryRecords(),
-            desk=TortoiseDeskRecords(),
-            audit=PostgresAuditWriter(),
+            desk=TortoiseDeskRecords(audit),
+            audit=audit,
         )
     return Records(
         *shared,
         logins=TortoiseLogins(),
         applications=TortoiseApplicationRecords(),
         deliveries=TortoiseDeliveryRecords(),
-        desk=TortoiseDeskRecords(),
-        audit=OrmAuditWriter(),
+        desk=TortoiseDeskRecords(audit),
+        audit=audit,
     )
 
 
@@ -276,7 +278,7 @@ def _wire(
         presentations=presentations,
         applications=applications,
         outbox=outbox,
-        outbox_desk=OutboxDesk(records.desk, audit, on_requeued=outbox.wake),
+        outbox_desk=OutboxDesk(records.desk, on_requeued=outbox.wake),
         uploads=uploads,
         audit=audit,
         _resources=resources,
@@ -316,15 +318,14 @@ def _auth(
     return sessions, auth
 
 
-def _uploads(settings: Settings, holders: Holders, audit: AuditWriter) -> Uploads:
+def _uploads(settings: Settings, holders: Holders, audit: LineWriter) -> Uploads:
     store = UploadStore(Path(settings.uploads_dir), BlobCipher(settings.pii_keys()))
     store.purge_stale_spools()
     return Uploads(
         store,
-        TortoiseUploadRecords(),
+        TortoiseUploadRecords(audit),
         holders,
         engine_from_path(settings.ocr_engine),
-        audit,
         max_bytes=settings.upload_max_bytes,
     )
 

@@ -33,7 +33,7 @@ from auth.records.port import (
 )
 from core.errors import AccountExists, StoredDataCorrupt
 from core.ids import is_uuid
-from store.audit import OrmAuditWriter
+from store.audit import AuditLine, LineWriter, OrmAuditWriter
 
 # What an Account is read from; auth/records/postgres.py's statement returns the same columns.
 ACCOUNT_COLUMNS = ("id", "name", "id_masked", "id_encrypted", "roles", "disabled", "assurance")
@@ -133,6 +133,9 @@ class TortoiseUserRecords:
 class TortoiseSessionRecords:
     """Refresh families and their tokens in `refresh_family` and `refresh_token`."""
 
+    def __init__(self, audit: LineWriter | None = None) -> None:
+        self.audit = audit or OrmAuditWriter()
+
     async def create_family(
         self,
         account: Account,
@@ -161,7 +164,13 @@ class TortoiseSessionRecords:
         return _family(row.family, _account(row.family.user))
 
     async def claim_and_rotate(
-        self, token_hash: str, next_hash: str, *, family_id: str, at: datetime
+        self,
+        token_hash: str,
+        next_hash: str,
+        *,
+        family_id: str,
+        at: datetime,
+        line: AuditLine | None = None,
     ) -> bool:
         async with in_transaction():
             # The conditional update is the lock: of two concurrent claims, one sees 0 rows
@@ -171,6 +180,8 @@ class TortoiseSessionRecords:
             )
             if claimed:
                 await RefreshToken.create(family_id=family_id, token_hash=next_hash)
+                if line is not None:
+                    await self.audit.write(line)
         return bool(claimed)
 
     async def revoke_family(self, family_id: str, reason: str, at: datetime) -> bool:

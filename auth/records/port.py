@@ -99,9 +99,16 @@ class SessionRecords(Protocol):
         ...
 
     async def claim_and_rotate(
-        self, token_hash: str, next_hash: str, *, family_id: str, at: datetime
+        self,
+        token_hash: str,
+        next_hash: str,
+        *,
+        family_id: str,
+        at: datetime,
+        line: AuditLine | None = None,
     ) -> bool:
-        """Marks the token used and adds its successor, all or nothing.
+        """Marks the token used and adds its successor, and `line` that says so, all or
+        nothing.
 
         False if it was used already (or is unknown): of two concurrent claims of one
         token, exactly one gets True.

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from core.audit import AuditWriter
 from core.clock import Clock, utc, wall
 from core.errors import Conflict, InvalidRequest, OutboxRowNotFound
 from core.numbers import plain_int
@@ -18,6 +17,7 @@ from services.outbox.records.port import (
     DeskRecords,
     OutboxEntry,
 )
+from store.audit import AuditLine
 
 STATES = (PENDING, IN_FLIGHT, DELIVERED, DEAD)
 
@@ -26,12 +26,10 @@ class OutboxDesk:
     def __init__(
         self,
         records: DeskRecords,
-        audit: AuditWriter,
         on_requeued: Callable[[], None] | None = None,
         clock: Clock = wall,
     ) -> None:
         self.records = records
-        self.audit = audit
         self.on_requeued = on_requeued or (lambda: None)
         self._clock = clock
 
@@ -57,20 +55,20 @@ class OutboxDesk:
         before = await self.records.get(number)
         if before is None:
             raise OutboxRowNotFound()
-        after = await self.records.requeue(before.id, utc(self._clock))
-        if after is None:
-            raise Conflict(
-                "只能重投未送达的记录 Only an undelivered row can be requeued", state=before.state
-            )
-        await self.audit(
+        line = AuditLine(
             actor=actor,
             action="outbox.requeue",
             target=f"outbox:{before.id}",
             before={"state": before.state, "attempts": before.attempts},
-            after={"state": after.state, "attempts": after.attempts},
+            after={"state": PENDING, "attempts": 0},
             actor_user_id=actor_user_id,
             request_id=request_id,
         )
+        after = await self.records.requeue(before.id, utc(self._clock), line)
+        if after is None:
+            raise Conflict(
+                "只能重投未送达的记录 Only an undelivered row can be requeued", state=before.state
+            )
         self.on_requeued()
         return after
 

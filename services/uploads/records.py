@@ -6,6 +6,9 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Protocol
 
+from tortoise.transactions import in_transaction
+
+from store.audit import AuditLine, LineWriter
 from store.models import Upload
 
 
@@ -24,14 +27,21 @@ class UploadRecord:
 
 
 class UploadRecords(Protocol):
-    async def add(self, record: UploadRecord) -> None: ...
+    async def add(self, record: UploadRecord, line: AuditLine) -> None:
+        """The upload's row and the audit line that says so, together."""
+        ...
 
     async def get(self, upload_id: str) -> UploadRecord | None: ...
 
 
 class TortoiseUploadRecords:
-    async def add(self, record: UploadRecord) -> None:
-        await Upload.create(**asdict(record))
+    def __init__(self, audit: LineWriter) -> None:
+        self.audit = audit
+
+    async def add(self, record: UploadRecord, line: AuditLine) -> None:
+        async with in_transaction():
+            await Upload.create(**asdict(record))
+            await self.audit.write(line)
 
     async def get(self, upload_id: str) -> UploadRecord | None:
         row = await Upload.get_or_none(id=upload_id)

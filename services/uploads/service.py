@@ -4,7 +4,7 @@ application flow whether an upload is the caller's to use.
     accept(user, kind, spool)
       kind and file given ─▶ not empty ─▶ type by its bytes; PDF checked / image stripped
       ─▶ id_card: OCR on the file as received, verdict against the caller's own number
-      ─▶ sealed under a new server-made id ─▶ row ─▶ audit
+      ─▶ sealed under a new server-made id ─▶ its row and audit line, together
 
 A refused upload leaves nothing behind: the spool is discarded by its context manager, the
 sealed file exists only once every check has passed, and it is removed again when its row
@@ -23,7 +23,6 @@ from pathlib import Path
 
 import orjson
 
-from core.audit import AuditWriter
 from core.clock import Clock, utc, wall
 from core.errors import InvalidRequest, Unavailable, UploadEmpty
 from services.holders import Holder, Holders
@@ -32,6 +31,7 @@ from services.uploads.ocr import OcrEngine
 from services.uploads.records import UploadRecord, UploadRecords
 from services.uploads.rules import ID_CARD, KINDS, IdCardReading, UploadView, judge_id_card
 from services.uploads.store import Spool, UploadStore, is_upload_id
+from store.audit import AuditLine
 
 OCR_TIMEOUT_SECONDS = 20.0
 
@@ -43,7 +43,6 @@ class Uploads:
         records: UploadRecords,
         holders: Holders,
         engine: OcrEngine,
-        audit: AuditWriter,
         *,
         max_bytes: int,
         clock: Clock = wall,
@@ -52,7 +51,6 @@ class Uploads:
         self.records = records
         self.holders = holders
         self.engine = engine
-        self.audit = audit
         self.max_bytes = max_bytes
         self._clock = clock
 
@@ -87,11 +85,10 @@ class Uploads:
         )
         await asyncio.to_thread(self.store.seal, view.id, keep)
         try:
-            await self.records.add(self._record(view))
+            await self.records.add(self._record(view), _accepted(holder, view, request_id))
         except BaseException:
             self.store.remove(view.id)
             raise
-        await self._audit(holder, view, request_id)
         return view
 
     async def usable_by(self, user_id: str, upload_id: str) -> UploadView | None:
@@ -137,18 +134,20 @@ class Uploads:
             ocr = orjson.loads(self.store.cipher.decrypt(raw, ocr_context(record.id)))
         return UploadView(**_shared_fields(record), ocr=ocr)
 
-    async def _audit(self, holder: Holder, view: UploadView, request_id: str) -> None:
-        await self.audit(
-            actor=holder.id_number_masked,
-            action="upload.accept",
-            target=f"upload:{view.id}",
-            outcome="flagged" if view.flagged else "ok",
-            reason=view.flag_reason,
-            actor_user_id=holder.user_id,
-            subject_user_id=holder.user_id,
-            request_id=request_id,
-            after={"kind": view.kind, "media_type": view.media_type, "size": view.size},
-        )
+
+def _accepted(holder: Holder, view: UploadView, request_id: str) -> AuditLine:
+    """The audit line of an upload kept."""
+    return AuditLine(
+        actor=holder.id_number_masked,
+        action="upload.accept",
+        target=f"upload:{view.id}",
+        outcome="flagged" if view.flagged else "ok",
+        reason=view.flag_reason,
+        actor_user_id=holder.user_id,
+        subject_user_id=holder.user_id,
+        request_id=request_id,
+        after={"kind": view.kind, "media_type": view.media_type, "size": view.size},
+    )
 
 
 def _checked_form(kind: str | None, spool: Spool) -> str:

@@ -14,6 +14,8 @@ from auth.idtoken import Identity
 from auth.records import JTI_MAX, Account, Family, LoginDraft, LoginRecorded, login_line
 from auth.store import AuthStore
 from core.errors import AccountExists, InvalidIdentityToken, StoredDataCorrupt
+from store.audit import AuditLine
+from tests.fakes.common import FakeAudit
 
 
 class FakeVerifier:
@@ -117,8 +119,9 @@ class _Token:
 class FakeSessionRecords:
     """SessionRecords in dicts; families read their account from the user records."""
 
-    def __init__(self, users: FakeUserRecords) -> None:
+    def __init__(self, users: FakeUserRecords, audit: FakeAudit | None = None) -> None:
         self.users = users
+        self.audit = audit if audit is not None else FakeAudit()
         self.families: dict[str, Family] = {}
         self.tokens: dict[str, _Token] = {}
         self.calls: list[tuple] = []
@@ -150,7 +153,13 @@ class FakeSessionRecords:
         return None if token is None else self._read(token.family_id)
 
     async def claim_and_rotate(
-        self, token_hash: str, next_hash: str, *, family_id: str, at: datetime
+        self,
+        token_hash: str,
+        next_hash: str,
+        *,
+        family_id: str,
+        at: datetime,
+        line: AuditLine | None = None,
     ) -> bool:
         # No await inside: nothing else runs between the check and the change, which is
         # what the transaction and the conditional update give the real one.
@@ -160,6 +169,8 @@ class FakeSessionRecords:
             return False
         token.used_at = at
         self._insert(family_id, next_hash)
+        if line is not None:
+            self.audit.keep(line)
         return True
 
     async def revoke_family(self, family_id: str, reason: str, at: datetime) -> bool:

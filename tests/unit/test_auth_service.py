@@ -52,7 +52,7 @@ class World:
 
 def world(users: FakeUserRecords | None = None) -> World:
     idp, audit, users = FakeVerifier(), FakeAudit(), users or FakeUserRecords()
-    records, store = FakeSessionRecords(users), fake_auth_store()
+    records, store = FakeSessionRecords(users, audit), fake_auth_store()
     person_limit, family_limit = FakeLimiter(), FakeLimiter()
     sessions = Sessions(AccessTokens(KEY), store, records, clock=FakeClock(time.time()))
     directory = UserDirectory(PiiCipher(os.urandom(32)), users)

@@ -39,16 +39,15 @@ class World:
         self.identities = FakeIdentities()
         self.identities.add("user-zhang", ZHANG)
         self.identities.add("user-li", LI)
-        self.records = FakeUploadRecords()
-        self.engine = FakeOcrEngine()
         self.audit = FakeAudit()
+        self.records = FakeUploadRecords(self.audit)
+        self.engine = FakeOcrEngine()
         self.store = UploadStore(root, BlobCipher(os.urandom(32)))
         self.uploads = Uploads(
             self.store,
             self.records,
             Holders(self.identities),
             self.engine,
-            self.audit,
             max_bytes=64 * 1024,
             clock=FakeClock(1_750_000_000),
         )

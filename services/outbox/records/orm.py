@@ -22,6 +22,7 @@ from services.outbox.records.port import (
 )
 from services.times import rfc3339
 from store import filters
+from store.audit import AuditLine, LineWriter
 from store.models import Application, OutboxAttempt, OutboxRow
 
 
@@ -135,6 +136,9 @@ class TortoiseDeliveryRecords:
 
 
 class TortoiseDeskRecords:
+    def __init__(self, audit: LineWriter) -> None:
+        self.audit = audit
+
     async def page(self, state: str | None, before_id: int | None, limit: int) -> list[OutboxEntry]:
         filters.check(OutboxRow, {"cursor": ("id", before_id), "state": ("state", state)})
         rows = OutboxRow.all()
@@ -144,12 +148,15 @@ class TortoiseDeskRecords:
             rows = rows.filter(id__lt=before_id)
         return [_entry(r) for r in await rows.order_by("-id").limit(limit)]
 
-    async def requeue(self, row_id: int, now: datetime) -> OutboxEntry | None:
+    async def requeue(self, row_id: int, now: datetime, line: AuditLine) -> OutboxEntry | None:
         if not filters.fits(OutboxRow, "id", row_id):
             return None
-        moved = await OutboxRow.filter(id=row_id, state__in=[DEAD, PENDING]).update(
-            state=PENDING, attempts=0, next_attempt_at=now, claimed_by=None, claimed_until=None
-        )
+        async with in_transaction():
+            moved = await OutboxRow.filter(id=row_id, state__in=[DEAD, PENDING]).update(
+                state=PENDING, attempts=0, next_attempt_at=now, claimed_by=None, claimed_until=None
+            )
+            if moved:
+                await self.audit.write(line)
         return await self.get(row_id) if moved else None
 
     async def get(self, row_id: int) -> OutboxEntry | None:

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from services.applications.rules import ApplicationView
 from services.times import rfc3339
+from store.audit import AuditLine
 
 PENDING, IN_FLIGHT, DELIVERED, DEAD = "pending", "in_flight", "delivered", "dead"
 
@@ -90,7 +91,10 @@ class DeskRecords(Protocol):
         self, state: str | None, before_id: int | None, limit: int
     ) -> list[OutboxEntry]: ...
 
-    async def requeue(self, row_id: int, now: datetime) -> OutboxEntry | None: ...
+    async def requeue(self, row_id: int, now: datetime, line: AuditLine) -> OutboxEntry | None:
+        """A dead or pending row due now with its attempts reset, and `line` that says so,
+        together; None if it is neither."""
+        ...
 
     async def get(self, row_id: int) -> OutboxEntry | None: ...
 

@@ -5,7 +5,8 @@ worker.py  `OutboxWorker`: the delivery loop, its retries and its shutdown
 desk.py    `OutboxDesk`: what ops see and requeue
 """
 
-from services.outbox.records import (
+from services.outbox.records.orm import TortoiseDeliveryRecords, TortoiseDeskRecords
+from services.outbox.records.port import (
     DEAD,
     DELIVERED,
     IN_FLIGHT,
@@ -14,10 +15,8 @@ from services.outbox.records import (
     DeliveryRecords,
     DeskRecords,
     OutboxEntry,
-    PostgresDeliveryRecords,
-    TortoiseDeliveryRecords,
-    TortoiseDeskRecords,
 )
+from services.outbox.records.postgres import PostgresDeliveryRecords
 from services.outbox.worker import OutboxWorker
 
 __all__ = [
